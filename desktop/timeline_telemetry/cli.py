@@ -1,0 +1,378 @@
+"""The ``timeline-telemetry`` command: one function per subcommand.
+
+Exit codes: 0 success, 2 bad input or a configuration/start-up problem the user must fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from . import __version__
+from .paths import AppPaths
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+_log = logging.getLogger("timeline_telemetry")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        code: int = handler(args)
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="timeline-telemetry",
+        description="Workstation telemetry monitor for the Timeline Studio video editor.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run the monitor",
+        description="Run the monitor: collect, keep history, serve and write exports. "
+        "Stops cleanly on Ctrl-C or SIGTERM.",
+    )
+    run.add_argument(
+        "--headless",
+        action="store_true",
+        help="run without a screen (the agent only: no tray icon, no windows)",
+    )
+    _add_config_args(run)
+    run.add_argument(
+        "--log-level",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="override logging.level from the config",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    cfg = sub.add_parser("config", help="check and show configuration")
+    cfg_sub = cfg.add_subparsers(metavar="ACTION")
+    validate = cfg_sub.add_parser(
+        "validate",
+        help="check a config file; exit 0 if valid, 2 with one line per problem",
+        description="Check a config file. Prints one line per problem (JSON path: what is "
+        "wrong and what is accepted) and exits 2, or prints 'OK' and exits 0.",
+    )
+    validate.add_argument("path", type=Path, help="the JSON config file")
+    validate.set_defaults(handler=cmd_config_validate)
+    show = cfg_sub.add_parser(
+        "show",
+        help="print the effective config (secrets masked)",
+        description="Print the config the monitor would use, after the lookup order and "
+        "environment overrides, as JSON with secrets masked.",
+    )
+    _add_config_args(show)
+    show.set_defaults(handler=cmd_config_show)
+    cfg.set_defaults(handler=lambda _a: _help(cfg))
+
+    secret = sub.add_parser(
+        "secret",
+        help="store secrets in the OS keyring",
+        description='Store a secret in the OS keyring; refer to it in the config as "keyring:NAME".',
+    )
+    secret_sub = secret.add_subparsers(metavar="ACTION")
+    sset = secret_sub.add_parser(
+        "set",
+        help="prompt for a secret (no echo) and store it in the OS keyring",
+        description='Prompt for a secret without echo and store it in the OS keyring under '
+        'NAME (service "timeline-telemetry"). Use it in the config as "keyring:NAME".',
+    )
+    sset.add_argument("name", help="the secret's name, e.g. smtp_password")
+    sset.add_argument(
+        "--stdin", action="store_true", help="read the secret from standard input instead"
+    )
+    sset.set_defaults(handler=cmd_secret_set)
+    secret.set_defaults(handler=lambda _a: _help(secret))
+
+    hist = sub.add_parser("history", help="read the local metric history")
+    hist_sub = hist.add_subparsers(metavar="ACTION")
+    hlist = hist_sub.add_parser("list", help="list the series kept in the history")
+    _add_config_args(hlist)
+    hlist.add_argument("prefix", nargs="?", default="", help="only names starting with this")
+    hlist.set_defaults(handler=cmd_history_list)
+    hshow = hist_sub.add_parser(
+        "show",
+        help="print a series' points",
+        description="Print the points of every series named NAME over the last --since.",
+    )
+    _add_config_args(hshow)
+    hshow.add_argument("name", help="metric sample name, e.g. system_cpu_usage_percent")
+    hshow.add_argument(
+        "--label", action="append", default=[], metavar="K=V", help="label matcher (repeatable)"
+    )
+    hshow.add_argument("--since", default="10m", help="how far back (duration, default 10m)")
+    hshow.add_argument("--max-points", type=int, default=None, help="downsample to N points")
+    hshow.add_argument("--csv", action="store_true", help="CSV instead of a table")
+    hshow.set_defaults(handler=cmd_history_show)
+    hist.set_defaults(handler=lambda _a: _help(hist))
+    return parser
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--config", type=Path, metavar="PATH", help="JSON config file")
+    group.add_argument(
+        "--preset",
+        choices=("development", "production", "high-load"),
+        help="use a built-in preset",
+    )
+
+
+def _help(p: argparse.ArgumentParser) -> int:
+    p.print_help(sys.stderr)
+    return EXIT_USAGE
+
+
+def _err(msg: str) -> None:
+    print(f"timeline-telemetry: {msg}", file=sys.stderr)
+
+
+def _load(args: argparse.Namespace, paths: AppPaths):  # type: ignore[no-untyped-def]
+    from .config import resolve_config
+
+    return resolve_config(
+        cli_path=getattr(args, "config", None),
+        preset=getattr(args, "preset", None),
+        environ=_environ(),
+        paths=paths,
+    )
+
+
+def _environ() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+# -- run -------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    """``run --headless``: the agent until SIGINT/SIGTERM."""
+    from .config import ConfigError
+
+    if not args.headless:
+        _err(
+            "the tray app is not part of this build yet; run the agent with "
+            "'timeline-telemetry run --headless'"
+        )
+        return EXIT_USAGE
+    paths = AppPaths.resolve(_environ())
+    try:
+        config = _load(args, paths)
+    except ConfigError as exc:
+        _err(f"invalid configuration ({exc.source}):" if getattr(exc, "source", None) else "invalid configuration:")
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    from .logsetup import configure_logging
+
+    configure_logging(paths, args.log_level or config.logging.level)
+    return _run_agent(config, paths)
+
+
+def _run_agent(config, paths: AppPaths) -> int:  # type: ignore[no-untyped-def]
+    from .export.http_server import PortInUseError
+    from .manager import TelemetryManager
+
+    _log.info(
+        "timeline-telemetry %s starting (config: %s, collection every %gs)",
+        __version__,
+        config.source,
+        config.metrics.collection_interval,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        _log.info("received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    manager = TelemetryManager(config, paths=paths)
+    try:
+        try:
+            manager.initialize()
+        except PortInUseError as exc:
+            _err(str(exc))
+            return EXIT_USAGE
+        except OSError as exc:
+            _err(f"cannot start: {exc}")
+            return EXIT_USAGE
+        for exp in manager.exporters:
+            where = getattr(exp, "describe", None)
+            if callable(where):
+                _log.info("%s", where())
+        _log.info("running; press Ctrl-C to stop")
+        while not stop.wait(1.0):
+            pass
+    finally:
+        manager.shutdown()
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+    _log.info("stopped")
+    return EXIT_OK
+
+
+# -- config ------------------------------------------------------------------------------
+def cmd_config_validate(args: argparse.Namespace) -> int:
+    """``config validate PATH``."""
+    from .config import validate_file
+
+    problems = validate_file(args.path)
+    if problems:
+        for p in problems:
+            print(str(p), file=sys.stderr)
+        n = len(problems)
+        _err(f"{args.path}: {n} problem{'s' if n != 1 else ''}")
+        return EXIT_USAGE
+    print(f"{args.path}: OK")
+    return EXIT_OK
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    """``config show``."""
+    from .config import ConfigError, config_to_json
+
+    paths = AppPaths.resolve(_environ())
+    try:
+        config = _load(args, paths)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    print(f"// source: {config.source}", file=sys.stderr)
+    json.dump(config_to_json(config, mask_secrets=True), sys.stdout, indent=2)
+    print()
+    return EXIT_OK
+
+
+# -- secret --------------------------------------------------------------------------------
+def cmd_secret_set(args: argparse.Namespace) -> int:
+    """``secret set NAME``: prompt without echo, store in the keyring."""
+    from .config import SecretError, set_secret
+
+    if args.stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    else:
+        try:
+            value = getpass.getpass(f"Secret for {args.name!r} (input hidden): ")
+        except EOFError:
+            value = ""
+    if not value:
+        _err("empty secret; nothing stored")
+        return EXIT_USAGE
+    try:
+        set_secret(args.name, value)
+    except SecretError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    print(f'stored; refer to it in the config as "keyring:{args.name}"')
+    return EXIT_OK
+
+
+# -- history -------------------------------------------------------------------------------
+def _open_history(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from .config import ConfigError
+    from .history import HistoryStore
+
+    paths = AppPaths.resolve(_environ())
+    try:
+        config = _load(args, paths)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return None
+    path = config.metrics.history.path or (paths.data_dir / "history.sqlite3")
+    if not Path(path).exists():
+        _err(f"no history at {path} yet (start the agent with 'timeline-telemetry run --headless')")
+        return None
+    return HistoryStore(Path(path), retention=config.metrics.retention_period)
+
+
+def cmd_history_list(args: argparse.Namespace) -> int:
+    """``history list [PREFIX]``."""
+    store = _open_history(args)
+    if store is None:
+        return EXIT_USAGE
+    with store:
+        for name, labels in store.series(args.prefix):
+            print(name + _fmt_labels(labels))
+    return EXIT_OK
+
+
+def cmd_history_show(args: argparse.Namespace) -> int:
+    """``history show NAME``."""
+    from .config.durations import parse_duration
+
+    try:
+        since = parse_duration(args.since)
+    except ValueError as exc:
+        _err(f"--since: {exc}")
+        return EXIT_USAGE
+    matchers: dict[str, str] = {}
+    for item in args.label:
+        k, sep, v = item.partition("=")
+        if not sep or not k:
+            _err(f"--label {item!r}: expected K=V, e.g. --label mountpoint=/")
+            return EXIT_USAGE
+        matchers[k] = v
+    store = _open_history(args)
+    if store is None:
+        return EXIT_USAGE
+    end = time.time()
+    with store:
+        series = store.query(
+            args.name, matchers, start=end - since, end=end, max_points=args.max_points
+        )
+    if not series:
+        _err(f"no samples of {args.name!r} in the last {args.since}")
+        return EXIT_USAGE
+    _print_series(series, sys.stdout, csv=args.csv)
+    return EXIT_OK
+
+
+def _print_series(series, out: TextIO, *, csv: bool) -> None:  # type: ignore[no-untyped-def]
+    if csv:
+        out.write("timestamp,series,value\n")
+    for s in series:
+        label = s.name + _fmt_labels(s.labels)
+        if not csv:
+            out.write(f"{label}\n")
+        for ts, value in s.points:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(ts))
+            if csv:
+                out.write(f'{stamp},"{label}",{value!r}\n')
+            else:
+                out.write(f"  {stamp}  {value:g}\n")
+
+
+def _fmt_labels(labels: Sequence[tuple[str, str]]) -> str:
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{k}="{v}"' for k, v in labels) + "}"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""The one small interface every collector implements, and the value it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from ..metrics.model import Labels
+
+__all__ = ["Collector", "CollectorUnavailable", "Sample"]
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One reading: a catalog metric name, its labels (sorted ``(name, value)`` pairs) and value.
+
+    Gauges carry the current value; counters carry the cumulative total (the manager mirrors it).
+    """
+
+    name: str
+    value: float
+    labels: Labels = ()
+
+
+class CollectorUnavailable(Exception):
+    """Raised by a collector's constructor or first ``collect()`` when its source is absent
+    (no NVIDIA driver, say): the manager logs it once and drops the collector."""
+
+
+@runtime_checkable
+class Collector(Protocol):
+    """A source of samples. ``collect`` runs on a worker thread, once per interval; it returns
+    every series of the families it owns (a series it stops reporting disappears)."""
+
+    name: str
+
+    def collect(self) -> Sequence[Sample]:
+        """Read the source now."""
+        ...
+
+    def close(self) -> None:
+        """Release handles (NVML, process objects). Called once, at shutdown."""
+        ...

@@ -1,0 +1,344 @@
+"""TelemetryManager: builds the pipeline from a config and runs the collection loop.
+
+One collection = every collector once -> samples into :class:`Metrics` -> one snapshot ->
+history (appended and committed, so a crash loses at most this interval) -> push exporters.
+The Prometheus exporter is pull: it reads a fresh snapshot at scrape time.
+
+The loop is a single thread that waits on an Event between ticks; ``shutdown`` wakes it,
+collects once more, flushes and joins it with a deadline. The tray app can instead drive
+:meth:`TelemetryManager.collect_once` from its own worker pool (``start_loop=False``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from .collectors.base import Collector, Sample
+from .collectors.registry import build_collectors
+from .config.schema import (
+    ConsoleExporterConfig,
+    FileExporterConfig,
+    PrometheusExporterConfig,
+    TelemetryConfig,
+)
+from .export.base import ExportResult, ExportStatus, MetricsExporter
+from .export.console import ConsoleExporter
+from .export.file import FileExporter
+from .export.prometheus import PrometheusExporter
+from .history import HistoryStore
+from .metrics import DEFAULT_CATALOG, Labels, MetricKind, Metrics, Snapshot
+from .metrics.disabled import DisabledMetrics
+from .paths import AppPaths
+
+__all__ = ["TelemetryManager"]
+
+_log = logging.getLogger(__name__)
+
+
+class TelemetryManager:
+    """Owns the Metrics API, the collectors, the history and the exporters.
+
+    ``collectors`` / ``exporters`` override what the config would build (tests, embedding).
+    Thread-safety: ``metrics`` may be used from any thread; ``collect_once`` is serialised.
+    """
+
+    def __init__(
+        self,
+        config: TelemetryConfig,
+        *,
+        paths: AppPaths | None = None,
+        collectors: Sequence[Collector] | None = None,
+        exporters: Sequence[MetricsExporter] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.paths = paths or AppPaths.resolve()
+        self._clock = clock
+        self._collectors_override = collectors
+        self._exporters_override = exporters
+        self._metrics_on = config.enabled and config.metrics.enabled
+        agg = config.metrics.aggregation
+        self.metrics: Metrics = (
+            Metrics(
+                histogram_buckets=agg.histogram_buckets,
+                summary_quantiles=agg.summary_quantiles,
+                clock=clock,
+            )
+            if self._metrics_on
+            else DisabledMetrics(clock=clock)
+        )
+        self.collectors: list[Collector] = []
+        self.exporters: list[MetricsExporter] = []
+        self.history: HistoryStore | None = None
+        self._collect_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._initialized = False
+        self._last_snapshot: Snapshot | None = None
+        self._collections = 0
+
+    # -- lifecycle --------------------------------------------------------------------
+    def initialize(self, *, start_loop: bool = True) -> None:
+        """Open the history, start exporters (binding ports) and the collection loop.
+
+        Raises what an exporter raises on start (e.g. ``PortInUseError``) after undoing
+        what was already started, so a failed start leaves nothing running.
+        """
+        if self._initialized:
+            return
+        self._initialized = True
+        if not self._metrics_on:
+            _log.info("telemetry is disabled (enabled: false); nothing is collected or served")
+            return
+        try:
+            self._open_history()
+            self.exporters = list(
+                self._exporters_override
+                if self._exporters_override is not None
+                else self._build_exporters()
+            )
+            for exp in self.exporters:
+                exp.start()
+            self.collectors = list(
+                self._collectors_override
+                if self._collectors_override is not None
+                else self._build_collectors()
+            )
+        except BaseException:
+            self.shutdown()
+            raise
+        if start_loop:
+            self._thread = threading.Thread(
+                target=self._run_loop, name="telemetry-collector", daemon=True
+            )
+            self._thread.start()
+
+    def shutdown(self, *, timeout_s: float = 5.0) -> None:
+        """Stop the loop, collect once more, flush history and exporters; idempotent."""
+        deadline = time.monotonic() + timeout_s
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(max(0.1, deadline - time.monotonic()))
+            if thread.is_alive():
+                _log.warning("collection thread did not stop within %.1fs", timeout_s)
+        if thread is not None and not thread.is_alive():
+            try:
+                self.collect_once()
+            except Exception:
+                _log.exception("final collection failed")
+        for exp in self.exporters:
+            try:
+                exp.shutdown(timeout_s=max(0.1, deadline - time.monotonic()))
+            except Exception:
+                _log.exception("exporter %s failed to shut down", exp.name)
+        self.exporters = []
+        for col in self.collectors:
+            try:
+                col.close()
+            except Exception:
+                _log.exception("collector %s failed to close", col.name)
+        self.collectors = []
+        if self.history is not None:
+            try:
+                self.history.close()
+            except Exception:
+                _log.exception("history failed to close")
+            self.history = None
+
+    def __enter__(self) -> TelemetryManager:
+        self.initialize()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+
+    # -- the collection -----------------------------------------------------------------
+    def collect_once(self) -> Snapshot:
+        """Run every collector, then record, store and export one snapshot."""
+        with self._collect_lock:
+            for col in self.collectors:
+                self._run_collector(col)
+            self._record_self_metrics()
+            snap = self.metrics.snapshot()
+            if self.history is not None:
+                try:
+                    self.history.append(snap.timestamp, snap.flat_samples())
+                    self.history.flush()
+                except Exception as exc:
+                    self.metrics.increment_counter("telemetry_history_write_errors_total")
+                    _log.warning("history write failed: %s", exc)
+            for exp in self.exporters:
+                try:
+                    result = exp.export(snap)
+                except Exception as exc:
+                    _log.warning("exporter %s raised: %s", exp.name, exc)
+                    result = ExportResult.FAILURE
+                if result is ExportResult.FAILURE:
+                    self.metrics.increment_counter(
+                        "telemetry_export_errors_total", 1, {"exporter": exp.name}
+                    )
+            self._last_snapshot = snap
+            self._collections += 1
+            return snap
+
+    def get_export_status(self) -> dict[str, ExportStatus]:
+        """Each exporter's status, by exporter name (the seed's ``get_export_status``)."""
+        return {exp.name: exp.status() for exp in self.exporters}
+
+    @property
+    def last_snapshot(self) -> Snapshot | None:
+        """The snapshot of the latest collection, if any."""
+        return self._last_snapshot
+
+    @property
+    def collections(self) -> int:
+        """How many collections ran."""
+        return self._collections
+
+    def wait_for_collections(self, n: int, timeout_s: float) -> bool:
+        """Block until ``n`` collections ran (for tools and tests); False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        while self._collections < n:
+            if time.monotonic() > deadline:
+                return False
+            self._stop.wait(0.02)
+        return True
+
+    # -- internals ----------------------------------------------------------------------
+    def _run_loop(self) -> None:
+        interval = self.config.metrics.collection_interval
+        next_tick = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                self.collect_once()
+            except Exception:
+                _log.exception("collection failed")
+            next_tick += interval
+            now = time.monotonic()
+            if next_tick < now:  # overran: skip missed ticks instead of bursting
+                next_tick = now + interval - ((now - next_tick) % interval)
+            self._stop.wait(next_tick - now)
+
+    def _run_collector(self, col: Collector) -> None:
+        start = time.perf_counter()
+        try:
+            samples = col.collect()
+        except Exception as exc:
+            self.metrics.increment_counter(
+                "telemetry_collector_errors_total", 1, {"collector": col.name}
+            )
+            _log.warning("collector %s failed: %s", col.name, exc, exc_info=_log.isEnabledFor(10))
+            return
+        finally:
+            self.metrics.set_gauge(
+                "telemetry_collector_duration_seconds",
+                time.perf_counter() - start,
+                {"collector": col.name},
+            )
+        self._apply(samples, col.name)
+
+    def _apply(self, samples: Sequence[Sample], source: str) -> None:
+        grouped: dict[str, list[tuple[Labels, float]]] = defaultdict(list)
+        for s in samples:
+            grouped[s.name].append((s.labels, s.value))
+        for name, values in grouped.items():
+            spec = DEFAULT_CATALOG.get(name)
+            kind = spec.kind if spec is not None else MetricKind.GAUGE
+            try:
+                self.metrics.replace_series(name, kind, values)
+            except ValueError as exc:
+                _log.warning("collector %s reported an invalid sample: %s", source, exc)
+
+    def _record_self_metrics(self) -> None:
+        dropped = self.metrics.dropped_samples
+        if dropped:
+            self.metrics.set_counter_total("telemetry_series_dropped_total", dropped)
+
+    def _open_history(self) -> None:
+        hcfg = self.config.metrics.history
+        if not hcfg.enabled:
+            return
+        path = hcfg.path or (self.paths.data_dir / "history.sqlite3")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.history = HistoryStore(
+            path, retention=self.config.metrics.retention_period, clock=self._clock
+        )
+        _log.info(
+            "history: %s (retention %s)", path, _human_duration(self.config.metrics.retention_period)
+        )
+
+    def _build_collectors(self) -> list[Collector]:
+        ccfg = self.config.metrics.collectors
+        editor = self.config.editor
+        disk_paths = list(ccfg.disk_paths) or [
+            os.path.abspath(os.sep),
+            *editor.media_dirs,
+            *editor.cache_dirs,
+        ]
+        return build_collectors(
+            system=ccfg.system,
+            per_cpu=ccfg.per_cpu,
+            gpu=ccfg.gpu,
+            disk_paths=disk_paths,
+            process_names=list(editor.process_names),
+            rescan_interval=ccfg.process_rescan_interval,
+        )
+
+    def _build_exporters(self) -> list[MetricsExporter]:
+        resource = {
+            "service.name": self.config.service_name,
+            "service.version": self.config.service_version,
+            "host.name": socket.gethostname(),
+        }
+        start_time = self._clock()
+        out: list[MetricsExporter] = []
+        for ecfg in self.config.metrics.exporters:
+            if isinstance(ecfg, PrometheusExporterConfig):
+                out.append(
+                    PrometheusExporter(
+                        snapshot_source=self._scrape_snapshot,
+                        host=ecfg.host,
+                        port=ecfg.port,
+                        path=ecfg.path,
+                        enable_compression=ecfg.enable_compression,
+                    )
+                )
+            elif isinstance(ecfg, FileExporterConfig):
+                out.append(
+                    FileExporter(
+                        path=Path(ecfg.path),
+                        max_bytes=ecfg.max_bytes,
+                        backups=ecfg.backups,
+                        resource=resource,
+                        start_time=start_time,
+                    )
+                )
+            elif isinstance(ecfg, ConsoleExporterConfig):
+                out.append(ConsoleExporter())
+        return out
+
+    def _scrape_snapshot(self) -> Snapshot:
+        # A scrape sees the live instruments (pushed app metrics are current) plus the
+        # collectors' latest readings; it never runs the collectors itself.
+        return self.metrics.snapshot()
+
+
+def _human_duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"

@@ -1,0 +1,131 @@
+"""The one table of metric metadata (name, type, unit, help) that exporters, history, plots and
+alert rules read. Names are the design document's; the additions follow Prometheus naming.
+
+The seed's three ``*_duration_ms`` histograms keep their names although ``promtool check
+metrics`` calls ``ms`` an abbreviated unit: the seed's alert rules and dashboards use them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+from .model import MetricKind, MetricSpec
+
+C, G, H = MetricKind.COUNTER, MetricKind.GAUGE, MetricKind.HISTOGRAM
+
+#: Buckets for the seed's millisecond histograms: a frame (ms) to a long render (minutes).
+MS_BUCKETS: tuple[float, ...] = (
+    1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000,
+)
+
+SYSTEM_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("system_cpu_usage_percent", G, "CPU usage of the whole machine (%).", "percent"),
+    MetricSpec("system_memory_usage_bytes", G, "Memory in use (total minus available).", "bytes"),
+    MetricSpec("system_memory_available_bytes", G, "Memory available to programs.", "bytes"),
+    MetricSpec("system_disk_usage_bytes", G, "Used space per watched mount.", "bytes"),
+    MetricSpec("system_disk_available_bytes", G, "Free space per watched mount.", "bytes"),
+    MetricSpec(
+        "system_network_bytes_sent", G,
+        "Bytes sent on all interfaces since boot (cumulative; use rate()).", "bytes",
+    ),
+    MetricSpec(
+        "system_network_bytes_received", G,
+        "Bytes received on all interfaces since boot (cumulative; use rate()).", "bytes",
+    ),
+    MetricSpec("system_cpu_core_usage_percent", G, "CPU usage per logical core (%).", "percent"),
+    MetricSpec("system_memory_total_bytes", G, "Physical memory installed.", "bytes"),
+    MetricSpec("system_swap_usage_bytes", G, "Swap in use.", "bytes"),
+    MetricSpec("system_swap_total_bytes", G, "Swap configured.", "bytes"),
+    MetricSpec("system_load_average", G, "Run-queue load average (label period).", ""),
+    MetricSpec("system_disk_total_bytes", G, "Size per watched mount.", "bytes"),
+    MetricSpec("system_disk_read_bytes_total", C, "Bytes read from all disks.", "bytes"),
+    MetricSpec("system_disk_written_bytes_total", C, "Bytes written to all disks.", "bytes"),
+    MetricSpec("system_disk_reads_total", C, "Read operations on all disks.", ""),
+    MetricSpec("system_disk_writes_total", C, "Write operations on all disks.", ""),
+)
+
+EDITOR_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("editor_up", G, "1 when an editor process is running, else 0.", ""),
+    MetricSpec("editor_processes", G, "Editor processes and their children (label role).", ""),
+    MetricSpec("editor_child_processes", G, "Children of the editor by executable (label name).", ""),
+    MetricSpec(
+        "editor_cpu_usage_percent", G,
+        "CPU of the editor and its children, % of one core.", "percent",
+    ),
+    MetricSpec("editor_memory_rss_bytes", G, "Resident memory of the editor and its children.", "bytes"),
+    MetricSpec("editor_threads", G, "Threads of the editor and its children.", ""),
+    MetricSpec("editor_open_files", G, "Open files of the editor and its children.", ""),
+    MetricSpec("editor_io_read_bytes_total", C, "Bytes read by the editor and its children.", "bytes"),
+    MetricSpec("editor_io_written_bytes_total", C, "Bytes written by the editor and its children.", "bytes"),
+    MetricSpec("editor_uptime_seconds", G, "Seconds since the oldest editor process started.", "seconds"),
+)
+
+GPU_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("gpu_utilization_percent", G, "GPU core utilisation (%).", "percent"),
+    MetricSpec("gpu_memory_used_bytes", G, "GPU memory (VRAM) in use.", "bytes"),
+    MetricSpec("gpu_memory_total_bytes", G, "GPU memory (VRAM) installed.", "bytes"),
+    MetricSpec("gpu_encoder_utilization_percent", G, "Video encoder (NVENC) utilisation (%).", "percent"),
+    MetricSpec("gpu_decoder_utilization_percent", G, "Video decoder (NVDEC) utilisation (%).", "percent"),
+    MetricSpec("gpu_temperature_celsius", G, "GPU core temperature.", "celsius"),
+)
+
+AGENT_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("telemetry_agent_cpu_usage_percent", G, "The monitor's own CPU, % of one core.", "percent"),
+    MetricSpec("telemetry_agent_memory_rss_bytes", G, "The monitor's own resident memory.", "bytes"),
+    MetricSpec("telemetry_collector_errors_total", C, "Failed collector runs (label collector).", ""),
+    MetricSpec(
+        "telemetry_collector_duration_seconds", G,
+        "Duration of each collector's last run (label collector).", "seconds",
+    ),
+    MetricSpec("telemetry_export_errors_total", C, "Failed exports (label exporter).", ""),
+    MetricSpec("telemetry_series_dropped_total", C, "Samples dropped by the per-metric series limit.", ""),
+    MetricSpec("telemetry_history_write_errors_total", C, "Failed writes to the local history.", ""),
+)
+
+APPLICATION_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("video_processing_duration_ms", H, "Video processing time.", "ms", MS_BUCKETS),
+    MetricSpec("frame_processing_duration_ms", H, "Frame processing time.", "ms", MS_BUCKETS),
+    MetricSpec("frames_processed_total", C, "Frames processed.", ""),
+    MetricSpec("videos_processed_total", C, "Videos processed.", ""),
+    MetricSpec("encoding_speed_fps", G, "Encoding speed in frames per second.", "fps"),
+    MetricSpec("api_requests_total", C, "API requests.", ""),
+    MetricSpec("api_request_duration_ms", H, "API request duration.", "ms", MS_BUCKETS),
+    MetricSpec("api_errors_total", C, "API errors.", ""),
+    MetricSpec("cache_hits_total", C, "Cache hits.", ""),
+    MetricSpec("cache_misses_total", C, "Cache misses.", ""),
+    MetricSpec("cache_evictions_total", C, "Cache evictions.", ""),
+    MetricSpec("cache_size_bytes", G, "Cache size.", "bytes"),
+    MetricSpec("worker_pool_utilization", G, "Worker pool utilisation (0-1).", "ratio"),
+    MetricSpec("tasks_executed_total", C, "Tasks executed.", ""),
+    MetricSpec("tasks_failed_total", C, "Tasks failed.", ""),
+    MetricSpec("queue_size", G, "Task queue size.", ""),
+)
+
+HEALTH_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "system_health_status", G,
+        "Overall health: 0=Unknown, 1=Healthy, 2=Warning, 3=Unhealthy.", "",
+    ),
+    MetricSpec("database_health_status", G, "Database health (0-3).", ""),
+    MetricSpec("disk_space_health_status", G, "Free disk space health (0-3).", ""),
+    MetricSpec("memory_health_status", G, "Available memory health (0-3).", ""),
+    MetricSpec("external_api_health_status", G, "External API health (0-3).", ""),
+    MetricSpec("ffmpeg_health_status", G, "FFmpeg availability health (0-3).", ""),
+)
+
+
+def build_catalog(*groups: Iterable[MetricSpec]) -> Mapping[str, MetricSpec]:
+    """Index specs by name; a name declared twice is a programming error."""
+    table: dict[str, MetricSpec] = {}
+    for group in groups:
+        for spec in group:
+            if spec.name in table:
+                raise ValueError(f"metric {spec.name!r} is declared twice in the catalog")
+            table[spec.name] = spec
+    return MappingProxyType(table)
+
+
+DEFAULT_CATALOG: Mapping[str, MetricSpec] = build_catalog(
+    SYSTEM_METRICS, EDITOR_METRICS, GPU_METRICS, AGENT_METRICS, APPLICATION_METRICS, HEALTH_METRICS
+)

@@ -1,0 +1,154 @@
+"""The command line as a user meets it: real subprocesses, real HTTP, real files."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import sqlite3
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from agent_process import AgentProcess, run_cli
+
+SERVING = r"serving Prometheus metrics on http://127\.0\.0\.1:(\d+)/metrics"
+
+
+def write_config(path: Path, **metrics: object) -> Path:
+    body: dict[str, object] = {"collection_interval": "200ms", "exporters": []}
+    body.update(metrics)
+    path.write_text(json.dumps({"telemetry": {"metrics": body}}))
+    return path
+
+
+def scrape(port: int, path: str = "/metrics") -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+        return str(r.read().decode())
+
+
+def test_run_headless_serves_writes_and_stops_cleanly(tmp_path: Path, app_home: Path) -> None:
+    cfg = write_config(
+        tmp_path / "c.json",
+        exporters=[{"Prometheus": {"port": 0}}, {"File": {"path": "m.jsonl"}}],
+    )
+    agent = AgentProcess("--config", str(cfg), home=app_home)
+    try:
+        port = int(agent.wait_for_line(SERVING).group(1))
+        agent.wait_for_line(r"writing metrics to .*m\.jsonl")
+        body = scrape(port)
+        assert "# TYPE system_cpu_usage_percent gauge" in body
+        assert "telemetry_agent_memory_rss_bytes " in body
+    finally:
+        code = agent.stop(signal.SIGTERM)
+    assert code == 0, "\n".join(agent.lines)
+    assert (tmp_path / "m.jsonl").stat().st_size > 0
+    db = app_home / "data" / "history.sqlite3"
+    assert db.exists()
+    with sqlite3.connect(db) as conn:
+        names = {r[0] for r in conn.execute("select name from series")}
+    assert "system_memory_usage_bytes" in names
+    assert (app_home / "logs" / "agent.log").read_text().count("starting") >= 1
+
+
+def test_sigint_also_exits_zero(tmp_path: Path, app_home: Path) -> None:
+    cfg = write_config(tmp_path / "c.json", exporters=[{"Prometheus": {"port": 0}}])
+    agent = AgentProcess("--config", str(cfg), home=app_home)
+    try:
+        agent.wait_for_line(SERVING)
+    finally:
+        code = agent.stop(signal.SIGINT)
+    assert code == 0
+
+
+def test_port_taken_is_one_clear_line_and_exit_2(tmp_path: Path, app_home: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        cfg = write_config(tmp_path / "c.json", exporters=[{"Prometheus": {"port": port}}])
+        res = run_cli("run", "--headless", "--config", str(cfg), home=app_home)
+    assert res.returncode == 2
+    errors = [ln for ln in res.stderr.splitlines() if "timeline-telemetry:" in ln]
+    assert len(errors) == 1, res.stderr
+    assert str(port) in errors[0] and "port" in errors[0]
+
+
+def test_bad_config_starts_nothing(tmp_path: Path, app_home: Path) -> None:
+    cfg = tmp_path / "bad.json"
+    cfg.write_text(json.dumps({"telemetry": {"metrics": {
+        "collection_interval": "5 sec",
+        "exporters": [{"Prometheus": {"port": 70000}}],
+    }}}))
+    res = run_cli("run", "--headless", "--config", str(cfg), home=app_home)
+    assert res.returncode == 2
+    assert 'telemetry.metrics.collection_interval: "5 sec" is not a duration' in res.stderr
+    assert "telemetry.metrics.exporters[0].Prometheus.port" in res.stderr
+    assert not (app_home / "data" / "history.sqlite3").exists()
+
+
+def test_config_validate_exit_codes(tmp_path: Path, app_home: Path) -> None:
+    good = write_config(tmp_path / "good.json")
+    ok = run_cli("config", "validate", str(good), home=app_home)
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"telemetry": {"tracing": {"sample_rate": 1.5}, "bogus": 1}}')
+    res = run_cli("config", "validate", str(bad), home=app_home)
+    assert res.returncode == 2
+    assert "telemetry.tracing.sample_rate" in res.stderr
+    assert "telemetry.bogus" in res.stderr
+
+
+def test_config_show_preset_and_env_override(app_home: Path) -> None:
+    res = run_cli("config", "show", "--preset", "production", home=app_home, PROMETHEUS_PORT="9464")
+    assert res.returncode == 0, res.stderr
+    shown = json.loads(res.stdout)
+    prom = shown["telemetry"]["metrics"]["exporters"][0]["Prometheus"]
+    assert prom["port"] == 9464 and prom["host"] == "127.0.0.1"
+    assert shown["telemetry"]["metrics"]["collection_interval"] == "15s"
+
+
+def test_config_show_masks_literal_secrets(tmp_path: Path, app_home: Path) -> None:
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"telemetry": {"tracing": {"exporters": [
+        {"Otlp": {"endpoint": "http://127.0.0.1:4318", "headers": {
+            "Authorization": "Bearer s3cr3t-t0ken", "X-Api-Key": "keyring:otlp_key"}}}
+    ]}}}))
+    res = run_cli("config", "show", "--config", str(cfg), home=app_home)
+    assert res.returncode == 0, res.stderr
+    assert "s3cr3t-t0ken" not in res.stdout
+    assert "keyring:otlp_key" in res.stdout
+
+
+def test_secret_set_without_keyring_says_how_to_fix(app_home: Path) -> None:
+    res = run_cli("secret", "set", "smtp_password", "--stdin", home=app_home, stdin="hunter2\n")
+    assert res.returncode == 2
+    assert "keyring" in res.stderr.lower() and "env:" in res.stderr
+    assert "hunter2" not in res.stderr + res.stdout
+
+
+@pytest.mark.parametrize("args", [
+    [], ["run"], ["config"], ["config", "validate"], ["config", "show"], ["secret"],
+    ["secret", "set"], ["history"], ["history", "list"], ["history", "show"],
+])
+def test_help_on_every_command(args: list[str], app_home: Path) -> None:
+    res = run_cli(*args, "--help", home=app_home)
+    assert res.returncode == 0, res.stderr
+    assert "usage: timeline-telemetry" in res.stdout
+
+
+def test_history_show_after_a_run(tmp_path: Path, app_home: Path) -> None:
+    cfg = write_config(tmp_path / "c.json", exporters=[{"Prometheus": {"port": 0}}])
+    agent = AgentProcess("--config", str(cfg), home=app_home)
+    try:
+        agent.wait_for_line(SERVING)
+        agent.wait_for_line(r"running")
+    finally:
+        assert agent.stop() == 0
+    res = run_cli("history", "show", "system_memory_total_bytes", "--config", str(cfg),
+                  home=app_home)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("system_memory_total_bytes")
+    listed = run_cli("history", "list", "system_disk", "--config", str(cfg), home=app_home)
+    assert 'system_disk_usage_bytes{mountpoint="/"}' in listed.stdout

@@ -1,0 +1,166 @@
+"""TelemetryManager end to end in-process: real collectors, real SQLite history, real files."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from timeline_telemetry.collectors.base import Sample
+from timeline_telemetry.config import parse_config
+from timeline_telemetry.export.base import ExportState
+from timeline_telemetry.export.file import read_otlp_json_lines
+from timeline_telemetry.manager import TelemetryManager
+from timeline_telemetry.paths import AppPaths
+
+
+def make_config(tmp_path: Path, **metrics: Any) -> Any:
+    body: dict[str, Any] = {
+        "collection_interval": "50ms",
+        "retention_period": "1h",
+        "exporters": [{"File": {"path": "out/metrics.jsonl"}}],
+    }
+    body.update(metrics)
+    return parse_config(
+        {"telemetry": {"metrics": body, "editor": {"process_names": ["no-such-editor-xyz"]}}},
+        source="test",
+        base_dir=tmp_path,
+    )
+
+
+def paths_for(tmp_path: Path) -> AppPaths:
+    return AppPaths.resolve({"TIMELINE_TELEMETRY_HOME": str(tmp_path / "home")})
+
+
+class Boom:
+    name = "boom"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def collect(self) -> Sequence[Sample]:
+        self.calls += 1
+        raise RuntimeError("sensor unplugged")
+
+    def close(self) -> None:
+        pass
+
+
+class Fixed:
+    name = "fixed"
+
+    def __init__(self, value: float = 42.0) -> None:
+        self.value = value
+        self.closed = False
+
+    def collect(self) -> Sequence[Sample]:
+        return [Sample("queue_size", self.value, (("queue", "render"),))]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def series_value(snapshot: Any, name: str, labels: tuple[tuple[str, str], ...] = ()) -> float:
+    for s in snapshot.flat_samples():
+        if s.name == name and s.labels == labels:
+            return float(s.value)
+    raise AssertionError(f"{name}{labels} not in snapshot")
+
+
+def test_failing_collector_is_counted_and_others_still_run(tmp_path: Path) -> None:
+    boom, fixed = Boom(), Fixed()
+    mgr = TelemetryManager(make_config(tmp_path), paths=paths_for(tmp_path),
+                           collectors=[boom, fixed])
+    mgr.initialize(start_loop=False)
+    try:
+        mgr.collect_once()
+        snap = mgr.collect_once()
+    finally:
+        mgr.shutdown()
+    assert boom.calls >= 2
+    assert series_value(snap, "queue_size", (("queue", "render"),)) == 42.0
+    assert series_value(snap, "telemetry_collector_errors_total", (("collector", "boom"),)) == 2
+    assert fixed.closed
+
+
+def test_real_collectors_history_and_file_export(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    paths = paths_for(tmp_path)
+    with TelemetryManager(cfg, paths=paths) as mgr:
+        assert mgr.wait_for_collections(3, timeout_s=20)
+        status = mgr.get_export_status()
+        snap = mgr.last_snapshot
+    assert snap is not None
+    assert series_value(snap, "system_memory_available_bytes") > 0
+    assert 0 <= series_value(snap, "system_cpu_usage_percent") <= 100
+    assert series_value(snap, "editor_up") == 0
+    assert [s.state for s in status.values()] == [ExportState.HEALTHY]
+    lines = list(read_otlp_json_lines(tmp_path / "out" / "metrics.jsonl"))
+    assert len(lines) >= 3
+    names = {m.name for rm in lines[-1].resource_metrics for sm in rm.scope_metrics
+             for m in sm.metrics}
+    assert "system_memory_usage_bytes" in names
+
+
+def test_history_survives_restart(tmp_path: Path) -> None:
+    paths = paths_for(tmp_path)
+    fixed = Fixed(7.0)
+    mgr = TelemetryManager(make_config(tmp_path), paths=paths, collectors=[fixed])
+    mgr.initialize(start_loop=False)
+    mgr.collect_once()
+    first_ts = time.time()
+    mgr.shutdown()
+
+    fixed2 = Fixed(9.0)
+    mgr2 = TelemetryManager(make_config(tmp_path), paths=paths, collectors=[fixed2])
+    mgr2.initialize(start_loop=False)
+    try:
+        mgr2.collect_once()
+        assert mgr2.history is not None
+        series = mgr2.history.query("queue_size", {"queue": "render"},
+                                    start=first_ts - 60, end=time.time() + 1)
+    finally:
+        mgr2.shutdown()
+    values = [v for s in series for _, v in s.points]
+    assert 7.0 in values and 9.0 in values
+
+
+def test_disabled_is_a_no_op(tmp_path: Path) -> None:
+    cfg = parse_config({"telemetry": {"enabled": False}}, source="test", base_dir=tmp_path)
+    paths = paths_for(tmp_path)
+    with TelemetryManager(cfg, paths=paths) as mgr:
+        mgr.metrics.increment_counter("videos_processed_total")
+        assert mgr.metrics.snapshot().families == ()
+        assert mgr.get_export_status() == {}
+    assert not (tmp_path / "home").exists()
+
+
+def test_shutdown_collects_once_more_and_flushes(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, collection_interval="1h")
+    mgr = TelemetryManager(cfg, paths=paths_for(tmp_path), collectors=[Fixed()])
+    mgr.initialize()
+    assert mgr.wait_for_collections(1, timeout_s=10)
+    mgr.metrics.increment_counter("videos_processed_total", 5)
+    mgr.shutdown()
+    last = list(read_otlp_json_lines(tmp_path / "out" / "metrics.jsonl"))[-1]
+    got = {m.name: m for rm in last.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
+    assert got["videos_processed_total"].sum.data_points[0].as_double == 5.0
+
+
+def test_failed_start_leaves_nothing_running(tmp_path: Path) -> None:
+    import socket
+
+    from timeline_telemetry.export.http_server import PortInUseError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        cfg = make_config(tmp_path, exporters=[{"Prometheus": {"port": port}}])
+        mgr = TelemetryManager(cfg, paths=paths_for(tmp_path))
+        with pytest.raises(PortInUseError, match=str(port)):
+            mgr.initialize()
+    assert mgr.history is None and mgr.exporters == []
