@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ..metrics.model import Labels
+from timeline_telemetry.metrics.model import Labels
 
 __all__ = ["Collector", "CollectorUnavailable", "Sample"]
 

@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ..metrics.model import Snapshot
+from timeline_telemetry.metrics.model import Snapshot
 
 __all__ = ["ExportResult", "ExportState", "ExportStatus", "MetricsExporter"]
 

@@ -55,7 +55,10 @@ EDITOR_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec("editor_memory_rss_bytes", G, "Resident memory of the editor and its children.", "bytes"),
     MetricSpec("editor_threads", G, "Threads of the editor and its children.", ""),
-    MetricSpec("editor_open_files", G, "Open files of the editor and its children.", ""),
+    MetricSpec(
+        "editor_open_files", G,
+        "Open file descriptors (handles on Windows) of the editor and its children.", "",
+    ),
     MetricSpec("editor_io_read_bytes_total", C, "Bytes read by the editor and its children.", "bytes"),
     MetricSpec("editor_io_written_bytes_total", C, "Bytes written by the editor and its children.", "bytes"),
     MetricSpec("editor_uptime_seconds", G, "Seconds since the oldest editor process started.", "seconds"),

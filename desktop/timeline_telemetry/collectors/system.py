@@ -1,0 +1,220 @@
+"""Machine-wide CPU, memory, swap, load, disk space, disk I/O and network totals (psutil)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import Any, NamedTuple
+
+import psutil
+
+from .base import Sample
+from .mounts import MountResolver
+
+__all__ = ["SystemCollector"]
+
+_log = logging.getLogger(__name__)
+
+#: Loopback interface names: ``lo`` (Linux), ``lo0`` (macOS/BSD), "Loopback Pseudo-Interface 1"
+#: (Windows). Matching by name avoids a per-run ``net_if_addrs`` call.
+_LOOPBACK = re.compile(r"^lo\d*$|loopback", re.IGNORECASE)
+
+#: Shortest CPU-time window (seconds per core) a CPU % is computed over.
+_MIN_WINDOW = 0.1
+
+_DISK_IO_TOTALS = (
+    ("system_disk_read_bytes_total", "read_bytes"),
+    ("system_disk_written_bytes_total", "write_bytes"),
+    ("system_disk_reads_total", "read_count"),
+    ("system_disk_writes_total", "write_count"),
+)
+
+
+class _CpuTicks(NamedTuple):
+    busy: float
+    total: float
+
+
+def _ticks(times: Any) -> _CpuTicks:
+    """Busy and total seconds of one ``cpu_times`` tuple, computed as psutil's ``cpu_percent``.
+
+    On Linux ``guest`` time is already part of ``user`` (and ``guest_nice`` of ``nice``), so it
+    is taken out of the total; ``iowait`` counts as idle.
+    """
+    total = float(sum(times))
+    total -= getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)
+    idle = float(times.idle) + getattr(times, "iowait", 0.0)
+    return _CpuTicks(total - idle, total)
+
+
+class _CpuMeter:
+    """Busy % between two readings of the same cumulative CPU times.
+
+    Own state instead of ``psutil.cpu_percent(interval=None)``, whose baseline is shared by
+    every caller in the process. A reading needs at least ``min_window`` seconds of CPU time
+    (idle included) since the baseline, since a few 10 ms ticks give values like 0 or 100;
+    until then the last value stands, and before any value the average since boot.
+    """
+
+    __slots__ = ("_last", "_min_window", "_value")
+
+    def __init__(self, first: _CpuTicks, min_window: float) -> None:
+        self._last = first
+        self._min_window = min_window
+        self._value = _clamp(100.0 * first.busy / first.total) if first.total > 0 else 0.0
+
+    def update(self, now: _CpuTicks) -> float:
+        d_total = now.total - self._last.total
+        if d_total >= self._min_window:
+            self._value = _clamp(100.0 * (now.busy - self._last.busy) / d_total)
+            self._last = now
+        elif d_total < 0:  # counters went back (should not happen): restart from here
+            self._last = now
+        return self._value
+
+
+def _clamp(pct: float) -> float:
+    return min(100.0, max(0.0, pct))
+
+
+class SystemCollector:
+    """Samples the whole machine once per ``collect()`` without blocking.
+
+    ``disk_paths`` are the directories whose drive matters (root, media, cache); each is resolved
+    to its mount point (re-resolved every ``resolve_interval`` s), paths on one mount give one
+    series labelled ``mountpoint``, and a missing path is skipped with one warning. Empty
+    ``disk_paths`` means the root (``/`` or the system drive). Network totals are bytes since
+    boot over every non-loopback interface and never go down when an interface disappears.
+    Not thread-safe: the manager calls ``collect()`` from one thread.
+    """
+
+    name = "system"
+
+    def __init__(
+        self,
+        *,
+        psutil_module: ModuleType = psutil,
+        disk_paths: Sequence[str] = (),
+        per_cpu: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        resolve_interval: float = 60.0,
+    ) -> None:
+        self._ps = psutil_module
+        self._per_cpu = per_cpu
+        self._mounts = MountResolver(disk_paths, clock=clock, resolve_interval=resolve_interval)
+        # With per_cpu the machine figure is the sum of the cores: one read serves both.
+        self._cores: list[_CpuMeter] = []
+        if per_cpu:
+            per_core = psutil_module.cpu_times(percpu=True)
+            self._cores = _core_meters(per_core)
+            first = _sum_ticks([_ticks(t) for t in per_core])
+        else:
+            first = _ticks(psutil_module.cpu_times(percpu=False))
+        ncpu = psutil_module.cpu_count() or 1
+        self._cpu = _CpuMeter(first, _MIN_WINDOW * ncpu)
+        self._nic_last: dict[str, tuple[int, int]] = {}
+        self._net_sent = 0.0
+        self._net_recv = 0.0
+        self._usage_failed: set[str] = set()
+
+    def collect(self) -> Sequence[Sample]:
+        """Read every source once; sources psutil lacks on this platform are left out."""
+        out: list[Sample] = []
+        self._collect_cpu(out)
+        self._collect_memory(out)
+        self._collect_load(out)
+        self._collect_disk_space(out)
+        self._collect_disk_io(out)
+        self._collect_network(out)
+        return out
+
+    def close(self) -> None:
+        """Nothing to release (psutil keeps no handles for machine-wide counters)."""
+
+    # -- sources ----------------------------------------------------------------------------
+    def _collect_cpu(self, out: list[Sample]) -> None:
+        if not self._per_cpu:
+            now = _ticks(self._ps.cpu_times(percpu=False))
+            out.append(Sample("system_cpu_usage_percent", self._cpu.update(now)))
+            return
+        per_core = self._ps.cpu_times(percpu=True)
+        if len(per_core) != len(self._cores):  # a core went on/offline: start over
+            self._cores = _core_meters(per_core)
+        cores = [_ticks(t) for t in per_core]
+        out.append(Sample("system_cpu_usage_percent", self._cpu.update(_sum_ticks(cores))))
+        for i, (meter, now) in enumerate(zip(self._cores, cores, strict=True)):
+            labels = (("cpu", str(i)),)
+            out.append(Sample("system_cpu_core_usage_percent", meter.update(now), labels))
+
+    def _collect_memory(self, out: list[Sample]) -> None:
+        vm = self._ps.virtual_memory()
+        out.append(Sample("system_memory_usage_bytes", float(vm.total - vm.available)))
+        out.append(Sample("system_memory_available_bytes", float(vm.available)))
+        out.append(Sample("system_memory_total_bytes", float(vm.total)))
+        sw = self._ps.swap_memory()
+        out.append(Sample("system_swap_usage_bytes", float(sw.used)))
+        out.append(Sample("system_swap_total_bytes", float(sw.total)))
+
+    def _collect_load(self, out: list[Sample]) -> None:
+        getloadavg = getattr(self._ps, "getloadavg", None)
+        if getloadavg is None:
+            return
+        try:
+            loads = getloadavg()
+        except OSError:
+            return
+        for period, value in zip(("1m", "5m", "15m"), loads, strict=True):
+            out.append(Sample("system_load_average", float(value), (("period", period),)))
+
+    def _collect_disk_space(self, out: list[Sample]) -> None:
+        for mount in self._mounts.mount_points():
+            try:
+                du = self._ps.disk_usage(mount)
+            except OSError as exc:
+                if mount not in self._usage_failed:
+                    self._usage_failed.add(mount)
+                    _log.warning("disk metrics: cannot read usage of %s: %s", mount, exc)
+                continue
+            self._usage_failed.discard(mount)
+            labels = (("mountpoint", mount),)
+            out.append(Sample("system_disk_usage_bytes", float(du.used), labels))
+            out.append(Sample("system_disk_available_bytes", float(du.free), labels))
+            out.append(Sample("system_disk_total_bytes", float(du.total), labels))
+
+    def _collect_disk_io(self, out: list[Sample]) -> None:
+        try:
+            io = self._ps.disk_io_counters(perdisk=False)
+        except (OSError, RuntimeError):  # no disks visible (containers, some VMs)
+            return
+        if io is None:
+            return
+        for metric, field in _DISK_IO_TOTALS:
+            out.append(Sample(metric, float(getattr(io, field))))
+
+    def _collect_network(self, out: list[Sample]) -> None:
+        nics = self._ps.net_io_counters(pernic=True)
+        seen: dict[str, tuple[int, int]] = {}
+        for nic, c in nics.items():
+            if _LOOPBACK.search(nic):
+                continue
+            now = (int(c.bytes_sent), int(c.bytes_recv))
+            prev = self._nic_last.get(nic, (0, 0))
+            # Growth since the last run; a counter that restarted (interface re-created)
+            # counts from zero. A vanished interface keeps what it already contributed.
+            self._net_sent += now[0] - prev[0] if now[0] >= prev[0] else now[0]
+            self._net_recv += now[1] - prev[1] if now[1] >= prev[1] else now[1]
+            seen[nic] = now
+        self._nic_last = seen
+        out.append(Sample("system_network_bytes_sent", self._net_sent))
+        out.append(Sample("system_network_bytes_received", self._net_recv))
+
+
+def _core_meters(per_core: Sequence[Any]) -> list[_CpuMeter]:
+    return [_CpuMeter(_ticks(t), _MIN_WINDOW) for t in per_core]
+
+
+def _sum_ticks(cores: Sequence[_CpuTicks]) -> _CpuTicks:
+    return _CpuTicks(sum(c.busy for c in cores), sum(c.total for c in cores))

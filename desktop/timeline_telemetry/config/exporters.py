@@ -1,0 +1,245 @@
+"""Parsing the exporter lists: ``[{"Console": {}}, {"Prometheus": {"port": 9090}}, ...]``.
+
+Each exporter is an object with exactly one key naming its kind (the seed's externally
+tagged form). Which kinds a list accepts depends on the signal (traces or metrics).
+Duplicates (same kind and identity) are reported on the later entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from ._reader import Bad, Context, ObjectReader, check_secret_ref, show
+from .schema import (
+    COMPRESSIONS,
+    ConsoleExporterConfig,
+    FileExporterConfig,
+    FrozenMap,
+    JaegerExporterConfig,
+    MetricsExporterConfig,
+    OtlpExporterConfig,
+    PrometheusExporterConfig,
+    TracingExporterConfig,
+    json_keys,
+)
+
+__all__ = [
+    "exporter_identity",
+    "parse_metrics_exporters",
+    "parse_tracing_exporters",
+]
+
+E = TypeVar("E")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_PORT_ACCEPTED = "1-65535, or 0 for any free port"
+
+
+# -- one parser per kind -------------------------------------------------------------------
+def _console(r: ObjectReader) -> ConsoleExporterConfig | None:
+    return ConsoleExporterConfig()
+
+
+def _file(r: ObjectReader) -> FileExporterConfig | None:
+    d_max, d_backups = FileExporterConfig(Path()).max_bytes, FileExporterConfig(Path()).backups
+    raw = r.get("path", None, _check_path) if r.require("path", "a file path string") else None
+    max_bytes = r.get_int("max_bytes", d_max, minimum=1)
+    backups = r.get_int("backups", d_backups, minimum=0)
+    if raw is None:
+        return None
+    return FileExporterConfig(r.ctx.resolve_path(raw), max_bytes, backups)
+
+
+def _check_path(value: object) -> str | Bad:
+    if not isinstance(value, str) or not value.strip():
+        return Bad(f"expected a file path string, got {show(value)}")
+    return value
+
+
+def _prometheus(r: ObjectReader) -> PrometheusExporterConfig | None:
+    d = PrometheusExporterConfig()
+    return PrometheusExporterConfig(
+        port=r.get("port", d.port, check_port),
+        path=r.get("path", d.path, _check_url_path),
+        enable_compression=r.get_bool("enable_compression", d.enable_compression),
+        host=r.get_str("host", d.host, nonempty=True),
+    )
+
+
+def check_port(value: object) -> int | Bad:
+    """A TCP port: 1-65535, or 0 meaning "any free port"."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return Bad(f"expected a port number, got {show(value)} (accepted: {_PORT_ACCEPTED})")
+    if not 0 <= value <= 65535:
+        return Bad(f"{value} is not a port (accepted: {_PORT_ACCEPTED})")
+    return value
+
+
+def _check_url_path(value: object) -> str | Bad:
+    if not isinstance(value, str) or not value.startswith("/") or any(
+        c in value for c in "?# \t\r\n"
+    ):
+        return Bad(f'expected a URL path starting with "/", e.g. "/metrics", got {show(value)}')
+    return value
+
+
+def _check_url(value: object) -> str | Bad:
+    if isinstance(value, str):
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return value
+    return Bad(f'expected an http:// or https:// URL such as "http://localhost:4318", '
+               f"got {show(value)}")
+
+
+def _jaeger(r: ObjectReader) -> JaegerExporterConfig | None:
+    d_compression = JaegerExporterConfig("").compression
+    endpoint = r.get("endpoint", None, _check_url) if r.require("endpoint", "a URL") else None
+    compression = r.get_str("compression", d_compression, choices=COMPRESSIONS)
+    return None if endpoint is None else JaegerExporterConfig(endpoint, compression)
+
+
+def _otlp(r: ObjectReader) -> OtlpExporterConfig | None:
+    d = OtlpExporterConfig("")
+    endpoint = r.get("endpoint", None, _check_url) if r.require("endpoint", "a URL") else None
+    headers = _headers(r) if r.has("headers") else d.headers
+    compression = r.get_str("compression", d.compression, choices=COMPRESSIONS)
+    timeout = r.get_duration("timeout", d.timeout)
+    if endpoint is None:
+        return None
+    return OtlpExporterConfig(endpoint, headers, compression, timeout)
+
+
+def _headers(r: ObjectReader) -> FrozenMap:
+    path = r.path("headers")
+    raw = r.data["headers"]
+    if not isinstance(raw, dict):
+        r.ctx.problem(path, f'expected an object of header names to strings, got {show(raw)}')
+        return FrozenMap()
+    out: dict[str, str] = {}
+    for name in getattr(raw, "duplicates", ()):
+        r.ctx.problem(f"{path}.{name}", "given more than once; keep one")
+    for name, value in raw.items():
+        where = f"{path}.{name}"
+        if not _HEADER_NAME.fullmatch(name):
+            r.ctx.problem(where, "not a valid HTTP header name")
+        elif not isinstance(value, str) or "\r" in value or "\n" in value:
+            r.ctx.problem(where, f"expected a one-line string, got {show(value)}")
+        else:
+            check_secret_ref(r.ctx, where, value)
+            out[name] = value
+    return FrozenMap(out)
+
+
+_TRACING: dict[str, Callable[[ObjectReader], TracingExporterConfig | None]] = {
+    "Console": _console,
+    "File": _file,
+    "Jaeger": _jaeger,
+    "Otlp": _otlp,
+}
+_METRICS: dict[str, Callable[[ObjectReader], MetricsExporterConfig | None]] = {
+    "Console": _console,
+    "File": _file,
+    "Prometheus": _prometheus,
+}
+_KINDS: dict[str, type] = {
+    "Console": ConsoleExporterConfig,
+    "File": FileExporterConfig,
+    "Prometheus": PrometheusExporterConfig,
+    "Jaeger": JaegerExporterConfig,
+    "Otlp": OtlpExporterConfig,
+}
+_ELSEWHERE_TRACING = {
+    "Prometheus": "Prometheus serves metrics, not traces; put it in telemetry.metrics.exporters",
+}
+_ELSEWHERE_METRICS = {
+    "Jaeger": "Jaeger is for traces, not metrics; put it in telemetry.tracing.exporters",
+}
+
+
+def parse_tracing_exporters(
+    ctx: Context, path: str, data: object
+) -> tuple[TracingExporterConfig, ...]:
+    """``tracing.exporters``: Console, File, Jaeger, Otlp."""
+    return _parse_list(ctx, path, data, _TRACING, _ELSEWHERE_TRACING)
+
+
+def parse_metrics_exporters(
+    ctx: Context, path: str, data: object
+) -> tuple[MetricsExporterConfig, ...]:
+    """``metrics.exporters``: Console, File, Prometheus."""
+    return _parse_list(ctx, path, data, _METRICS, _ELSEWHERE_METRICS)
+
+
+def _parse_list(
+    ctx: Context,
+    path: str,
+    data: object,
+    kinds: Mapping[str, Callable[[ObjectReader], E | None]],
+    elsewhere: Mapping[str, str],
+) -> tuple[E, ...]:
+    accepted = ", ".join(kinds)
+    if not isinstance(data, list):
+        ctx.problem(path, f"expected a list of exporters such as [{{\"Console\": {{}}}}], "
+                          f"got {show(data)}")
+        return ()
+    out: list[E] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(data):
+        where = f"{path}[{i}]"
+        if not isinstance(item, dict):
+            hint = (f'; write {{"{item}": {{}}}}' if isinstance(item, str) and item in _KINDS
+                    else "")
+            ctx.problem(where, f"expected an exporter object such as {{\"Console\": {{}}}}, "
+                               f"got {show(item)}{hint}")
+            continue
+        if len(item) != 1:
+            got = f"{len(item)} keys ({', '.join(item)})" if item else "an empty object"
+            ctx.problem(where, "an exporter is an object with exactly one key naming its kind "
+                               f"(accepted: {accepted}); got {got}")
+            continue
+        ((kind, body),) = item.items()
+        if kind in elsewhere:
+            ctx.problem(where, f"{elsewhere[kind]} (accepted here: {accepted})")
+            continue
+        if kind not in kinds:
+            ctx.problem(where, f"unknown exporter {show(kind)} (accepted: {accepted})")
+            continue
+        reader = ObjectReader(ctx, f"{where}.{kind}", {} if body is None else body,
+                              json_keys(_KINDS[kind]))
+        exporter = kinds[kind](reader)
+        if exporter is None:
+            continue
+        identity = exporter_identity(exporter)
+        if identity is not None and identity in seen:
+            ctx.problem(where, f"duplicate of {_last(path)}[{seen[identity]}]: "
+                               f"{identity[1]} (remove one)")
+        else:
+            if identity is not None:
+                seen[identity] = i
+            if isinstance(exporter, FileExporterConfig):
+                ctx.claim_file(exporter.path, where)
+        out.append(exporter)
+    return tuple(out)
+
+
+def _last(path: str) -> str:
+    return path.rsplit(".", 1)[-1]
+
+
+def exporter_identity(exporter: object) -> tuple[str, str] | None:
+    """``(kind, description)`` that two duplicates share; None if it can never clash."""
+    if isinstance(exporter, ConsoleExporterConfig):
+        return ("Console", "a second Console exporter")
+    if isinstance(exporter, FileExporterConfig):
+        return ("File", f"same File path {exporter.path}")
+    if isinstance(exporter, PrometheusExporterConfig):
+        if exporter.port == 0:
+            return None  # each picks its own free port
+        return ("Prometheus", f"same Prometheus host:port {exporter.host}:{exporter.port}")
+    if isinstance(exporter, JaegerExporterConfig | OtlpExporterConfig):
+        return (exporter.kind, f"same {exporter.kind} endpoint {exporter.endpoint.rstrip('/')}")
+    return None

@@ -1,0 +1,117 @@
+"""Turning JSON into a :class:`TelemetryConfig`: from data, from a file, from a preset.
+
+Every problem is collected and raised together as one :class:`ConfigError`. Relative file
+paths resolve against ``base_dir``: the config file's directory, or for a preset the data dir.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from timeline_telemetry.paths import AppPaths
+
+from ._reader import Context, object_pairs_hook, show
+from .errors import ConfigError, ConfigProblem
+from .schema import TelemetryConfig
+from .sections import parse_telemetry
+
+__all__ = [
+    "PRESET_NAMES",
+    "load_config",
+    "load_preset",
+    "parse_config",
+    "parse_json_text",
+    "validate_file",
+]
+
+PRESET_NAMES = ("development", "production", "high-load")
+_ROOT_KEY = "telemetry"
+
+
+def parse_config(data: object, *, source: str, base_dir: Path) -> TelemetryConfig:
+    """Validate decoded JSON (``{"telemetry": {...}}``) and build the config.
+
+    Raises :class:`ConfigError` listing every problem (``source`` is kept on the error and
+    on the config).
+    """
+    ctx = Context(base_dir=base_dir.absolute())
+    config = TelemetryConfig()
+    if not isinstance(data, dict):
+        ctx.problem("(top level)", 'expected an object with a "telemetry" key, e.g. '
+                                   f'{{"telemetry": {{"enabled": true}}}}, got {show(data)}')
+    else:
+        for key in data:
+            if key != _ROOT_KEY:
+                ctx.problem(key, f"unknown top-level key (accepted: {_ROOT_KEY})")
+        if _ROOT_KEY in data:
+            config = parse_telemetry(ctx, _ROOT_KEY, data[_ROOT_KEY])
+        else:
+            ctx.problem(_ROOT_KEY, 'missing; a config file is one JSON object with a top-level '
+                                   '"telemetry" object, e.g. {"telemetry": {"enabled": true}}')
+    if ctx.problems:
+        raise ConfigError(ctx.problems, source=source)
+    return replace(config, source=source)
+
+
+def parse_json_text(text: str, *, where: str) -> object:
+    """Decode JSON, remembering duplicate keys; a syntax error names ``where``, line and column."""
+    try:
+        return json.loads(text, object_pairs_hook=object_pairs_hook)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            [ConfigProblem(where, f"invalid JSON at line {exc.lineno}, column {exc.colno}: "
+                                  f"{exc.msg}")],
+            source=where,
+        ) from None
+
+
+def load_config(path: Path) -> TelemetryConfig:
+    """Read and validate a config file; relative paths inside resolve against its directory."""
+    where = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ConfigError(
+            [ConfigProblem(where, f"cannot read the config file: {reason}")], source=where
+        ) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [ConfigProblem(where, f"not UTF-8 text (byte {exc.start})")], source=where
+        ) from None
+    data = parse_json_text(text, where=where)
+    return parse_config(data, source=where, base_dir=path.absolute().parent)
+
+
+def load_preset(name: str, *, base_dir: Path | None = None) -> TelemetryConfig:
+    """A built-in preset (``development``, ``production`` or ``high-load``).
+
+    Relative paths in it resolve against ``base_dir``, by default the user data dir. The
+    presets are package data (``timeline_telemetry/config/presets``), copies of the canonical
+    files in the repository's ``resources/presets``.
+    """
+    if name not in PRESET_NAMES:
+        raise ConfigError(
+            [ConfigProblem("preset", f"unknown preset {show(name)} "
+                                     f"(accepted: {', '.join(PRESET_NAMES)})")]
+        )
+    if base_dir is None:
+        base_dir = AppPaths.resolve().data_dir
+    from importlib import resources  # noqa: PLC0415 (lazy: ~20 ms, only presets need it)
+
+    source = f"preset {name}"
+    text = resources.files(__package__).joinpath("presets", f"{name}.json").read_text("utf-8")
+    return parse_config(parse_json_text(text, where=source), source=source, base_dir=base_dir)
+
+
+def validate_file(path: Path) -> list[ConfigProblem]:
+    """The problems of a config file (empty if it is valid); for ``config validate``."""
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        return exc.problems
+    return []

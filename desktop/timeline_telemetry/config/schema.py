@@ -1,0 +1,264 @@
+"""The config as typed, immutable values: one frozen dataclass per JSON object.
+
+Field names are the JSON keys (a field with ``metadata={"json": False}`` is not one).
+Durations are float seconds and carry ``metadata={"duration": True}`` so the renderer writes
+them back as duration strings. Lists are tuples. Every class has defaults, so
+``TelemetryConfig()`` is the valid default config; validation lives in the loader.
+
+Adding a section: one dataclass here (a field on :class:`TelemetryConfig`) and one parse
+function in ``sections.py``; rendering is generic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import Field, dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, TypeAlias
+
+__all__ = [
+    "AggregationConfig",
+    "BatchExportConfig",
+    "CollectorsConfig",
+    "ConsoleExporterConfig",
+    "EditorConfig",
+    "FileExporterConfig",
+    "FrozenMap",
+    "HealthConfig",
+    "HistoryConfig",
+    "JaegerExporterConfig",
+    "LoggingConfig",
+    "MetricsConfig",
+    "MetricsExporterConfig",
+    "OtlpExporterConfig",
+    "PrometheusExporterConfig",
+    "TelemetryConfig",
+    "TracingConfig",
+    "TracingExporterConfig",
+    "json_keys",
+]
+
+DEFAULT_FILE_MAX_BYTES = 50 * 1024 * 1024
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+COMPRESSIONS = ("gzip", "none")
+
+
+def _duration(default: float) -> Any:
+    """A duration field (seconds) that renders as a duration string."""
+    return field(default=default, metadata={"duration": True})
+
+
+def json_keys(cls: type) -> tuple[str, ...]:
+    """The JSON keys of a config dataclass, in declaration order."""
+    return tuple(f.name for f in fields(cls) if f.metadata.get("json", True))
+
+
+def is_duration_field(f: Field[Any]) -> bool:
+    """Whether a dataclass field holds a duration in seconds."""
+    return bool(f.metadata.get("duration", False))
+
+
+class FrozenMap(Mapping[str, str]):
+    """A read-only, hashable ``str -> str`` mapping (HTTP headers) that copies its input."""
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        self._data: dict[str, str] = dict(items)
+
+    def __getitem__(self, key: str) -> str:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._data.items()))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._data == dict(other.items())
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._data!r})"
+
+
+# -- exporters (externally tagged in JSON: {"<kind>": {...}}) ----------------------------
+@dataclass(frozen=True)
+class ConsoleExporterConfig:
+    """``{"Console": {}}``: a compact line per collection on stdout."""
+
+    kind: ClassVar[str] = "Console"
+
+
+@dataclass(frozen=True)
+class FileExporterConfig:
+    """``{"File": {"path": ...}}``: OTLP-JSON lines with size-based rotation.
+
+    ``path`` is absolute (resolved against the config file's directory by the loader).
+    """
+
+    kind: ClassVar[str] = "File"
+    path: Path
+    max_bytes: int = DEFAULT_FILE_MAX_BYTES
+    backups: int = 3
+
+
+@dataclass(frozen=True)
+class PrometheusExporterConfig:
+    """``{"Prometheus": {...}}``: a scrape endpoint at ``http://host:port/path`` (port 0 = any)."""
+
+    kind: ClassVar[str] = "Prometheus"
+    port: int = 9090
+    path: str = "/metrics"
+    enable_compression: bool = False
+    host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class JaegerExporterConfig:
+    """``{"Jaeger": {"endpoint": ...}}``: trace export to a Jaeger collector (tracing only)."""
+
+    kind: ClassVar[str] = "Jaeger"
+    endpoint: str
+    compression: str = "none"
+
+
+@dataclass(frozen=True)
+class OtlpExporterConfig:
+    """``{"Otlp": {"endpoint": ...}}``: OTLP/HTTP export. Header values may be secret refs."""
+
+    kind: ClassVar[str] = "Otlp"
+    endpoint: str
+    headers: Mapping[str, str] = field(default_factory=FrozenMap)
+    compression: str = "none"
+    timeout: float = _duration(10.0)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, FrozenMap):
+            object.__setattr__(self, "headers", FrozenMap(self.headers))
+
+
+TracingExporterConfig: TypeAlias = (
+    ConsoleExporterConfig | FileExporterConfig | JaegerExporterConfig | OtlpExporterConfig
+)
+MetricsExporterConfig: TypeAlias = (
+    ConsoleExporterConfig | FileExporterConfig | PrometheusExporterConfig
+)
+
+
+# -- tracing -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BatchExportConfig:
+    """``tracing.batch_export``: how finished spans are batched for export."""
+
+    max_batch_size: int = 512
+    max_export_timeout: float = _duration(30.0)
+    export_interval: float = _duration(5.0)
+
+
+@dataclass(frozen=True)
+class TracingConfig:
+    """``tracing``: sampling, span limits and trace exporters."""
+
+    enabled: bool = True
+    sample_rate: float = 0.1
+    max_attributes_per_span: int = 128
+    max_events_per_span: int = 128
+    debug_mode: bool = False
+    log_spans: bool = False
+    batch_export: BatchExportConfig = field(default_factory=BatchExportConfig)
+    exporters: tuple[TracingExporterConfig, ...] = ()
+
+
+# -- metrics -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AggregationConfig:
+    """``metrics.aggregation``: empty tuples mean the catalog's / built-in defaults."""
+
+    histogram_buckets: tuple[float, ...] = ()
+    summary_quantiles: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class CollectorsConfig:
+    """``metrics.collectors``: which collectors run; empty ``disk_paths`` = root + editor dirs."""
+
+    system: bool = True
+    per_cpu: bool = True
+    gpu: bool = True
+    disk_paths: tuple[str, ...] = ()
+    process_rescan_interval: float = _duration(30.0)
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    """``metrics.history``: the local SQLite history.
+
+    ``path`` None means ``<data dir>/history.sqlite3``; otherwise it is absolute.
+    """
+
+    enabled: bool = True
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """``metrics``: collection cadence, retention, aggregation, exporters, collectors, history."""
+
+    enabled: bool = True
+    collection_interval: float = _duration(10.0)
+    retention_period: float = _duration(3600.0)
+    aggregation: AggregationConfig = field(default_factory=AggregationConfig)
+    exporters: tuple[MetricsExporterConfig, ...] = ()
+    collectors: CollectorsConfig = field(default_factory=CollectorsConfig)
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+
+
+# -- other sections ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class HealthConfig:
+    """``health``: cadence and limits of the health checks (the checks come in a later issue)."""
+
+    enabled: bool = True
+    check_interval: float = _duration(30.0)
+    cache_ttl: float = _duration(60.0)
+    default_timeout: float = _duration(5.0)
+    parallel_checks: bool = False
+
+
+@dataclass(frozen=True)
+class EditorConfig:
+    """``editor``: how to find the editor's processes and which directories matter to it."""
+
+    process_names: tuple[str, ...] = ("timeline-studio",)
+    media_dirs: tuple[str, ...] = ()
+    cache_dirs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """``logging``: the agent's log level (one of DEBUG, INFO, WARNING, ERROR)."""
+
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class TelemetryConfig:
+    """The whole ``"telemetry"`` object.
+
+    ``source`` says where the config came from (a file path, ``preset development``, plus any
+    environment overrides); it is not a JSON key and does not take part in equality.
+    """
+
+    enabled: bool = True
+    service_name: str = "timeline-studio"
+    service_version: str = "1.0.0"
+    tracing: TracingConfig = field(default_factory=TracingConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    editor: EditorConfig = field(default_factory=EditorConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    source: str = field(default="defaults", compare=False, metadata={"json": False})

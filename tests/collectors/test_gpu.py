@@ -1,0 +1,143 @@
+"""The NVIDIA collector: a small stand-in for the few NVML calls it makes (no GPU here), and the
+real pynvml import/initialisation path on this GPU-less machine."""
+
+from __future__ import annotations
+
+import sys
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from collector_helpers import assert_catalogued, series, value
+
+from timeline_telemetry.collectors.base import CollectorUnavailable
+from timeline_telemetry.collectors.gpu import NvidiaGpuCollector
+
+
+class NVMLError(Exception):
+    pass
+
+
+class FakeNvml:
+    """Two GPUs; ``broken`` holds (call name, device index) pairs that raise NVMLError."""
+
+    NVMLError = NVMLError
+    NVML_TEMPERATURE_GPU = 0
+
+    def __init__(self, count: int = 2, init_error: Exception | None = None) -> None:
+        self.count = count
+        self.init_error = init_error
+        self.broken: set[tuple[str, int]] = set()
+        self.shutdowns = 0
+
+    def _check(self, call: str, handle: int) -> None:
+        if (call, handle) in self.broken or ("*", handle) in self.broken:
+            raise NVMLError(f"{call} failed")
+
+    def nvmlInit(self) -> None:
+        if self.init_error is not None:
+            raise self.init_error
+
+    def nvmlShutdown(self) -> None:
+        self.shutdowns += 1
+
+    def nvmlDeviceGetCount(self) -> int:
+        return self.count
+
+    def nvmlDeviceGetHandleByIndex(self, i: int) -> int:
+        return i
+
+    def nvmlDeviceGetName(self, h: int) -> Any:
+        return b"NVIDIA RTX A4000" if h == 0 else "NVIDIA GeForce RTX 4090"
+
+    def nvmlDeviceGetUtilizationRates(self, h: int) -> Any:
+        self._check("util", h)
+        return SimpleNamespace(gpu=40 + h, memory=10)
+
+    def nvmlDeviceGetMemoryInfo(self, h: int) -> Any:
+        self._check("mem", h)
+        return SimpleNamespace(used=(h + 1) * 2**30, total=16 * 2**30, free=0)
+
+    def nvmlDeviceGetEncoderUtilization(self, h: int) -> list[int]:
+        self._check("enc", h)
+        return [70, 167000]
+
+    def nvmlDeviceGetDecoderUtilization(self, h: int) -> list[int]:
+        self._check("dec", h)
+        return [30, 167000]
+
+    def nvmlDeviceGetTemperature(self, h: int, sensor: int) -> int:
+        assert sensor == self.NVML_TEMPERATURE_GPU
+        self._check("temp", h)
+        return 60 + h
+
+
+GPU0 = {"gpu": "0", "name": "NVIDIA RTX A4000"}
+GPU1 = {"gpu": "1", "name": "NVIDIA GeForce RTX 4090"}
+
+
+def test_reports_every_metric_per_device() -> None:
+    nvml = FakeNvml()
+    s = NvidiaGpuCollector(nvml_module=nvml).collect()
+    assert_catalogued(s)
+    assert len(s) == 12
+    assert value(s, "gpu_utilization_percent", **GPU0) == 40
+    assert value(s, "gpu_utilization_percent", **GPU1) == 41
+    assert value(s, "gpu_memory_used_bytes", **GPU1) == 2 * 2**30
+    assert value(s, "gpu_memory_total_bytes", **GPU0) == 16 * 2**30
+    assert value(s, "gpu_encoder_utilization_percent", **GPU0) == 70
+    assert value(s, "gpu_decoder_utilization_percent", **GPU0) == 30
+    assert value(s, "gpu_temperature_celsius", **GPU1) == 61
+
+
+def test_a_failing_query_skips_only_that_metric_of_that_device() -> None:
+    nvml = FakeNvml()
+    col = NvidiaGpuCollector(nvml_module=nvml)
+    nvml.broken = {("enc", 1), ("mem", 0)}
+    s = col.collect()
+    assert len(series(s, "gpu_encoder_utilization_percent")) == 1
+    assert value(s, "gpu_encoder_utilization_percent", **GPU0) == 70
+    assert list(series(s, "gpu_memory_used_bytes")) == [tuple(sorted(GPU1.items()))]
+    assert len(series(s, "gpu_temperature_celsius")) == 2
+
+
+def test_everything_failing_raises_so_the_manager_counts_it() -> None:
+    nvml = FakeNvml()
+    col = NvidiaGpuCollector(nvml_module=nvml)
+    nvml.broken = {("*", 0), ("*", 1)}
+    with pytest.raises(RuntimeError, match="every NVML query failed"):
+        col.collect()
+
+
+def test_init_failure_or_no_device_is_unavailable() -> None:
+    with pytest.raises(CollectorUnavailable, match="Driver Not Loaded"):
+        NvidiaGpuCollector(nvml_module=FakeNvml(init_error=NVMLError("Driver Not Loaded")))
+    nvml = FakeNvml(count=0)
+    with pytest.raises(CollectorUnavailable, match="no NVIDIA GPU"):
+        NvidiaGpuCollector(nvml_module=nvml)
+    assert nvml.shutdowns == 1
+
+
+def test_close_shuts_nvml_down_once() -> None:
+    nvml = FakeNvml()
+    col = NvidiaGpuCollector(nvml_module=nvml)
+    col.close()
+    col.close()
+    assert nvml.shutdowns == 1
+
+
+def test_real_pynvml_without_a_driver_is_unavailable_in_one_line() -> None:
+    try:
+        col = NvidiaGpuCollector()
+    except CollectorUnavailable as exc:
+        reason = str(exc)
+        assert reason and "\n" not in reason and len(reason) < 300
+        return
+    col.close()
+    pytest.skip("an NVIDIA driver is present on this machine")
+
+
+def test_missing_module_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # makes the import fail
+    with pytest.raises(CollectorUnavailable, match="nvidia-ml-py is not installed"):
+        NvidiaGpuCollector()

@@ -1,0 +1,191 @@
+"""The system collector on this machine's real psutil (and scripted sources where the real
+machine cannot produce the case: an interface vanishing, no disk statistics)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import psutil
+import pytest
+from collector_helpers import ManualClock, assert_catalogued, series, value
+
+from timeline_telemetry.collectors.mounts import mount_point_of
+from timeline_telemetry.collectors.system import SystemCollector
+
+MOUNT_FAMILIES = ("system_disk_usage_bytes", "system_disk_available_bytes",
+                  "system_disk_total_bytes")
+
+
+def burn(seconds: float) -> None:
+    """Use ``seconds`` of CPU in this process (measured, not timed)."""
+    me = psutil.Process()
+    start = me.cpu_times().user
+    deadline = time.monotonic() + 30
+    while me.cpu_times().user - start < seconds:  # busy on purpose
+        assert time.monotonic() < deadline, "could not get CPU time"
+
+
+def test_reports_every_system_family_from_real_psutil(tmp_path: Path) -> None:
+    col = SystemCollector(disk_paths=[str(tmp_path)])
+    s = col.collect()
+    assert_catalogued(s)
+    assert 0 <= value(s, "system_cpu_usage_percent") <= 100
+    cores = series(s, "system_cpu_core_usage_percent")
+    assert set(cores) == {(("cpu", str(i)),) for i in range(psutil.cpu_count())}
+    assert all(0 <= v <= 100 for v in cores.values())
+    total = value(s, "system_memory_total_bytes")
+    assert total == psutil.virtual_memory().total
+    used = value(s, "system_memory_usage_bytes")
+    assert used + value(s, "system_memory_available_bytes") == total
+    assert value(s, "system_swap_total_bytes") >= value(s, "system_swap_usage_bytes") >= 0
+    assert set(series(s, "system_load_average")) == {
+        (("period", "1m"),), (("period", "5m"),), (("period", "15m"),)
+    }
+    assert value(s, "system_network_bytes_received") > 0
+    assert value(s, "system_disk_read_bytes_total") > 0
+    assert value(s, "system_disk_reads_total") > 0
+    mount = mount_point_of(str(tmp_path))
+    assert value(s, "system_disk_total_bytes", mountpoint=mount) == psutil.disk_usage(mount).total
+
+
+def test_cpu_percent_follows_load_and_totals_only_grow(tmp_path: Path) -> None:
+    col = SystemCollector(disk_paths=[str(tmp_path)])
+    first = col.collect()
+    burn(0.4)  # one core busy for the whole window
+    second = col.collect()
+    busy = value(second, "system_cpu_usage_percent")
+    assert busy > 100 / psutil.cpu_count() * 0.6
+    assert sum(series(second, "system_cpu_core_usage_percent").values()) > 60  # summed: the
+    # busy thread may move between cores
+    (tmp_path / "f").write_bytes(os.urandom(1 << 16))
+    third = col.collect()
+    for name in ("system_network_bytes_sent", "system_network_bytes_received",
+                 "system_disk_written_bytes_total", "system_disk_writes_total"):
+        assert value(first, name) <= value(second, name) <= value(third, name), name
+
+
+def test_first_collect_is_sane_even_right_after_construction() -> None:
+    s = SystemCollector(disk_paths=["/"]).collect()
+    assert 0 < value(s, "system_cpu_usage_percent") <= 100  # since-boot average, never noise
+
+
+def test_per_cpu_off_reports_only_the_machine_figure() -> None:
+    s = SystemCollector(disk_paths=["/"], per_cpu=False).collect()
+    assert series(s, "system_cpu_core_usage_percent") == {}
+    assert 0 <= value(s, "system_cpu_usage_percent") <= 100
+
+
+def test_paths_on_one_mount_give_one_series(tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir()
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "media")
+    paths = [str(tmp_path / "media"), str(tmp_path / "cache"), str(tmp_path / "link")]
+    s = SystemCollector(disk_paths=paths).collect()
+    mount = mount_point_of(str(tmp_path))
+    for family in MOUNT_FAMILIES:
+        assert list(series(s, family)) == [(("mountpoint", mount),)], family
+
+
+@pytest.mark.skipif(not os.path.ismount("/dev/shm"), reason="needs /dev/shm mounted")
+def test_each_mount_gets_its_own_series(tmp_path: Path) -> None:
+    s = SystemCollector(disk_paths=[str(tmp_path), "/dev/shm"]).collect()
+    assert set(series(s, "system_disk_total_bytes")) == {
+        (("mountpoint", mount_point_of(str(tmp_path))),), (("mountpoint", "/dev/shm"),)
+    }
+    assert value(s, "system_disk_total_bytes", mountpoint="/dev/shm") == (
+        psutil.disk_usage("/dev/shm").total
+    )
+
+
+def test_missing_path_is_skipped_with_one_warning_and_picked_up_later(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, clock: ManualClock
+) -> None:
+    media = tmp_path / "not-yet" / "media"
+    col = SystemCollector(disk_paths=[str(media)], clock=clock, resolve_interval=60)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            s = col.collect()
+            assert series(s, "system_disk_usage_bytes") == {}
+            clock.advance(60)
+    warnings = [r for r in caplog.records if str(media) in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    media.mkdir(parents=True)
+    clock.advance(60)
+    s = col.collect()
+    assert list(series(s, "system_disk_usage_bytes")) == [
+        (("mountpoint", mount_point_of(str(tmp_path))),)
+    ]
+
+
+def test_default_disk_is_the_root() -> None:
+    s = SystemCollector().collect()
+    assert list(series(s, "system_disk_total_bytes")) == [
+        (("mountpoint", os.path.abspath(os.sep)),)
+    ]
+
+
+class ScriptedPsutil:
+    """Real psutil except for the network and disk-I/O counters, which follow a script."""
+
+    def __init__(self) -> None:
+        self.nics: dict[str, Any] = {}
+        self.disk_io: Any = None
+
+    def net_io_counters(self, pernic: bool = False) -> dict[str, Any]:
+        assert pernic
+        return self.nics
+
+    def disk_io_counters(self, perdisk: bool = False) -> Any:
+        return self.disk_io
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(psutil, name)
+
+
+class Nic(NamedTuple):
+    bytes_sent: int
+    bytes_recv: int
+
+
+def nic(sent: int, recv: int) -> Nic:
+    return Nic(sent, recv)
+
+
+def test_network_totals_skip_loopback_and_survive_vanishing_interfaces() -> None:
+    ps = ScriptedPsutil()
+    col = SystemCollector(psutil_module=ps, disk_paths=["/"])  # type: ignore[arg-type]
+
+    def totals() -> tuple[float, float]:
+        s = col.collect()
+        return value(s, "system_network_bytes_sent"), value(s, "system_network_bytes_received")
+
+    ps.nics = {"lo": nic(10_000, 10_000), "eth0": nic(100, 200),
+               "Loopback Pseudo-Interface 1": nic(5_000, 5_000)}
+    assert totals() == (100, 200)
+    ps.nics = {"lo": nic(20_000, 20_000), "eth0": nic(150, 260), "docker0": nic(10, 20)}
+    assert totals() == (160, 280)
+    ps.nics = {"lo": nic(30_000, 30_000), "docker0": nic(15, 20)}  # eth0 unplugged
+    assert totals() == (165, 280)
+    ps.nics = {"eth0": nic(5, 7), "docker0": nic(15, 20)}  # re-created: counts from 0
+    assert totals() == (170, 287)
+
+
+def test_no_disk_statistics_means_no_disk_io_series() -> None:
+    ps = ScriptedPsutil()
+    ps.disk_io = None
+    s = SystemCollector(psutil_module=ps, disk_paths=["/"]).collect()  # type: ignore[arg-type]
+    assert series(s, "system_disk_read_bytes_total") == {}
+    assert value(s, "system_memory_total_bytes") > 0
+
+
+def test_collect_is_cheap(tmp_path: Path) -> None:
+    col = SystemCollector(disk_paths=[str(tmp_path), "/"])
+    col.collect()
+    start = time.perf_counter()
+    for _ in range(20):
+        col.collect()
+    assert (time.perf_counter() - start) / 20 < 0.05  # generous: ~1 ms here

@@ -1,0 +1,99 @@
+"""The seed's three environment examples, shipped as presets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import timeline_telemetry.config as config_pkg
+from timeline_telemetry.config import (
+    PRESET_NAMES,
+    ConfigError,
+    ConsoleExporterConfig,
+    FileExporterConfig,
+    JaegerExporterConfig,
+    PrometheusExporterConfig,
+    config_to_json,
+    load_config,
+    load_preset,
+    parse_config,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+CANONICAL = REPO / "resources" / "presets"
+PACKAGED = Path(config_pkg.__file__).parent / "presets"
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_packaged_copy_matches_the_canonical_file(name: str) -> None:
+    assert (PACKAGED / f"{name}.json").read_bytes() == (CANONICAL / f"{name}.json").read_bytes(), (
+        f"copy resources/presets/{name}.json to desktop/timeline_telemetry/config/presets/"
+    )
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_each_preset_loads_and_the_canonical_file_validates(name: str, tmp_path: Path) -> None:
+    config = load_preset(name, base_dir=CANONICAL)
+    assert config.source == f"preset {name}"
+    # as a plain file, relative paths resolve against the file's dir: the same here
+    assert load_config(CANONICAL / f"{name}.json") == config
+
+
+def test_development(tmp_path: Path) -> None:
+    c = load_preset("development", base_dir=tmp_path)
+    assert (c.service_name, c.service_version) == ("timeline-studio-dev", "dev-build")
+    assert c.tracing.sample_rate == 1.0
+    assert (c.tracing.max_attributes_per_span, c.tracing.max_events_per_span) == (128, 256)
+    assert c.tracing.exporters == (ConsoleExporterConfig(),
+                                   FileExporterConfig(tmp_path / "logs" / "traces.json"))
+    assert (c.metrics.collection_interval, c.metrics.retention_period) == (5.0, 3600.0)
+    # the seed's "./logs/metrics.json" lands in the data dir for a preset
+    assert c.metrics.exporters == (ConsoleExporterConfig(),
+                                   FileExporterConfig(tmp_path / "logs" / "metrics.json"))
+    assert (c.health.check_interval, c.health.cache_ttl, c.health.default_timeout) == (
+        10.0, 30.0, 2.0)
+
+
+def test_production(tmp_path: Path) -> None:
+    c = load_preset("production", base_dir=tmp_path)
+    assert c.tracing.sample_rate == 0.01
+    assert c.tracing.exporters == (
+        JaegerExporterConfig("http://jaeger-collector:14268/api/traces"),)
+    assert (c.metrics.collection_interval, c.metrics.retention_period) == (15.0, 86400.0)
+    assert c.metrics.exporters == (PrometheusExporterConfig(port=9090, path="/metrics"),)
+    assert c.metrics.exporters[0].host == "127.0.0.1"
+    assert (c.health.check_interval, c.health.cache_ttl) == (30.0, 60.0)
+
+
+def test_high_load(tmp_path: Path) -> None:
+    c = load_preset("high-load", base_dir=tmp_path)
+    assert c.service_name == "timeline-studio-cluster"
+    assert c.tracing.sample_rate == 0.001
+    assert (c.tracing.batch_export.max_batch_size, c.tracing.batch_export.max_export_timeout,
+            c.tracing.batch_export.export_interval) == (1000, 10.0, 30.0)
+    assert c.tracing.exporters == (
+        JaegerExporterConfig("http://jaeger-cluster:14268/api/traces", "gzip"),)
+    assert c.metrics.retention_period == 7 * 86400.0
+    assert c.metrics.aggregation.histogram_buckets == (0.001, 0.01, 0.1, 1, 10, 100, 1000)
+    assert c.metrics.aggregation.summary_quantiles == (0.5, 0.9, 0.95, 0.99)
+    assert c.metrics.exporters == (PrometheusExporterConfig(enable_compression=True),)
+    assert (c.health.check_interval, c.health.cache_ttl, c.health.default_timeout,
+            c.health.parallel_checks) == (60.0, 120.0, 10.0, True)
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_round_trip(name: str, tmp_path: Path) -> None:
+    config = load_preset(name, base_dir=tmp_path)
+    data = config_to_json(config, mask_secrets=False)
+    again = parse_config(json.loads(json.dumps(data)), source=config.source,
+                         base_dir=tmp_path / "elsewhere")
+    assert again == config
+
+
+def test_unknown_preset_lists_the_names(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_preset("staging", base_dir=tmp_path)
+    assert str(info.value) == (
+        'preset: unknown preset "staging" (accepted: development, production, high-load)')

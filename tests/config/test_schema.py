@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import copy
+import dataclasses
+import pickle
+
+import pytest
+
+import timeline_telemetry.config as config_pkg
+from timeline_telemetry.config import OtlpExporterConfig, TelemetryConfig
+from timeline_telemetry.config.schema import FrozenMap, json_keys
+
+
+def test_all_is_what_the_package_exports() -> None:
+    public = {n for n in vars(config_pkg) if not n.startswith("_")}
+    modules = {"durations", "errors", "loader", "lookup", "render", "schema", "secrets",
+               "sections", "exporters", "annotations"}
+    assert set(config_pkg.__all__) == public - modules
+
+
+def test_frozen_and_source_not_compared() -> None:
+    c = TelemetryConfig()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.enabled = False  # type: ignore[misc]
+    assert dataclasses.replace(c, source="elsewhere") == c
+    assert json_keys(TelemetryConfig)[-1] == "logging"  # source is not a JSON key
+
+
+def test_headers_are_a_read_only_copy() -> None:
+    given = {"A": "1"}
+    e = OtlpExporterConfig("http://o", given)
+    given["A"] = "2"
+    assert e.headers == {"A": "1"}
+    assert isinstance(e.headers, FrozenMap)
+    with pytest.raises(TypeError):
+        e.headers["A"] = "3"  # type: ignore[index]
+    assert hash(e) == hash(OtlpExporterConfig("http://o", {"A": "1"}))
+    assert copy.deepcopy(e) == e and pickle.loads(pickle.dumps(e)) == e
+    assert FrozenMap({"a": "b"}) != FrozenMap({"a": "c"}) and FrozenMap() != 3
