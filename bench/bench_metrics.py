@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import interleaved, machine_line, ratio_line  # noqa: E402
+from _common import interleaved, machine_line, ratio_line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,17 +55,35 @@ def main(argv: list[str] | None = None) -> int:
     provider.shutdown()
 
     print(f"# metrics hot path ({rounds} rounds x {n} calls) — {machine_line()}")
+    from importlib.metadata import version
+
     print(
-        f"# prometheus-client {prometheus_client.__version__ if hasattr(prometheus_client, '__version__') else ''}"
+        f"# prometheus-client {version('prometheus-client')}, "
+        f"opentelemetry-sdk {version('opentelemetry-sdk')}"
     )
     for name, values in res.items():
         print(f"{name:<40} median {statistics.median(values):8.0f} ns/call")
-    print(ratio_line("ours 3 attrs / prometheus-client labels().inc() (<= 1.0)",
-                     res["ours 3 attrs"], res["prometheus-client labels().inc()"]))
-    print(ratio_line("otel sdk add 3 attrs / ours 3 attrs (>= 4.0)",
-                     res["otel sdk add 3 attrs"], res["ours 3 attrs"]))
-    print(ratio_line("ours no attrs / prometheus-client inc()",
-                     res["ours no attrs"], res["prometheus-client inc()"]))
+    print(
+        ratio_line(
+            "ours 3 attrs / prometheus-client labels().inc() (<= 1.0)",
+            res["ours 3 attrs"],
+            res["prometheus-client labels().inc()"],
+        )
+    )
+    print(
+        ratio_line(
+            "otel sdk add 3 attrs / ours 3 attrs (>= 4.0)",
+            res["otel sdk add 3 attrs"],
+            res["ours 3 attrs"],
+        )
+    )
+    print(
+        ratio_line(
+            "ours no attrs / prometheus-client inc()",
+            res["ours no attrs"],
+            res["prometheus-client inc()"],
+        )
+    )
     return 0
 
 

@@ -29,10 +29,18 @@ def agent_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, home: Path, timeout: float = 60, stdin: str | None = None,
-            **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command(*args), env=agent_env(home, **env), capture_output=True,
-                          text=True, timeout=timeout, input=stdin)
+def run_cli(
+    *args: str, home: Path, timeout: float = 60, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command(*args),
+        env=agent_env(home, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        check=False,
+    )
 
 
 class AgentProcess:
@@ -40,14 +48,18 @@ class AgentProcess:
 
     def __init__(self, *args: str, home: Path, **env: str) -> None:
         self.proc = subprocess.Popen(
-            command("run", "--headless", *args), env=agent_env(home, **env),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            command("run", "--headless", *args),
+            env=agent_env(home, **env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.lines: list[str] = []
         self._q: queue.Queue[str] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        threading.Thread(target=self._drain_stdout, daemon=True).start()
+        self._drainer = threading.Thread(target=self._drain_stdout, daemon=True)
+        self._drainer.start()
 
     def _read(self) -> None:
         assert self.proc.stderr is not None
@@ -87,9 +99,18 @@ class AgentProcess:
         self._reader.join(5)
         while not self._q.empty():
             self.lines.append(self._q.get())
+        self._close_pipes()
         return code
 
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+        self._reader.join(5)
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        self._drainer.join(5)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
+import subprocess
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from support import PROMETHEUS, PrometheusServer, free_port, wait_for
 
 _OUR_ENV = ("TIMELINE_TELEMETRY_HOME", "TELEMETRY_CONFIG", "TELEMETRY_ENABLED", "PROMETHEUS_PORT")
 
@@ -14,8 +19,10 @@ _OUR_ENV = ("TIMELINE_TELEMETRY_HOME", "TELEMETRY_CONFIG", "TELEMETRY_ENABLED", 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No test sees the developer's config, data or keyring, nor our env overrides."""
-    saved = {k: os.environ.get(k) for k in (*_OUR_ENV, "XDG_CONFIG_HOME", "XDG_DATA_HOME",
-                                            "XDG_STATE_HOME", "XDG_CACHE_HOME")}
+    saved = {
+        k: os.environ.get(k)
+        for k in (*_OUR_ENV, "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME")
+    }
     base = tmp_path_factory.mktemp("xdg")
     for k in _OUR_ENV:
         os.environ.pop(k, None)
@@ -37,3 +44,53 @@ def app_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     return home
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[Callable[[list[str]], PrometheusServer]]:
+    """Start ``prometheus`` scraping the given ``host:port`` targets every second."""
+    if PROMETHEUS is None:
+        pytest.skip("needs the Debian 'prometheus' package (apt-get install prometheus)")
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(targets: list[str]) -> PrometheusServer:
+        cfg = tmp_path / "prometheus.yml"
+        cfg.write_text(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
+            "scrape_configs:\n  - job_name: timeline\n    metrics_path: /metrics\n"
+            f"    static_configs:\n      - targets: {json.dumps(targets)}\n"
+        )
+        port = free_port()
+        log = tmp_path / "prometheus.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [
+                    PROMETHEUS,
+                    f"--config.file={cfg}",
+                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        procs.append(proc)
+        server = PrometheusServer(f"http://127.0.0.1:{port}", proc, log)
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"prometheus exited:\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{server.url}/-/ready", timeout=2) as r:
+                    return r.status == 200
+            except OSError:
+                return False
+
+        wait_for(ready, timeout=30, what="prometheus to be ready")
+        return server
+
+    try:
+        yield start
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=30)

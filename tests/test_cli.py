@@ -77,10 +77,18 @@ def test_port_taken_is_one_clear_line_and_exit_2(tmp_path: Path, app_home: Path)
 
 def test_bad_config_starts_nothing(tmp_path: Path, app_home: Path) -> None:
     cfg = tmp_path / "bad.json"
-    cfg.write_text(json.dumps({"telemetry": {"metrics": {
-        "collection_interval": "5 sec",
-        "exporters": [{"Prometheus": {"port": 70000}}],
-    }}}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "telemetry": {
+                    "metrics": {
+                        "collection_interval": "5 sec",
+                        "exporters": [{"Prometheus": {"port": 70000}}],
+                    }
+                }
+            }
+        )
+    )
     res = run_cli("run", "--headless", "--config", str(cfg), home=app_home)
     assert res.returncode == 2
     assert 'telemetry.metrics.collection_interval: "5 sec" is not a duration' in res.stderr
@@ -111,10 +119,27 @@ def test_config_show_preset_and_env_override(app_home: Path) -> None:
 
 def test_config_show_masks_literal_secrets(tmp_path: Path, app_home: Path) -> None:
     cfg = tmp_path / "c.json"
-    cfg.write_text(json.dumps({"telemetry": {"tracing": {"exporters": [
-        {"Otlp": {"endpoint": "http://127.0.0.1:4318", "headers": {
-            "Authorization": "Bearer s3cr3t-t0ken", "X-Api-Key": "keyring:otlp_key"}}}
-    ]}}}))
+    cfg.write_text(
+        json.dumps(
+            {
+                "telemetry": {
+                    "tracing": {
+                        "exporters": [
+                            {
+                                "Otlp": {
+                                    "endpoint": "http://127.0.0.1:4318",
+                                    "headers": {
+                                        "Authorization": "Bearer s3cr3t-t0ken",
+                                        "X-Api-Key": "keyring:otlp_key",
+                                    },
+                                }
+                            }
+                        ]
+                    }
+                }
+            }
+        )
+    )
     res = run_cli("config", "show", "--config", str(cfg), home=app_home)
     assert res.returncode == 0, res.stderr
     assert "s3cr3t-t0ken" not in res.stdout
@@ -128,10 +153,21 @@ def test_secret_set_without_keyring_says_how_to_fix(app_home: Path) -> None:
     assert "hunter2" not in res.stderr + res.stdout
 
 
-@pytest.mark.parametrize("args", [
-    [], ["run"], ["config"], ["config", "validate"], ["config", "show"], ["secret"],
-    ["secret", "set"], ["history"], ["history", "list"], ["history", "show"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["run"],
+        ["config"],
+        ["config", "validate"],
+        ["config", "show"],
+        ["secret"],
+        ["secret", "set"],
+        ["history"],
+        ["history", "list"],
+        ["history", "show"],
+    ],
+)
 def test_help_on_every_command(args: list[str], app_home: Path) -> None:
     res = run_cli(*args, "--help", home=app_home)
     assert res.returncode == 0, res.stderr
@@ -146,8 +182,9 @@ def test_history_show_after_a_run(tmp_path: Path, app_home: Path) -> None:
         agent.wait_for_line(r"running")
     finally:
         assert agent.stop() == 0
-    res = run_cli("history", "show", "system_memory_total_bytes", "--config", str(cfg),
-                  home=app_home)
+    res = run_cli(
+        "history", "show", "system_memory_total_bytes", "--config", str(cfg), home=app_home
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("system_memory_total_bytes")
     listed = run_cli("history", "list", "system_disk", "--config", str(cfg), home=app_home)

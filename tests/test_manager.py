@@ -72,8 +72,9 @@ def series_value(snapshot: Any, name: str, labels: tuple[tuple[str, str], ...] =
 
 def test_failing_collector_is_counted_and_others_still_run(tmp_path: Path) -> None:
     boom, fixed = Boom(), Fixed()
-    mgr = TelemetryManager(make_config(tmp_path), paths=paths_for(tmp_path),
-                           collectors=[boom, fixed])
+    mgr = TelemetryManager(
+        make_config(tmp_path), paths=paths_for(tmp_path), collectors=[boom, fixed]
+    )
     mgr.initialize(start_loop=False)
     try:
         mgr.collect_once()
@@ -100,8 +101,9 @@ def test_real_collectors_history_and_file_export(tmp_path: Path) -> None:
     assert [s.state for s in status.values()] == [ExportState.HEALTHY]
     lines = list(read_otlp_json_lines(tmp_path / "out" / "metrics.jsonl"))
     assert len(lines) >= 3
-    names = {m.name for rm in lines[-1].resource_metrics for sm in rm.scope_metrics
-             for m in sm.metrics}
+    names = {
+        m.name for rm in lines[-1].resource_metrics for sm in rm.scope_metrics for m in sm.metrics
+    }
     assert "system_memory_usage_bytes" in names
 
 
@@ -120,8 +122,9 @@ def test_history_survives_restart(tmp_path: Path) -> None:
     try:
         mgr2.collect_once()
         assert mgr2.history is not None
-        series = mgr2.history.query("queue_size", {"queue": "render"},
-                                    start=first_ts - 60, end=time.time() + 1)
+        series = mgr2.history.query(
+            "queue_size", {"queue": "render"}, start=first_ts - 60, end=time.time() + 1
+        )
     finally:
         mgr2.shutdown()
     values = [v for s in series for _, v in s.points]

@@ -16,10 +16,14 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .paths import AppPaths
+
+if TYPE_CHECKING:
+    from .config import TelemetryConfig
+    from .history import HistoryStore, SeriesData
 
 __all__ = ["main"]
 
@@ -94,13 +98,14 @@ def _build_parser() -> argparse.ArgumentParser:
     secret = sub.add_parser(
         "secret",
         help="store secrets in the OS keyring",
-        description='Store a secret in the OS keyring; refer to it in the config as "keyring:NAME".',
+        description="Store a secret in the OS keyring; "
+        'refer to it in the config as "keyring:NAME".',
     )
     secret_sub = secret.add_subparsers(metavar="ACTION")
     sset = secret_sub.add_parser(
         "set",
         help="prompt for a secret (no echo) and store it in the OS keyring",
-        description='Prompt for a secret without echo and store it in the OS keyring under '
+        description="Prompt for a secret without echo and store it in the OS keyring under "
         'NAME (service "timeline-telemetry"). Use it in the config as "keyring:NAME".',
     )
     sset.add_argument("name", help="the secret's name, e.g. smtp_password")
@@ -153,7 +158,7 @@ def _err(msg: str) -> None:
     print(f"timeline-telemetry: {msg}", file=sys.stderr)
 
 
-def _load(args: argparse.Namespace, paths: AppPaths):  # type: ignore[no-untyped-def]
+def _load(args: argparse.Namespace, paths: AppPaths) -> TelemetryConfig:
     from .config import resolve_config
 
     return resolve_config(
@@ -185,7 +190,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         config = _load(args, paths)
     except ConfigError as exc:
-        _err(f"invalid configuration ({exc.source}):" if getattr(exc, "source", None) else "invalid configuration:")
+        _err(
+            f"invalid configuration ({exc.source}):"
+            if getattr(exc, "source", None)
+            else "invalid configuration:"
+        )
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
     from .logsetup import configure_logging
@@ -194,7 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run_agent(config, paths)
 
 
-def _run_agent(config, paths: AppPaths) -> int:  # type: ignore[no-untyped-def]
+def _run_agent(config: TelemetryConfig, paths: AppPaths) -> int:
     from .export.http_server import PortInUseError
     from .manager import TelemetryManager
 
@@ -294,7 +303,7 @@ def cmd_secret_set(args: argparse.Namespace) -> int:
 
 
 # -- history -------------------------------------------------------------------------------
-def _open_history(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _open_history(args: argparse.Namespace) -> HistoryStore | None:
     from .config import ConfigError
     from .history import HistoryStore
 
@@ -353,7 +362,7 @@ def cmd_history_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_series(series, out: TextIO, *, csv: bool) -> None:  # type: ignore[no-untyped-def]
+def _print_series(series: list[SeriesData], out: TextIO, *, csv: bool) -> None:
     if csv:
         out.write("timestamp,series,value\n")
     for s in series:

@@ -116,6 +116,11 @@ class TelemetryManager:
             self.shutdown()
             raise
         if start_loop:
+            # One collection before returning, so the first scrape already sees every metric.
+            try:
+                self.collect_once()
+            except Exception:
+                _log.exception("first collection failed")
             self._thread = threading.Thread(
                 target=self._run_loop, name="telemetry-collector", daemon=True
             )
@@ -222,16 +227,17 @@ class TelemetryManager:
     def _run_loop(self) -> None:
         interval = self.config.metrics.collection_interval
         next_tick = time.monotonic()
-        while not self._stop.is_set():
-            try:
-                self.collect_once()
-            except Exception:
-                _log.exception("collection failed")
+        while True:
             next_tick += interval
             now = time.monotonic()
             if next_tick < now:  # overran: skip missed ticks instead of bursting
                 next_tick = now + interval - ((now - next_tick) % interval)
-            self._stop.wait(next_tick - now)
+            if self._stop.wait(next_tick - now):
+                return
+            try:
+                self.collect_once()
+            except Exception:
+                _log.exception("collection failed")
 
     def _run_collector(self, col: Collector) -> None:
         start = time.perf_counter()
@@ -278,7 +284,9 @@ class TelemetryManager:
             path, retention=self.config.metrics.retention_period, clock=self._clock
         )
         _log.info(
-            "history: %s (retention %s)", path, _human_duration(self.config.metrics.retention_period)
+            "history: %s (retention %s)",
+            path,
+            _human_duration(self.config.metrics.retention_period),
         )
 
     def _build_collectors(self) -> list[Collector]:

@@ -33,13 +33,18 @@ def test_seed_quick_start_calls() -> None:
     m.set_gauge("memory_usage_bytes", 1234.0)
     m.record_histogram("frame_processing_duration_ms", 16.7)
     m.increment_counter_with_attributes(
-        "api_requests_total", 1, [("method", "POST"), ("endpoint", "/render"), ("status", "success")]
+        "api_requests_total",
+        1,
+        [("method", "POST"), ("endpoint", "/render"), ("status", "success")],
     )
     assert value_of(m, "videos_processed_total") == 1.0
     assert value_of(m, "memory_usage_bytes") == 1234.0
-    assert value_of(
-        m, "api_requests_total", {"method": "POST", "endpoint": "/render", "status": "success"}
-    ) == 1.0
+    assert (
+        value_of(
+            m, "api_requests_total", {"method": "POST", "endpoint": "/render", "status": "success"}
+        )
+        == 1.0
+    )
     hist = value_of(m, "frame_processing_duration_ms")
     assert isinstance(hist, HistogramValue)
     assert hist.count == 1 and hist.sum == pytest.approx(16.7)
@@ -110,11 +115,22 @@ def test_exposed_name_collision_is_rejected() -> None:
 def test_application_metrics_carry_help_and_units() -> None:
     names = {s.name for s in APPLICATION_METRICS}
     assert names == {
-        "video_processing_duration_ms", "frame_processing_duration_ms", "frames_processed_total",
-        "videos_processed_total", "encoding_speed_fps", "api_requests_total",
-        "api_request_duration_ms", "api_errors_total", "cache_hits_total", "cache_misses_total",
-        "cache_evictions_total", "cache_size_bytes", "worker_pool_utilization",
-        "tasks_executed_total", "tasks_failed_total", "queue_size",
+        "video_processing_duration_ms",
+        "frame_processing_duration_ms",
+        "frames_processed_total",
+        "videos_processed_total",
+        "encoding_speed_fps",
+        "api_requests_total",
+        "api_request_duration_ms",
+        "api_errors_total",
+        "cache_hits_total",
+        "cache_misses_total",
+        "cache_evictions_total",
+        "cache_size_bytes",
+        "worker_pool_utilization",
+        "tasks_executed_total",
+        "tasks_failed_total",
+        "queue_size",
     }
     for spec in APPLICATION_METRICS:
         assert spec.help
@@ -168,8 +184,11 @@ def test_counter_without_total_suffix_is_exposed_with_it() -> None:
 
 def test_replace_series_drops_vanished_label_sets() -> None:
     m = Metrics()
-    m.replace_series("system_disk_usage_bytes", MetricKind.GAUGE,
-                     [((("mountpoint", "/"),), 1.0), ((("mountpoint", "/media"),), 2.0)])
+    m.replace_series(
+        "system_disk_usage_bytes",
+        MetricKind.GAUGE,
+        [((("mountpoint", "/"),), 1.0), ((("mountpoint", "/media"),), 2.0)],
+    )
     m.replace_series("system_disk_usage_bytes", MetricKind.GAUGE, [((("mountpoint", "/"),), 3.0)])
     fam = m.snapshot().family("system_disk_usage_bytes")
     assert fam is not None and [(s.labels, s.value) for s in fam.series] == [

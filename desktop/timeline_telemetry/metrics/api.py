@@ -31,7 +31,17 @@ _log = logging.getLogger(__name__)
 
 #: Used for histograms the catalog gives no buckets and the config names none.
 DEFAULT_BUCKETS: tuple[float, ...] = (
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 )
 DEFAULT_QUANTILES: tuple[float, ...] = (0.5, 0.9, 0.95, 0.99)
 
@@ -103,9 +113,7 @@ class Metrics:
         except SeriesLimitError:
             self._drop(name)
 
-    def record_histogram(
-        self, name: str, value: float, attributes: AttributeInput = None
-    ) -> None:
+    def record_histogram(self, name: str, value: float, attributes: AttributeInput = None) -> None:
         """Record one observation in a histogram."""
         inst = self._instruments.get(name)
         if type(inst) is not Histogram:
@@ -133,9 +141,7 @@ class Metrics:
         """The seed's form: ``attributes`` as ``[(key, value), ...]``."""
         self.set_gauge(name, value, attributes)
 
-    def record_histogram_with_attributes(
-        self, name: str, value: float, attributes: Pairs
-    ) -> None:
+    def record_histogram_with_attributes(self, name: str, value: float, attributes: Pairs) -> None:
         """The seed's form: ``attributes`` as ``[(key, value), ...]``."""
         self.record_histogram(name, value, attributes)
 
@@ -210,7 +216,10 @@ class Metrics:
         if self._dropped == 1 or self._dropped % 10000 == 0:
             _log.warning(
                 "metric %r reached the limit of %d series; new label sets are dropped "
-                "(%d samples dropped so far)", name, self._max_series, self._dropped,
+                "(%d samples dropped so far)",
+                name,
+                self._max_series,
+                self._dropped,
             )
 
     def _instrument(
@@ -249,7 +258,9 @@ class Metrics:
         elif spec.kind is MetricKind.GAUGE:
             made = Gauge(spec, self._max_series)  # type: ignore[assignment]
         elif spec.kind is MetricKind.HISTOGRAM:
-            buckets = self._buckets if self._buckets_from_config else (spec.buckets or self._buckets)
+            buckets = (
+                self._buckets if self._buckets_from_config else (spec.buckets or self._buckets)
+            )
             made = Histogram(spec, self._max_series, buckets)  # type: ignore[assignment]
         else:
             made = Summary(spec, self._max_series, spec.quantiles or self._quantiles)  # type: ignore[assignment]

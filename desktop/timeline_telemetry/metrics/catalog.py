@@ -16,7 +16,21 @@ C, G, H = MetricKind.COUNTER, MetricKind.GAUGE, MetricKind.HISTOGRAM
 
 #: Buckets for the seed's millisecond histograms: a frame (ms) to a long render (minutes).
 MS_BUCKETS: tuple[float, ...] = (
-    1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000,
+    1,
+    5,
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+    30000,
+    60000,
+    300000,
 )
 
 SYSTEM_METRICS: tuple[MetricSpec, ...] = (
@@ -26,12 +40,16 @@ SYSTEM_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("system_disk_usage_bytes", G, "Used space per watched mount.", "bytes"),
     MetricSpec("system_disk_available_bytes", G, "Free space per watched mount.", "bytes"),
     MetricSpec(
-        "system_network_bytes_sent", G,
-        "Bytes sent on all interfaces since boot (cumulative; use rate()).", "bytes",
+        "system_network_bytes_sent",
+        G,
+        "Bytes sent on all interfaces since boot (cumulative; use rate()).",
+        "bytes",
     ),
     MetricSpec(
-        "system_network_bytes_received", G,
-        "Bytes received on all interfaces since boot (cumulative; use rate()).", "bytes",
+        "system_network_bytes_received",
+        G,
+        "Bytes received on all interfaces since boot (cumulative; use rate()).",
+        "bytes",
     ),
     MetricSpec("system_cpu_core_usage_percent", G, "CPU usage per logical core (%).", "percent"),
     MetricSpec("system_memory_total_bytes", G, "Physical memory installed.", "bytes"),
@@ -48,42 +66,72 @@ SYSTEM_METRICS: tuple[MetricSpec, ...] = (
 EDITOR_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("editor_up", G, "1 when an editor process is running, else 0.", ""),
     MetricSpec("editor_processes", G, "Editor processes and their children (label role).", ""),
-    MetricSpec("editor_child_processes", G, "Children of the editor by executable (label name).", ""),
     MetricSpec(
-        "editor_cpu_usage_percent", G,
-        "CPU of the editor and its children, % of one core.", "percent",
+        "editor_child_processes", G, "Children of the editor by executable (label name).", ""
     ),
-    MetricSpec("editor_memory_rss_bytes", G, "Resident memory of the editor and its children.", "bytes"),
+    MetricSpec(
+        "editor_cpu_usage_percent",
+        G,
+        "CPU of the editor and its children, % of one core.",
+        "percent",
+    ),
+    MetricSpec(
+        "editor_memory_rss_bytes", G, "Resident memory of the editor and its children.", "bytes"
+    ),
     MetricSpec("editor_threads", G, "Threads of the editor and its children.", ""),
     MetricSpec(
-        "editor_open_files", G,
-        "Open file descriptors (handles on Windows) of the editor and its children.", "",
+        "editor_open_files",
+        G,
+        "Open file descriptors (handles on Windows) of the editor and its children.",
+        "",
     ),
-    MetricSpec("editor_io_read_bytes_total", C, "Bytes read by the editor and its children.", "bytes"),
-    MetricSpec("editor_io_written_bytes_total", C, "Bytes written by the editor and its children.", "bytes"),
-    MetricSpec("editor_uptime_seconds", G, "Seconds since the oldest editor process started.", "seconds"),
+    MetricSpec(
+        "editor_io_read_bytes_total", C, "Bytes read by the editor and its children.", "bytes"
+    ),
+    MetricSpec(
+        "editor_io_written_bytes_total", C, "Bytes written by the editor and its children.", "bytes"
+    ),
+    MetricSpec(
+        "editor_uptime_seconds", G, "Seconds since the oldest editor process started.", "seconds"
+    ),
 )
 
 GPU_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("gpu_utilization_percent", G, "GPU core utilisation (%).", "percent"),
     MetricSpec("gpu_memory_used_bytes", G, "GPU memory (VRAM) in use.", "bytes"),
     MetricSpec("gpu_memory_total_bytes", G, "GPU memory (VRAM) installed.", "bytes"),
-    MetricSpec("gpu_encoder_utilization_percent", G, "Video encoder (NVENC) utilisation (%).", "percent"),
-    MetricSpec("gpu_decoder_utilization_percent", G, "Video decoder (NVDEC) utilisation (%).", "percent"),
+    MetricSpec(
+        "gpu_encoder_utilization_percent", G, "Video encoder (NVENC) utilisation (%).", "percent"
+    ),
+    MetricSpec(
+        "gpu_decoder_utilization_percent", G, "Video decoder (NVDEC) utilisation (%).", "percent"
+    ),
     MetricSpec("gpu_temperature_celsius", G, "GPU core temperature.", "celsius"),
 )
 
 AGENT_METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("telemetry_agent_cpu_usage_percent", G, "The monitor's own CPU, % of one core.", "percent"),
-    MetricSpec("telemetry_agent_memory_rss_bytes", G, "The monitor's own resident memory.", "bytes"),
-    MetricSpec("telemetry_collector_errors_total", C, "Failed collector runs (label collector).", ""),
     MetricSpec(
-        "telemetry_collector_duration_seconds", G,
-        "Duration of each collector's last run (label collector).", "seconds",
+        "telemetry_agent_cpu_usage_percent", G, "The monitor's own CPU, % of one core.", "percent"
+    ),
+    MetricSpec(
+        "telemetry_agent_memory_rss_bytes", G, "The monitor's own resident memory.", "bytes"
+    ),
+    MetricSpec(
+        "telemetry_collector_errors_total", C, "Failed collector runs (label collector).", ""
+    ),
+    MetricSpec(
+        "telemetry_collector_duration_seconds",
+        G,
+        "Duration of each collector's last run (label collector).",
+        "seconds",
     ),
     MetricSpec("telemetry_export_errors_total", C, "Failed exports (label exporter).", ""),
-    MetricSpec("telemetry_series_dropped_total", C, "Samples dropped by the per-metric series limit.", ""),
-    MetricSpec("telemetry_history_write_errors_total", C, "Failed writes to the local history.", ""),
+    MetricSpec(
+        "telemetry_series_dropped_total", C, "Samples dropped by the per-metric series limit.", ""
+    ),
+    MetricSpec(
+        "telemetry_history_write_errors_total", C, "Failed writes to the local history.", ""
+    ),
 )
 
 APPLICATION_METRICS: tuple[MetricSpec, ...] = (
@@ -107,8 +155,10 @@ APPLICATION_METRICS: tuple[MetricSpec, ...] = (
 
 HEALTH_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
-        "system_health_status", G,
-        "Overall health: 0=Unknown, 1=Healthy, 2=Warning, 3=Unhealthy.", "",
+        "system_health_status",
+        G,
+        "Overall health: 0=Unknown, 1=Healthy, 2=Warning, 3=Unhealthy.",
+        "",
     ),
     MetricSpec("database_health_status", G, "Database health (0-3).", ""),
     MetricSpec("disk_space_health_status", G, "Free disk space health (0-3).", ""),

@@ -20,17 +20,13 @@ class DisabledMetrics(Metrics):
     def set_gauge(self, name: str, value: float, attributes: AttributeInput = None) -> None:
         return None
 
-    def record_histogram(
-        self, name: str, value: float, attributes: AttributeInput = None
-    ) -> None:
+    def record_histogram(self, name: str, value: float, attributes: AttributeInput = None) -> None:
         return None
 
     def record_summary(self, name: str, value: float, attributes: AttributeInput = None) -> None:
         return None
 
-    def set_counter_total(
-        self, name: str, value: float, attributes: AttributeInput = None
-    ) -> None:
+    def set_counter_total(self, name: str, value: float, attributes: AttributeInput = None) -> None:
         return None
 
     def replace_series(

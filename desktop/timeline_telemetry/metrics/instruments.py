@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Generic, TypeVar
 
-from .model import HistogramValue, Labels, MetricKind, MetricSpec, Series, SummaryValue
+from .model import HistogramValue, Labels, MetricSpec, Series, SummaryValue
 from .naming import check_label_name
 
 AttributeInput = Mapping[str, object] | Sequence[tuple[str, object]] | None
@@ -139,8 +139,11 @@ class Counter(Instrument[list[float]]):
                 "(use set_gauge for values that go down)"
             )
         # Inlined cell_for(): this is the hottest path of the whole API.
-        key = (tuple(attributes.items()) if type(attributes) is dict else tuple(attributes)) \
-            if attributes else ()
+        key = (
+            (tuple(attributes.items()) if type(attributes) is dict else tuple(attributes))
+            if attributes
+            else ()
+        )
         try:
             cell = self._by_raw.get(key)
         except TypeError:
@@ -220,7 +223,9 @@ class Histogram(Instrument[_HistCell]):
                 for c in cell.counts:
                     running += c
                     cum.append(running)
-                out.append(Series(labels, HistogramValue(self.bounds, tuple(cum), cell.sum, cell.count)))
+                out.append(
+                    Series(labels, HistogramValue(self.bounds, tuple(cum), cell.sum, cell.count))
+                )
         return out
 
 
@@ -245,6 +250,7 @@ class Summary(Instrument[_SummaryCell]):
         spec: MetricSpec,
         max_series: int,
         quantiles: Iterable[float],
+        *,
         max_age: float = 600.0,
         max_samples: int = 2048,
         clock: Callable[[], float] = time.monotonic,

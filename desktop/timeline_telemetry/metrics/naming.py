@@ -13,7 +13,8 @@ def check_metric_name(name: object) -> str:
     if not isinstance(name, str) or not _METRIC_NAME.match(name):
         raise ValueError(
             f"invalid metric name {name!r}: Prometheus names match [a-zA-Z_:][a-zA-Z0-9_:]* "
-            "(letters, digits, '_' and ':', not starting with a digit), e.g. 'frames_processed_total'"
+            "(letters, digits, '_' and ':', not starting with a digit), "
+            "e.g. 'frames_processed_total'"
         )
     if name.startswith("__"):
         raise ValueError(f"invalid metric name {name!r}: names starting with '__' are reserved")

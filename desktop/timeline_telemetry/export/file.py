@@ -1,0 +1,244 @@
+"""The File exporter: one OTLP/JSON ``ExportMetricsServiceRequest`` per line, rotated by size.
+
+Crash safety: every line (newline included) goes out in one ``os.write`` on an ``O_APPEND``
+descriptor, so a killed process can leave at most a torn *last* line, never a broken line in
+the middle. ``start`` cuts such a torn tail off before appending (so the next line does not
+glue onto it), and :func:`read_otlp_json_lines` skips a final line without its newline.
+
+The file is opened per export (one open/write/close every collection interval): the exporter
+holds no descriptor, so rotation by another tool, a deleted file or a fixed permission is
+picked up at the next interval instead of writing into a vanished inode.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+
+from timeline_telemetry.metrics.model import Snapshot
+
+from .base import ExportResult, ExportStatus
+from .otlp_json import from_json_line, snapshot_to_otlp_request, to_json_line
+from .status import StatusTracker
+
+__all__ = ["FileExporter", "read_otlp_json_lines", "repair_torn_tail", "rotated_files"]
+
+_log = logging.getLogger(__name__)
+
+_OPEN_FLAGS = (
+    os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+)
+_TAIL_CHUNK = 64 * 1024
+
+
+class FileExporter:
+    """``MetricsExporter`` appending OTLP/JSON lines to ``path``.
+
+    When the next line would take the file past ``max_bytes``, ``path`` becomes ``path.1``
+    (``.1`` -> ``.2`` ... up to ``backups``; the oldest is dropped) and a new file starts.
+    Write errors (disk full, permissions) are counted in ``errors``, reported through
+    ``status()``, and retried at the next export.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        max_bytes: int = 50 * 1024 * 1024,
+        backups: int = 3,
+        resource: Mapping[str, str],
+        start_time: float,
+        name: str | None = None,
+    ) -> None:
+        if max_bytes < 1:
+            raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
+        if backups < 0:
+            raise ValueError(f"backups must be >= 0, got {backups}")
+        self.path = Path(path)
+        self.max_bytes = max_bytes
+        self.backups = backups
+        self.name = name or f"file:{self.path.name}"
+        self._resource = dict(resource)
+        self._start_time = start_time
+        self._tracker = StatusTracker(initial=ExportStatus.degraded("not started"))
+        self._lock = threading.Lock()
+        self.lines_written = 0
+        self.rotations = 0
+
+    # -- MetricsExporter ------------------------------------------------------------------
+    def start(self) -> None:
+        """Create the folder and repair a torn last line. Never raises for file problems:
+        they show in ``status()`` and are retried at every export."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            removed = repair_torn_tail(self.path)
+        except OSError as exc:
+            _log.warning("metrics file %s is not writable: %s", self.path, exc)
+            self._tracker.failure(_describe(exc))
+            return
+        self._tracker.set(ExportStatus.healthy())
+        if removed:
+            _log.warning(
+                "metrics file %s ended with a torn line (a crash mid-write?): removed its "
+                "last %d bytes", self.path, removed,
+            )
+
+    def export(self, snapshot: Snapshot) -> ExportResult:
+        """Append one line for ``snapshot``."""
+        try:
+            msg = snapshot_to_otlp_request(
+                snapshot, resource=self._resource, start_time=self._start_time
+            )
+            data = (to_json_line(msg) + "\n").encode("utf-8")
+        except Exception as exc:  # a bad value must not kill the collection loop
+            _log.exception("could not encode a snapshot as OTLP/JSON")
+            self._tracker.failure(f"encoding failed: {exc}")
+            return ExportResult.FAILURE
+        with self._lock:
+            try:
+                self._append(data)
+            except OSError as exc:
+                self._tracker.failure(_describe(exc))
+                if self._tracker.consecutive_failures == 1:
+                    _log.warning("cannot write metrics to %s: %s", self.path, exc)
+                return ExportResult.FAILURE
+            self.lines_written += 1
+        self._tracker.success()
+        return ExportResult.SUCCESS
+
+    def status(self) -> ExportStatus:
+        """From the last writes (see :class:`StatusTracker`)."""
+        return self._tracker.status()
+
+    def shutdown(self, *, timeout_s: float = 5.0) -> None:
+        """Nothing is held open between exports; waits for an export in progress."""
+        if self._lock.acquire(timeout=max(0.0, timeout_s)):
+            self._lock.release()
+
+    # -- extras ---------------------------------------------------------------------------
+    @property
+    def errors(self) -> int:
+        """Failed exports since creation."""
+        return self._tracker.errors
+
+    def describe(self) -> str:
+        """One log line for the CLI."""
+        return (
+            f"writing metrics to {self.path} as OTLP/JSON lines "
+            f"(rotating at {self.max_bytes} bytes, keeping {self.backups} old files)"
+        )
+
+    # -- internals ------------------------------------------------------------------------
+    def _open(self) -> int:
+        try:
+            return os.open(self.path, _OPEN_FLAGS, 0o644)
+        except FileNotFoundError:  # the folder went away: recreate it once
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, _OPEN_FLAGS, 0o644)
+
+    def _append(self, data: bytes) -> None:
+        fd = self._open()
+        try:
+            size = os.fstat(fd).st_size
+            if size > 0 and size + len(data) > self.max_bytes:
+                os.close(fd)
+                fd = -1
+                self._rotate()
+                fd = self._open()
+            view = memoryview(data)
+            while view:  # one write in practice; a short write continues at the end
+                written = os.write(fd, view)
+                view = view[written:]
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def _rotate(self) -> None:
+        """Shift ``path`` -> ``.1`` -> ... -> ``.backups``. A failed rename is logged and the
+        line goes to the current file anyway: rotation must never lose a line."""
+        try:
+            if self.backups == 0:
+                os.unlink(self.path)
+            else:
+                for i in range(self.backups - 1, 0, -1):
+                    src = _numbered(self.path, i)
+                    if src.exists():
+                        os.replace(src, _numbered(self.path, i + 1))
+                os.replace(self.path, _numbered(self.path, 1))
+            self.rotations += 1
+        except OSError as exc:
+            _log.warning("could not rotate %s (%s); appending past max_bytes", self.path, exc)
+
+
+def rotated_files(path: Path, backups: int) -> list[Path]:
+    """The files of one exporter, oldest first: ``path.N`` ... ``path.1``, ``path``."""
+    return [p for p in (_numbered(path, i) for i in range(backups, 0, -1)) if p.exists()] + (
+        [path] if path.exists() else []
+    )
+
+
+def repair_torn_tail(path: Path) -> int:
+    """Cut a last line that has no newline (a write cut short); return the bytes removed."""
+    try:
+        f = open(path, "r+b")  # noqa: SIM115 (closed by the with-block below)
+    except FileNotFoundError:
+        return 0
+    with f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return 0
+        end = size
+        cut = 0
+        while end > 0:
+            start = max(0, end - _TAIL_CHUNK)
+            f.seek(start)
+            chunk = f.read(end - start)
+            nl = chunk.rfind(b"\n")
+            if nl >= 0:
+                cut = start + nl + 1
+                break
+            end = start
+        f.truncate(cut)
+        return size - cut
+
+
+def read_otlp_json_lines(
+    path: Path, *, skip_invalid: bool = False
+) -> Iterator[ExportMetricsServiceRequest]:
+    """Every request in one file, in order. A final line without its newline (torn by a
+    crash, or being written right now) is skipped; any other bad line raises ``ValueError``
+    naming the line, unless ``skip_invalid``."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            if not raw.endswith(b"\n"):
+                _log.debug("%s: skipping a torn last line (%d bytes)", path, len(raw))
+                return
+            if not raw.strip():
+                continue
+            try:
+                yield from_json_line(raw.decode("utf-8"))
+            except ValueError as exc:
+                if skip_invalid:
+                    _log.warning("%s:%d: skipping a line that is not OTLP/JSON", path, lineno)
+                    continue
+                raise ValueError(f"{path}:{lineno}: not an OTLP/JSON metrics line: {exc}") from exc
+
+
+def _numbered(path: Path, i: int) -> Path:
+    return path.with_name(f"{path.name}.{i}")
+
+
+def _describe(exc: OSError) -> str:
+    return f"{type(exc).__name__}: {exc}"

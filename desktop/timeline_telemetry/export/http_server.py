@@ -1,0 +1,495 @@
+"""A small local HTTP/1.1 server with routes, shared by /metrics and (later) /health.
+
+Built on the stdlib ``http.server`` with three changes that matter for an always-on agent:
+
+* the accept loop waits on a selector with a wake-up socket instead of polling every 0.5 s
+  (``serve_forever``), so an idle server costs no wake-ups and ``shutdown`` returns at once;
+* ``server_bind`` does not call ``socket.getfqdn`` (a reverse DNS lookup that can take seconds);
+* open keep-alive connections are tracked, capped, and closed on shutdown, and their threads
+  joined with a deadline, so nothing is left running.
+
+One thread per open connection (scrapers keep one connection alive), never one per request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+import selectors
+import socket
+import socketserver
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = [
+    "LocalHttpServer",
+    "PortInUseError",
+    "Request",
+    "RequestBodyTooLarge",
+    "Response",
+    "RouteHandler",
+]
+
+_log = logging.getLogger(__name__)
+
+PROMETHEUS_PORT_SETTING = "telemetry.metrics.exporters[].Prometheus.port"
+PROMETHEUS_PORT_ENV = "PROMETHEUS_PORT"
+_ADDR_IN_USE = {errno.EADDRINUSE, 10048}  # 10048 = WSAEADDRINUSE (Windows)
+_ADDR_DENIED_WINDOWS = 10013  # WSAEACCES: Windows reports an exclusively-held port this way
+
+
+class PortInUseError(OSError):
+    """The configured port is taken; the message names the port and the setting to change."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        setting: str = PROMETHEUS_PORT_SETTING,
+        env: str | None = PROMETHEUS_PORT_ENV,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.setting = setting
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        how = f"change {setting}" + (f" (or set {env})" if env else "")
+        self.message = (
+            f"cannot listen on {where}: port {port} is already in use by another program "
+            f"(another timeline-telemetry?); {how} to a free port, or 0 to pick any free port"
+        )
+        super().__init__(errno.EADDRINUSE, self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RequestBodyTooLarge(Exception):
+    """A request body exceeded the server's ``max_body_bytes`` (answered with 413)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One parsed request as a route handler sees it. Header names are lower-case; repeated
+    headers are joined with ``", "`` (RFC 9110 list semantics)."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    body: bytes = b""
+    client: tuple[str, int] = ("", 0)
+
+    def header(self, name: str, default: str = "") -> str:
+        """A header by case-insensitive name."""
+        return self.headers.get(name.lower(), default)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What a handler returns. ``Content-Length`` is always set by the server."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+    @classmethod
+    def text(cls, status: int, text: str, *headers: tuple[str, str]) -> Response:
+        """A short ``text/plain`` response."""
+        return cls(status, text.encode("utf-8"), "text/plain; charset=utf-8", tuple(headers))
+
+
+RouteHandler = Callable[[Request], Response]
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    handler: RouteHandler
+    methods: frozenset[str]
+
+
+class LocalHttpServer:
+    """HTTP/1.1 server on exactly ``host:port`` (port 0 = any free port, see ``bound_port``).
+
+    Routes are exact paths (the query string is ignored for matching) and may be added before
+    or after ``start``. Handlers run on the connection's thread and must be thread-safe.
+    ``setting``/``env`` name the config key that sets the port, for the ``PortInUseError``.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        idle_timeout_s: float = 60.0,
+        max_connections: int = 32,
+        max_body_bytes: int = 16 * 1024 * 1024,
+        setting: str = PROMETHEUS_PORT_SETTING,
+        env: str | None = PROMETHEUS_PORT_ENV,
+    ) -> None:
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be within 0-65535, got {port}")
+        self.host = host
+        self.port = port
+        self.idle_timeout_s = idle_timeout_s
+        self.max_connections = max_connections
+        self.max_body_bytes = max_body_bytes
+        self._setting = setting
+        self._env = env
+        self._routes: dict[str, _Route] = {}
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._wake: tuple[socket.socket, socket.socket] | None = None
+        self._stop = threading.Event()
+        self._failure: str | None = None
+
+    # -- routes -------------------------------------------------------------------------
+    def add_route(
+        self, path: str, handler: RouteHandler, *, methods: Iterable[str] = ("GET", "HEAD")
+    ) -> None:
+        """Serve ``handler`` at ``path`` (exact match) for ``methods``."""
+        if not path.startswith("/"):
+            raise ValueError(f"a route path starts with '/': got {path!r}")
+        with self._lock:
+            if path in self._routes:
+                raise ValueError(f"route {path!r} is already served")
+            routes = dict(self._routes)
+            routes[path] = _Route(handler, frozenset(m.upper() for m in methods))
+            self._routes = routes  # copy-on-write: request threads read without the lock
+
+    def remove_route(self, path: str) -> None:
+        """Stop serving ``path`` (no-op if not served)."""
+        with self._lock:
+            routes = dict(self._routes)
+            routes.pop(path, None)
+            self._routes = routes
+
+    @property
+    def paths(self) -> list[str]:
+        """The served paths, sorted."""
+        return sorted(self._routes)
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Bind and start serving; no-op if already running.
+
+        Raises :class:`PortInUseError` if the port is taken, ``OSError`` for other bind errors
+        (an address not on this machine, a privileged port).
+        """
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            server = _make_server(self)
+            try:
+                server.server_bind()
+                server.server_activate()
+                # Non-blocking accept: a client that gave up between select and accept
+                # must not wedge the loop (accepted sockets get the handler's timeout).
+                server.socket.setblocking(False)
+            except OSError as exc:
+                server.server_close()
+                raise self._bind_error(exc) from exc
+            self._server = server
+            self._failure = None
+            self._stop.clear()
+            self._wake = socket.socketpair()
+            self._wake[0].setblocking(False)
+            self._thread = threading.Thread(
+                target=self._serve, args=(server, self._wake[1]),
+                name=f"telemetry-http-{self.bound_port}", daemon=True,
+            )
+            self._thread.start()
+        _log.debug("HTTP server listening on %s (paths: %s)", self.url(), ", ".join(self.paths))
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Stop accepting, close open connections and join every thread; idempotent."""
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        with self._lock:
+            server, thread, wake = self._server, self._thread, self._wake
+            self._server = self._thread = self._wake = None
+        if server is None:
+            return
+        self._stop.set()
+        if wake is not None:
+            with contextlib.suppress(OSError):
+                wake[0].send(b"x")
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        server.server_close()
+        server.close_connections(deadline)
+        if wake is not None:
+            for s in wake:
+                s.close()
+
+    @property
+    def running(self) -> bool:
+        """True while the accept loop runs."""
+        t = self._thread
+        return t is not None and t.is_alive()
+
+    @property
+    def failure(self) -> str | None:
+        """Why the accept loop died, if it did (``None`` while healthy or after a clean stop)."""
+        return self._failure
+
+    @property
+    def bound_port(self) -> int:
+        """The port actually bound (differs from ``port`` when that is 0)."""
+        server = self._server
+        if server is None:
+            raise RuntimeError("the HTTP server is not started")
+        return int(server.socket.getsockname()[1])
+
+    def url(self, path: str = "") -> str:
+        """``http://host:port`` + ``path`` of the running server."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.bound_port}{path}"
+
+    # -- internals ----------------------------------------------------------------------
+    def _bind_error(self, exc: OSError) -> OSError:
+        if exc.errno in _ADDR_IN_USE or (os.name == "nt" and exc.errno == _ADDR_DENIED_WINDOWS):
+            return PortInUseError(self.host, self.port, setting=self._setting, env=self._env)
+        return OSError(
+            exc.errno,
+            f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc} "
+            f"(check {self._setting} and the host setting)",
+        )
+
+    def _serve(self, server: _Server, wake: socket.socket) -> None:
+        try:
+            with selectors.DefaultSelector() as sel:
+                sel.register(server.socket, selectors.EVENT_READ)
+                sel.register(wake, selectors.EVENT_READ)
+                while not self._stop.is_set():
+                    ready = sel.select()
+                    if self._stop.is_set():
+                        break
+                    if any(key.fileobj is server.socket for key, _ in ready):
+                        server.handle_request()  # the socket is readable: accepts at once
+        except Exception as exc:  # the loop must report why it died, not vanish
+            self._failure = f"HTTP server stopped: {exc}"
+            _log.exception("HTTP server on %s:%s died", self.host, self.port)
+
+    def _dispatch(self, req: Request) -> Response:
+        route = self._routes.get(req.path)
+        if route is None:
+            served = ", ".join(self.paths) or "(none)"
+            shown = req.path if len(req.path) <= 200 else req.path[:200] + "..."
+            return Response.text(404, f"not found: {shown}\nserved paths: {served}\n")
+        if req.method not in route.methods:
+            allowed = ", ".join(sorted(route.methods))
+            return Response.text(
+                405, f"method {req.method} not allowed on {req.path} (allowed: {allowed})\n",
+                ("Allow", allowed),
+            )
+        try:
+            return route.handler(req)
+        except Exception:
+            _log.exception("handler for %s %s failed", req.method, req.path)
+            return Response.text(500, "internal error (see the telemetry agent's log)\n")
+
+
+class _Server(ThreadingHTTPServer):
+    """ThreadingHTTPServer that tracks its connection threads and skips the FQDN lookup."""
+
+    daemon_threads = True
+    # SO_REUSEADDR lets Windows bind a port another process is listening on; keep it POSIX-only.
+    allow_reuse_address = os.name != "nt"
+
+    def __init__(self, owner: LocalHttpServer, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.owner = owner
+        self._conns: dict[socket.socket, threading.Thread] = {}
+        self._conns_lock = threading.Lock()
+        self._refused = 0
+        super().__init__((owner.host, owner.port), handler, bind_and_activate=False)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind would call socket.getfqdn(host): a DNS lookup, for nothing.
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name = str(host)
+        self.server_port = int(port)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr; a client hanging up mid-response is
+        # routine for a metrics endpoint, so log it quietly instead.
+        _log.debug("connection from %s failed", client_address, exc_info=True)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._conns_lock:
+            if len(self._conns) >= self.owner.max_connections:
+                self._refused += 1
+                if self._refused == 1 or self._refused % 100 == 0:
+                    _log.warning(
+                        "HTTP server on port %s: %d connections already open; refusing more "
+                        "(%d refused so far)", self.server_port, len(self._conns), self._refused,
+                    )
+                refuse = True
+            else:
+                refuse = False
+                t = threading.Thread(
+                    target=self.process_request_thread, args=(request, client_address),
+                    name=f"telemetry-http-conn-{self.server_port}", daemon=True,
+                )
+                self._conns[request] = t
+        if refuse:
+            self.shutdown_request(request)
+            return
+        t.start()
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._conns_lock:
+            self._conns.pop(request, None)
+        super().shutdown_request(request)
+
+    def close_connections(self, deadline: float) -> None:
+        """End keep-alive connections: stop reading (an in-flight response still goes out),
+        join their threads until ``deadline``, then cut whatever is left."""
+        for how in (socket.SHUT_RD, socket.SHUT_RDWR):
+            with self._conns_lock:
+                conns = list(self._conns.items())
+            if not conns:
+                return
+            for sock, _ in conns:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(how)
+            for _, t in conns:
+                remaining = deadline - time.monotonic()
+                if how == socket.SHUT_RD:
+                    remaining /= 2
+                if t is not threading.current_thread():
+                    t.join(max(0.0, remaining))
+
+
+def _make_server(owner: LocalHttpServer) -> _Server:
+    handler = _handler_class(owner)
+    if ":" in owner.host:
+        return _Server6(owner, handler)
+    return _Server(owner, handler)
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+def _handler_class(owner: LocalHttpServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(_Handler):
+        server_owner = owner
+        timeout = owner.idle_timeout_s  # idle keep-alive connections end
+
+    return Handler
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "timeline-telemetry"
+    sys_version = ""
+    server_owner: LocalHttpServer
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        _log.debug("%s " + format, self.address_string(), *args)
+
+    def _handle(self) -> None:
+        owner = self.server_owner
+        target = self.path
+        if target.startswith(("http://", "https://")):  # absolute-form (proxies send it)
+            split = urllib.parse.urlsplit(target)
+            path, query = split.path, split.query
+        else:
+            path, _, query = target.partition("?")
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        try:
+            body = self._read_body(headers, owner.max_body_bytes)
+        except RequestBodyTooLarge:
+            self.close_connection = True
+            self._send(
+                Response.text(413, f"request body larger than {owner.max_body_bytes} bytes\n"),
+            )
+            return
+        except ValueError as exc:
+            self.close_connection = True
+            self._send(Response.text(400, f"bad request body: {exc}\n"))
+            return
+        req = Request(
+            method=self.command,
+            path=path or "/",
+            query=query,
+            headers=headers,
+            body=body,
+            client=(str(self.client_address[0]), int(self.client_address[1])),
+        )
+        self._send(owner._dispatch(req))
+
+    def _read_body(self, headers: Mapping[str, str], limit: int) -> bytes:
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return _read_chunked(self.rfile, limit)
+        raw = headers.get("content-length", "").strip()
+        if not raw:
+            return b""
+        if not raw.isdigit():
+            raise ValueError(f"Content-Length {raw!r} is not a number")
+        length = int(raw)
+        if length > limit:
+            raise RequestBodyTooLarge(length)
+        body = self.rfile.read(length)
+        if len(body) != length:
+            raise ValueError("connection closed before the whole body arrived")
+        return body
+
+    def _send(self, resp: Response) -> None:
+        self.send_response(resp.status)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Content-Length", str(len(resp.body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for name, value in resp.headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and resp.body:
+            self.wfile.write(resp.body)
+
+
+def _read_chunked(rfile: Any, limit: int) -> bytes:
+    """Read a ``Transfer-Encoding: chunked`` body (Node's OTLP exporters send these)."""
+    out = bytearray()
+    while True:
+        line = rfile.readline(1024)
+        if not line.endswith(b"\n"):
+            raise ValueError("truncated chunk header")
+        size_text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise ValueError(f"bad chunk size {size_text!r}") from None
+        if size == 0:
+            while rfile.readline(1024).strip():  # trailers, up to the blank line
+                pass
+            return bytes(out)
+        if len(out) + size > limit:
+            raise RequestBodyTooLarge(len(out) + size)
+        chunk = rfile.read(size)
+        if len(chunk) != size:
+            raise ValueError("connection closed inside a chunk")
+        out += chunk
+        rfile.readline(16)  # the CRLF after the chunk data

@@ -1,0 +1,180 @@
+"""Snapshot -> OTLP ``ExportMetricsServiceRequest``, and OTLP/JSON lines.
+
+The JSON is what the OpenTelemetry Collector's file exporter writes: one request per line,
+proto3 JSON with lowerCamelCase field names, enums as integers, 64-bit integers as strings,
+and trace/span ids as hex (OTLP/JSON's one deviation from proto3 JSON, which uses base64).
+
+Mapping: counter -> monotonic cumulative ``Sum``; gauge -> ``Gauge``; histogram -> cumulative
+``Histogram`` (explicit bounds without ``+Inf``, per-bucket, non-cumulative counts); summary ->
+``Summary``. Labels become attributes; metric names stay as declared (no ``_total`` added).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+# types-protobuf may be absent: then json_format is untyped (Any).
+from google.protobuf import json_format  # type: ignore[import-untyped, unused-ignore]
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.metrics.v1 import metrics_pb2 as pb
+
+from timeline_telemetry import __version__
+from timeline_telemetry.metrics.model import (
+    HistogramValue,
+    Labels,
+    MetricFamily,
+    MetricKind,
+    Snapshot,
+    SummaryValue,
+)
+
+__all__ = ["from_json_line", "snapshot_to_otlp_request", "to_json_line", "ucum_unit"]
+
+_CUMULATIVE = pb.AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
+_UCUM = {
+    "bytes": "By",
+    "percent": "%",
+    "seconds": "s",
+    "ms": "ms",
+    "celsius": "Cel",
+    "ratio": "1",
+    "fps": "{frame}/s",
+}
+_ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId"})
+
+
+def ucum_unit(unit: str) -> str:
+    """Our catalog unit as the UCUM code OTLP expects (``bytes`` -> ``By``)."""
+    return _UCUM.get(unit, unit)
+
+
+def snapshot_to_otlp_request(
+    snapshot: Snapshot,
+    *,
+    resource: Mapping[str, str],
+    start_time: float,
+    scope_name: str = "timeline-telemetry",
+) -> ExportMetricsServiceRequest:
+    """One request holding every family of ``snapshot``.
+
+    ``resource`` becomes the resource attributes (``service.name``, ``service.version``,
+    ``host.name``); ``start_time`` (Unix seconds) is the start of the cumulative series,
+    i.e. when the agent started.
+    """
+    req = ExportMetricsServiceRequest()
+    rm = req.resource_metrics.add()
+    rm.resource.attributes.extend(_attributes(tuple(resource.items())))
+    sm = rm.scope_metrics.add()
+    sm.scope.name = scope_name
+    sm.scope.version = __version__
+    start_ns = int(start_time * 1e9)
+    now_ns = int(snapshot.timestamp * 1e9)
+    for fam in snapshot.families:
+        _add_metric(sm.metrics.add(), fam, start_ns, now_ns)
+    return req
+
+
+def to_json_line(msg: ExportMetricsServiceRequest) -> str:
+    """``msg`` as one line of OTLP/JSON (no trailing newline)."""
+    data = json_format.MessageToDict(msg, use_integers_for_enums=True)
+    _convert_ids(data, _b64_to_hex)
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def from_json_line(line: str) -> ExportMetricsServiceRequest:
+    """Parse one OTLP/JSON line (hex ids accepted) back into a request.
+
+    Raises ``ValueError`` (``json.JSONDecodeError`` or ``json_format.ParseError``) on a line
+    that is not an OTLP/JSON metrics request.
+    """
+    data = json.loads(line)
+    if not isinstance(data, dict):
+        raise ValueError("an OTLP/JSON line is a JSON object")
+    _convert_ids(data, _hex_to_b64)
+    msg = ExportMetricsServiceRequest()
+    json_format.ParseDict(data, msg)
+    return msg
+
+
+# -- internals --------------------------------------------------------------------------
+def _attributes(labels: Labels) -> list[KeyValue]:
+    return [KeyValue(key=k, value=AnyValue(string_value=v)) for k, v in labels]
+
+
+def _add_metric(m: pb.Metric, fam: MetricFamily, start_ns: int, now_ns: int) -> None:
+    spec = fam.spec
+    m.name = spec.name
+    m.description = spec.help
+    m.unit = ucum_unit(spec.unit)
+    if spec.kind is MetricKind.COUNTER:
+        m.sum.aggregation_temporality = _CUMULATIVE
+        m.sum.is_monotonic = True
+        for s in fam.series:
+            dp = m.sum.data_points.add(
+                start_time_unix_nano=start_ns, time_unix_nano=now_ns, as_double=float(s.value)  # type: ignore[arg-type]
+            )
+            dp.attributes.extend(_attributes(s.labels))
+    elif spec.kind is MetricKind.GAUGE:
+        for s in fam.series:
+            dp = m.gauge.data_points.add(time_unix_nano=now_ns, as_double=float(s.value))  # type: ignore[arg-type]
+            dp.attributes.extend(_attributes(s.labels))
+    elif spec.kind is MetricKind.HISTOGRAM:
+        m.histogram.aggregation_temporality = _CUMULATIVE
+        for s in fam.series:
+            v = s.value
+            if not isinstance(v, HistogramValue):
+                continue
+            hp = m.histogram.data_points.add(
+                start_time_unix_nano=start_ns, time_unix_nano=now_ns, count=v.count, sum=v.sum
+            )
+            hp.attributes.extend(_attributes(s.labels))
+            hp.explicit_bounds.extend(b for b in v.bounds if not math.isinf(b))
+            prev = 0
+            for cum in v.cumulative_counts:
+                hp.bucket_counts.append(cum - prev)
+                prev = cum
+            if len(hp.bucket_counts) == len(hp.explicit_bounds):  # no +Inf bound given
+                hp.bucket_counts.append(v.count - prev)
+    else:
+        for s in fam.series:
+            v = s.value
+            if not isinstance(v, SummaryValue):
+                continue
+            sp = m.summary.data_points.add(
+                start_time_unix_nano=start_ns, time_unix_nano=now_ns, count=v.count, sum=v.sum
+            )
+            sp.attributes.extend(_attributes(s.labels))
+            for q, qv in v.quantiles:
+                sp.quantile_values.add(quantile=q, value=qv)
+
+
+def _convert_ids(node: Any, convert: Any) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k in _ID_KEYS and isinstance(v, str):
+                node[k] = convert(v)
+            else:
+                _convert_ids(v, convert)
+    elif isinstance(node, list):
+        for item in node:
+            _convert_ids(item, convert)
+
+
+def _b64_to_hex(value: str) -> str:
+    return base64.b64decode(value).hex()
+
+
+def _hex_to_b64(value: str) -> str:
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        return value  # already base64 (plain proto3 JSON)
+    return base64.b64encode(raw).decode("ascii")
+
