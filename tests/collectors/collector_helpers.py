@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+import support
 from timeline_telemetry.collectors.base import Sample
 from timeline_telemetry.metrics.catalog import DEFAULT_CATALOG
 
@@ -22,11 +22,7 @@ PYTHON = os.path.realpath(sys.executable)
 
 def wait_for(cond: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
     """Poll ``cond`` until it holds, failing after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+    support.wait_for(cond, timeout=timeout, what=what, interval=0.01)
 
 
 def value(samples: Sequence[Sample], name: str, /, **labels: str) -> float:
