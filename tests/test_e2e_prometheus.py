@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+
 from agent_process import AgentProcess
 from support import PrometheusServer, wait_for
 
