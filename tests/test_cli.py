@@ -12,14 +12,16 @@ from pathlib import Path
 import pytest
 
 from agent_process import AgentProcess, run_cli
+from support import wait_for
 
+EPHEMERAL_INGEST = {"otlp": {"port": 0}}
 SERVING = r"serving Prometheus metrics on http://127\.0\.0\.1:(\d+)/metrics"
 
 
 def write_config(path: Path, **metrics: object) -> Path:
     body: dict[str, object] = {"collection_interval": "200ms", "exporters": []}
     body.update(metrics)
-    path.write_text(json.dumps({"telemetry": {"metrics": body}}))
+    path.write_text(json.dumps({"telemetry": {"metrics": body, "ingest": EPHEMERAL_INGEST}}))
     return path
 
 
@@ -189,3 +191,85 @@ def test_history_show_after_a_run(tmp_path: Path, app_home: Path) -> None:
     assert res.stdout.startswith("system_memory_total_bytes")
     listed = run_cli("history", "list", "system_disk", "--config", str(cfg), home=app_home)
     assert 'system_disk_usage_bytes{mountpoint="/"}' in listed.stdout
+
+
+def health_config(path: Path, checks: list[object]) -> Path:
+    path.write_text(
+        json.dumps({"telemetry": {"health": {"checks": checks}, "ingest": EPHEMERAL_INGEST}})
+    )
+    return path
+
+
+def test_check_exit_codes(tmp_path: Path, app_home: Path) -> None:
+    ok = health_config(tmp_path / "ok.json", [{"Memory": {"max_used_fraction": 0.999}}])
+    res = run_cli("check", "--config", str(ok), "--json", home=app_home)
+    assert res.returncode == 0, res.stdout + res.stderr
+    report = json.loads(res.stdout)
+    assert report["status"] == "Healthy" and report["status_code"] == 1
+    assert report["checks"]["memory"]["status"] == "Healthy"
+
+    full = health_config(
+        tmp_path / "full.json",
+        [
+            {
+                "DiskSpace": {
+                    "path": str(tmp_path),
+                    "max_used_fraction": 0.01,
+                    "warning_margin": 0.005,
+                }
+            }
+        ],
+    )
+    res = run_cli("check", "--config", str(full), home=app_home)
+    assert res.returncode == 2, res.stdout + res.stderr
+
+    bad = health_config(tmp_path / "bad.json", [{"Nope": {}}])
+    res = run_cli("check", "--config", str(bad), home=app_home)
+    assert res.returncode == 3
+    assert "telemetry.health.checks[0]" in res.stderr
+
+
+def test_health_endpoint_on_the_running_agent(tmp_path: Path, app_home: Path) -> None:
+    cfg = tmp_path / "c.json"
+    cfg.write_text(
+        json.dumps(
+            {
+                "telemetry": {
+                    "metrics": {
+                        "collection_interval": "200ms",
+                        "exporters": [{"Prometheus": {"port": 0}}],
+                    },
+                    "health": {
+                        "check_interval": "1s",
+                        "checks": [{"Memory": {"max_used_fraction": 0.999}}],
+                    },
+                }
+            }
+        )
+    )
+    agent = AgentProcess("--config", str(cfg), home=app_home)
+    try:
+        port = int(agent.wait_for_line(SERVING).group(1))
+        body = wait_for(lambda: _ready_health(port), timeout=30, what="/health/ready 200")
+        checks = json.loads(body)["checks"]
+        assert checks["memory"]["status"] == "Healthy", body
+        metrics = wait_for(
+            lambda: _with(scrape(port), "memory_health_status 1"),
+            timeout=30,
+            what="memory_health_status on /metrics",
+        )
+        assert "system_health_status" in metrics
+    finally:
+        assert agent.stop() == 0
+
+
+def _ready_health(port: int) -> str | None:
+    try:
+        scrape(port, "/health/ready")
+    except OSError:
+        return None
+    return scrape(port, "/health")
+
+
+def _with(text: str, needle: str) -> str | None:
+    return text if needle in text else None

@@ -21,7 +21,7 @@ def test_prometheus_scrapes_the_agent(
     cfg.write_text(json.dumps({"telemetry": {"metrics": {
         "collection_interval": "1s",
         "exporters": [{"Prometheus": {"port": 0, "enable_compression": True}}],
-    }}}))
+    }, "ingest": {"otlp": {"port": 0}}}}))
     agent = AgentProcess("--config", str(cfg), home=app_home)
     try:
         port = int(agent.wait_for_line(SERVING).group(1))

@@ -9,6 +9,7 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -43,8 +44,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         code: int = handler(args)
+        sys.stdout.flush()
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`... | head`): stop quietly, as Python's docs recommend.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return code
 
 
@@ -74,6 +80,16 @@ def _build_parser() -> argparse.ArgumentParser:
         help="override logging.level from the config",
     )
     run.set_defaults(handler=cmd_run)
+
+    chk = sub.add_parser(
+        "check",
+        help="run every health check once",
+        description="Run every configured health check once and print a table (or JSON). "
+        "Exit 0 healthy, 1 warning, 2 unhealthy, 3 on a configuration error.",
+    )
+    _add_config_args(chk)
+    chk.add_argument("--json", action="store_true", help="JSON instead of a table")
+    chk.set_defaults(handler=cmd_check)
 
     cfg = sub.add_parser("config", help="check and show configuration")
     cfg_sub = cfg.add_subparsers(metavar="ACTION")
@@ -170,8 +186,6 @@ def _load(args: argparse.Namespace, paths: AppPaths) -> TelemetryConfig:
 
 
 def _environ() -> dict[str, str]:
-    import os
-
     return dict(os.environ)
 
 
@@ -244,6 +258,24 @@ def _run_agent(config: TelemetryConfig, paths: AppPaths) -> int:
         signal.signal(signal.SIGTERM, old_term)
     _log.info("stopped")
     return EXIT_OK
+
+
+# -- check -------------------------------------------------------------------------------
+EXIT_CHECK_CONFIG = 3
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``check``: every health check once; exit 0/1/2 by the worst status, 3 on bad config."""
+    from .config import ConfigError
+    from .health import run_check_command
+
+    paths = AppPaths.resolve(_environ())
+    try:
+        config = _load(args, paths)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_CHECK_CONFIG
+    return run_check_command(config, as_json=args.json, out=sys.stdout, data_dir=paths.data_dir)
 
 
 # -- config ------------------------------------------------------------------------------

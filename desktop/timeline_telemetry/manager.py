@@ -33,10 +33,18 @@ from .export.base import ExportResult, ExportStatus, MetricsExporter
 from .export.console import ConsoleExporter
 from .export.file import FileExporter
 from .export.prometheus import PrometheusExporter
+from .health import (
+    HealthCheckManager,
+    build_health_checks,
+    health_routes,
+    record_health_metrics,
+)
 from .history import HistoryStore
+from .ingest import OtlpReceiver, build_ingest
 from .metrics import DEFAULT_CATALOG, Labels, MetricKind, Metrics, Snapshot
 from .metrics.disabled import DisabledMetrics
 from .paths import AppPaths
+from .tracing import Tracer, build_tracer
 
 __all__ = ["TelemetryManager"]
 
@@ -78,6 +86,9 @@ class TelemetryManager:
         self.collectors: list[Collector] = []
         self.exporters: list[MetricsExporter] = []
         self.history: HistoryStore | None = None
+        self.health: HealthCheckManager | None = None
+        self.tracer: Tracer | None = None
+        self.receiver: OtlpReceiver | None = None
         self._collect_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -107,11 +118,13 @@ class TelemetryManager:
             )
             for exp in self.exporters:
                 exp.start()
+            self._start_otel()
             self.collectors = list(
                 self._collectors_override
                 if self._collectors_override is not None
                 else self._build_collectors()
             )
+            self._start_health(start_loop=start_loop)
         except BaseException:
             self.shutdown()
             raise
@@ -129,17 +142,27 @@ class TelemetryManager:
     def shutdown(self, *, timeout_s: float = 5.0) -> None:
         """Stop the loop, collect once more, flush history and exporters; idempotent."""
         deadline = time.monotonic() + timeout_s
+        # The receiver first (no new spans), then the tracer (flushes them upstream).
+        if self.receiver is not None:
+            self.receiver.shutdown(max(0.1, deadline - time.monotonic()))
+            self.receiver = None
+        if self.tracer is not None:
+            self.tracer.shutdown(timeout_s=max(0.1, deadline - time.monotonic()))
+            self.tracer = None
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(max(0.1, deadline - time.monotonic()))
             if thread.is_alive():
                 _log.warning("collection thread did not stop within %.1fs", timeout_s)
+        if self.health is not None:
+            self.health.stop(timeout_s=max(0.1, deadline - time.monotonic()))
         if thread is not None and not thread.is_alive():
             try:
                 self.collect_once()
             except Exception:
                 _log.exception("final collection failed")
+        self.health = None
         for exp in self.exporters:
             try:
                 exp.shutdown(timeout_s=max(0.1, deadline - time.monotonic()))
@@ -201,8 +224,14 @@ class TelemetryManager:
             return snap
 
     def get_export_status(self) -> dict[str, ExportStatus]:
-        """Each exporter's status, by exporter name (the seed's ``get_export_status``)."""
-        return {exp.name: exp.status() for exp in self.exporters}
+        """Each exporter's status, by exporter name (the seed's ``get_export_status``):
+        metric exporters, trace exporters and the OTLP receiver."""
+        status = {exp.name: exp.status() for exp in self.exporters}
+        if self.tracer is not None:
+            status.update(self.tracer.get_export_status())
+        if self.receiver is not None:
+            status["otlp-receiver"] = self.receiver.status()
+        return status
 
     @property
     def last_snapshot(self) -> Snapshot | None:
@@ -274,6 +303,54 @@ class TelemetryManager:
         if dropped:
             self.metrics.set_counter_total("telemetry_series_dropped_total", dropped)
 
+    def _start_otel(self) -> None:
+        """The tracer (the agent's own spans and the trace exporters) and the OTLP/HTTP
+        receiver the editor pushes to; received spans go out through the same exporters."""
+        self.tracer = build_tracer(
+            self.config.tracing, resource=self._resource(), metrics=self.metrics
+        )
+        for line in self.tracer.exporters.describe():
+            _log.info("tracing: %s", line)
+        self.receiver = build_ingest(
+            self.config,
+            metrics=self.metrics,
+            trace_exporters=self.tracer.exporters,
+            paths=self.paths,
+        )
+        if self.receiver is not None:
+            self.receiver.start()
+            _log.info("%s", self.receiver.describe())
+
+    def _resource(self) -> dict[str, str]:
+        return {
+            "service.name": self.config.service_name,
+            "service.version": self.config.service_version,
+            "host.name": socket.gethostname(),
+        }
+
+    def _start_health(self, *, start_loop: bool) -> None:
+        """Health checks run on their own schedule (``health.check_interval``); each round
+        updates the health gauges, and ``/health`` is served next to ``/metrics``."""
+        if not (self.config.enabled and self.config.health.enabled):
+            return
+        health = HealthCheckManager.from_config(self.config.health)
+        for check in build_health_checks(
+            self.config.health,
+            data_dir=self.paths.data_dir,
+            editor_config=self.config.editor,
+            export_status=self.get_export_status,
+        ):
+            health.add_check(check)
+        health.add_round_listener(lambda report: record_health_metrics(self.metrics, report))
+        for exp in self.exporters:
+            if isinstance(exp, PrometheusExporter):
+                for path, handler in health_routes(health).items():
+                    exp.server.add_route(path, handler)
+                break
+        self.health = health
+        if start_loop:
+            health.start()
+
     def _open_history(self) -> None:
         hcfg = self.config.metrics.history
         if not hcfg.enabled:
@@ -307,11 +384,7 @@ class TelemetryManager:
         )
 
     def _build_exporters(self) -> list[MetricsExporter]:
-        resource = {
-            "service.name": self.config.service_name,
-            "service.version": self.config.service_version,
-            "host.name": socket.gethostname(),
-        }
+        resource = self._resource()
         start_time = self._clock()
         out: list[MetricsExporter] = []
         for ecfg in self.config.metrics.exporters:

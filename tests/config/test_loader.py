@@ -128,8 +128,8 @@ def test_all_problems_are_reported_together() -> None:
     (metrics(exporters=[{"Prometheus": {"prot": 1}}]),
      "telemetry.metrics.exporters[0].Prometheus.prot",
      ["unknown key", "accepted: port, path, enable_compression, host"]),
-    (tel(health={"check_interval": "1s", "checks": []}), "telemetry.health.checks",
-     ["unknown key", "parallel_checks"]),
+    (tel(health={"check_interval": "1s", "checkz": []}), "telemetry.health.checkz",
+     ["unknown key", "parallel_checks, checks"]),
     ({"telemetry": {}, "extra": 1}, "extra", ["unknown top-level key", "accepted: telemetry"]),
 ])
 def test_unknown_keys(data: object, path: str, needles: list[str]) -> None:

@@ -13,8 +13,19 @@ from timeline_telemetry.config.schema import FrozenMap, json_keys
 
 def test_all_is_what_the_package_exports() -> None:
     public = {n for n in vars(config_pkg) if not n.startswith("_")}
-    modules = {"durations", "errors", "loader", "lookup", "render", "schema", "secrets",
-               "sections", "exporters", "annotations"}
+    modules = {
+        "health_checks",
+        "durations",
+        "errors",
+        "loader",
+        "lookup",
+        "render",
+        "schema",
+        "secrets",
+        "sections",
+        "exporters",
+        "annotations",
+    }
     assert set(config_pkg.__all__) == public - modules
 
 

@@ -101,7 +101,7 @@ def load_preset(name: str, *, base_dir: Path | None = None) -> TelemetryConfig:
         )
     if base_dir is None:
         base_dir = AppPaths.resolve().data_dir
-    from importlib import resources  # noqa: PLC0415 (lazy: ~20 ms, only presets need it)
+    from importlib import resources
 
     source = f"preset {name}"
     text = resources.files(__package__).joinpath("presets", f"{name}.json").read_text("utf-8")

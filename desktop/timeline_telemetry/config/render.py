@@ -50,7 +50,9 @@ def _value(value: object) -> JsonValue:
             if not f.metadata.get("json", True):
                 continue
             item = getattr(value, f.name)
-            out[f.name] = format_duration(item) if is_duration_field(f) else _value(item)
+            # an optional duration (a health check's timeout) may be None: rendered as null
+            is_duration = is_duration_field(f) and item is not None
+            out[f.name] = format_duration(item) if is_duration else _value(item)
         kind = getattr(type(value), "kind", None)
         return {kind: out} if isinstance(kind, str) else out
     if isinstance(value, Path):

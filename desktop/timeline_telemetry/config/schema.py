@@ -21,16 +21,25 @@ __all__ = [
     "BatchExportConfig",
     "CollectorsConfig",
     "ConsoleExporterConfig",
+    "DatabaseCheckConfig",
+    "DiskSpaceCheckConfig",
     "EditorConfig",
+    "FfmpegCheckConfig",
     "FileExporterConfig",
     "FrozenMap",
+    "HealthCheckConfig",
     "HealthConfig",
     "HistoryConfig",
+    "HttpCheckConfig",
+    "IngestConfig",
     "JaegerExporterConfig",
     "LoggingConfig",
+    "MemoryCheckConfig",
     "MetricsConfig",
     "MetricsExporterConfig",
     "OtlpExporterConfig",
+    "OtlpIngestConfig",
+    "ProcessCheckConfig",
     "PrometheusExporterConfig",
     "TelemetryConfig",
     "TracingConfig",
@@ -39,6 +48,7 @@ __all__ = [
 ]
 
 DEFAULT_FILE_MAX_BYTES = 50 * 1024 * 1024
+DEFAULT_INGEST_MAX_BODY_BYTES = 16 * 1024 * 1024
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 COMPRESSIONS = ("gzip", "none")
 
@@ -218,15 +228,147 @@ class MetricsConfig:
 
 
 # -- other sections ----------------------------------------------------------------------
+# -- health checks (externally tagged in JSON: {"<kind>": {...}}) ------------------------
+# Each has an optional ``name`` (the check's name; ``check_name`` gives the default) and an
+# optional ``timeout`` (None = ``health.default_timeout``). Process is the exception: its
+# ``name`` is the process to look for, as in the seed's ``{"Process": {"name": ...}}``.
+def _opt_duration() -> Any:
+    """An optional duration field (None = inherit) that renders as a string or null."""
+    return field(default=None, metadata={"duration": True})
+
+
+@dataclass(frozen=True)
+class DiskSpaceCheckConfig:
+    """``{"DiskSpace": {"path": ...}}``: Unhealthy at ``max_used_fraction`` used, Warning from
+    ``warning_margin`` below it; with ``footage_bitrate_mbps`` the free space is also given as
+    hours of footage at that bitrate (media drives). ``path`` is absolute."""
+
+    kind: ClassVar[str] = "DiskSpace"
+    path: Path
+    max_used_fraction: float = 0.9
+    warning_margin: float = 0.05
+    footage_bitrate_mbps: float | None = None
+    name: str | None = None
+    timeout: float | None = _opt_duration()
+
+    @property
+    def check_name(self) -> str:
+        """The check's name: ``name``, else ``disk:<path>``."""
+        return self.name or f"disk:{self.path}"
+
+
+@dataclass(frozen=True)
+class MemoryCheckConfig:
+    """``{"Memory": {...}}``: Unhealthy at ``max_used_fraction`` of RAM used, Warning from
+    ``warning_margin`` below it."""
+
+    kind: ClassVar[str] = "Memory"
+    max_used_fraction: float = 0.8
+    warning_margin: float = 0.05
+    name: str | None = None
+    timeout: float | None = _opt_duration()
+
+    @property
+    def check_name(self) -> str:
+        """The check's name: ``name``, else ``memory``."""
+        return self.name or "memory"
+
+
+@dataclass(frozen=True)
+class FfmpegCheckConfig:
+    """``{"Ffmpeg": {"encoders": [...]}}``: ffmpeg runs and has these encoders. ``path`` is a
+    binary path or a command name looked up on PATH (None = ``ffmpeg`` on PATH)."""
+
+    kind: ClassVar[str] = "Ffmpeg"
+    encoders: tuple[str, ...] = ()
+    path: str | None = None
+    name: str | None = None
+    timeout: float | None = _opt_duration()
+
+    @property
+    def check_name(self) -> str:
+        """The check's name: ``name``, else ``ffmpeg``."""
+        return self.name or "ffmpeg"
+
+
+@dataclass(frozen=True)
+class DatabaseCheckConfig:
+    """``{"Database": {"path": ...}}``: an SQLite file opened read-only and quick-checked."""
+
+    kind: ClassVar[str] = "Database"
+    path: Path
+    name: str | None = None
+    timeout: float | None = _opt_duration()
+
+    @property
+    def check_name(self) -> str:
+        """The check's name: ``name``, else ``database:<file name>``."""
+        return self.name or f"database:{self.path.name}"
+
+
+@dataclass(frozen=True)
+class HttpCheckConfig:
+    """``{"Http": {"url": ...}}``: the seed's external API check: the URL answers with
+    ``expected_status``, Warning when slower than ``latency_warning`` (seconds)."""
+
+    kind: ClassVar[str] = "Http"
+    url: str
+    expected_status: int = 200
+    latency_warning: float = _duration(1.0)
+    name: str | None = None
+    timeout: float | None = _opt_duration()
+
+    @property
+    def check_name(self) -> str:
+        """The check's name: ``name``, else ``http:<host[:port]>`` (never credentials)."""
+        if self.name:
+            return self.name
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        host = parts.hostname or "?"
+        return f"http:{host}:{parts.port}" if parts.port else f"http:{host}"
+
+
+@dataclass(frozen=True)
+class ProcessCheckConfig:
+    """``{"Process": {"name": ...}}``: a process with this executable name runs (None = any
+    of ``editor.process_names``). The check is named ``process:<name>`` (or ``process``)."""
+
+    kind: ClassVar[str] = "Process"
+    name: str | None = None
+    timeout: float | None = _opt_duration()
+
+    @property
+    def check_name(self) -> str:
+        """The check's name: ``process:<name>``, or ``process`` for the editor's names."""
+        return f"process:{self.name}" if self.name else "process"
+
+
+HealthCheckConfig: TypeAlias = (
+    DiskSpaceCheckConfig
+    | MemoryCheckConfig
+    | FfmpegCheckConfig
+    | DatabaseCheckConfig
+    | HttpCheckConfig
+    | ProcessCheckConfig
+)
+
+
 @dataclass(frozen=True)
 class HealthConfig:
-    """``health``: cadence and limits of the health checks (the checks come in a later issue)."""
+    """``health``: cadence and limits of the health checks, and which checks run.
+
+    ``checks`` None (no ``checks`` key, or ``null``) means the built-in set: the data dir's
+    disk, memory and ffmpeg (see ``health.build_health_checks``); ``()`` means none.
+    """
 
     enabled: bool = True
     check_interval: float = _duration(30.0)
     cache_ttl: float = _duration(60.0)
     default_timeout: float = _duration(5.0)
     parallel_checks: bool = False
+    checks: tuple[HealthCheckConfig, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -245,6 +387,28 @@ class LoggingConfig:
     level: str = "INFO"
 
 
+# -- ingest (the OTLP/HTTP receiver the editor pushes to) -------------------------------
+@dataclass(frozen=True)
+class OtlpIngestConfig:
+    """``ingest.otlp``: where the OTLP/HTTP receiver listens (port 0 = any free port) and the
+    largest request body it accepts, after gzip decompression."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 4318
+    max_body_bytes: int = DEFAULT_INGEST_MAX_BODY_BYTES
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """``ingest``: the receiver, how many received traces stay queryable, and where received
+    logs are written (``logs_file`` None = ``<data dir>/otlp-logs.jsonl``; else absolute)."""
+
+    otlp: OtlpIngestConfig = field(default_factory=OtlpIngestConfig)
+    trace_store_max_traces: int = 1000
+    logs_file: Path | None = None
+
+
 @dataclass(frozen=True)
 class TelemetryConfig:
     """The whole ``"telemetry"`` object.
@@ -259,6 +423,7 @@ class TelemetryConfig:
     tracing: TracingConfig = field(default_factory=TracingConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
+    ingest: IngestConfig = field(default_factory=IngestConfig)
     editor: EditorConfig = field(default_factory=EditorConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     source: str = field(default="defaults", compare=False, metadata={"json": False})

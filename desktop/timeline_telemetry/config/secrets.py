@@ -90,7 +90,7 @@ def resolve_secret(
         if found is None:
             raise SecretError(f"env:{name}: the environment variable {name} is not set")
         return found
-    from keyring.errors import KeyringError, NoKeyringError  # noqa: PLC0415 (lazy: ~150 ms)
+    from keyring.errors import KeyringError, NoKeyringError
 
     getter = keyring_get if keyring_get is not None else _default_get
     try:
@@ -117,7 +117,7 @@ def set_secret(name: str, value: str, *, keyring_set: KeyringSet | None = None) 
     ``keyrings.alt`` plaintext file). Raises :class:`SecretError`; never shows ``value``.
     """
     validate_secret_name(name)
-    from keyring.errors import KeyringError, NoKeyringError  # noqa: PLC0415 (lazy: ~150 ms)
+    from keyring.errors import KeyringError, NoKeyringError
 
     setter = keyring_set if keyring_set is not None else _default_set
     try:
@@ -132,14 +132,14 @@ def set_secret(name: str, value: str, *, keyring_set: KeyringSet | None = None) 
 
 
 def _default_get(service: str, name: str) -> str | None:
-    import keyring  # noqa: PLC0415 (importing keyring costs ~150 ms)
+    import keyring
 
     return keyring.get_password(service, name)
 
 
 def _default_set(service: str, name: str, value: str) -> None:
-    import keyring  # noqa: PLC0415 (importing keyring costs ~150 ms)
-    from keyring.errors import NoKeyringError  # noqa: PLC0415
+    import keyring
+    from keyring.errors import NoKeyringError
 
     backend = keyring.get_keyring()
     module = type(backend).__module__

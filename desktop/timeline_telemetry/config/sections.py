@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from ._reader import Context, ObjectReader, check_number
 from .durations import format_duration
-from .exporters import parse_metrics_exporters, parse_tracing_exporters
+from .exporters import check_port, parse_metrics_exporters, parse_tracing_exporters
+from .health_checks import parse_health_checks
 from .schema import (
     LOG_LEVELS,
     AggregationConfig,
@@ -19,8 +20,10 @@ from .schema import (
     EditorConfig,
     HealthConfig,
     HistoryConfig,
+    IngestConfig,
     LoggingConfig,
     MetricsConfig,
+    OtlpIngestConfig,
     TelemetryConfig,
     TracingConfig,
     json_keys,
@@ -33,8 +36,10 @@ __all__ = [
     "parse_editor",
     "parse_health",
     "parse_history",
+    "parse_ingest",
     "parse_logging",
     "parse_metrics",
+    "parse_otlp_ingest",
     "parse_telemetry",
     "parse_tracing",
 ]
@@ -51,6 +56,7 @@ def parse_telemetry(ctx: Context, path: str, data: object) -> TelemetryConfig:
         tracing=r.section("tracing", parse_tracing, d.tracing),
         metrics=r.section("metrics", parse_metrics, d.metrics),
         health=r.section("health", parse_health, d.health),
+        ingest=r.section("ingest", parse_ingest, d.ingest),
         editor=r.section("editor", parse_editor, d.editor),
         logging=r.section("logging", parse_logging, d.logging),
     )
@@ -165,7 +171,8 @@ def parse_history(ctx: Context, path: str, data: object) -> HistoryConfig:
 
 
 def parse_health(ctx: Context, path: str, data: object) -> HealthConfig:
-    """``telemetry.health`` (``cache_ttl`` may be 0: no caching)."""
+    """``telemetry.health`` (``cache_ttl`` may be 0: no caching; ``checks`` see
+    ``health_checks.py``)."""
     r = ObjectReader(ctx, path, data, json_keys(HealthConfig))
     d = HealthConfig()
     return HealthConfig(
@@ -174,6 +181,7 @@ def parse_health(ctx: Context, path: str, data: object) -> HealthConfig:
         cache_ttl=r.get_duration("cache_ttl", d.cache_ttl, allow_zero=True),
         default_timeout=r.get_duration("default_timeout", d.default_timeout),
         parallel_checks=r.get_bool("parallel_checks", d.parallel_checks),
+        checks=r.section("checks", parse_health_checks, d.checks),
     )
 
 
@@ -196,3 +204,29 @@ def parse_logging(ctx: Context, path: str, data: object) -> LoggingConfig:
     )
 
 
+def parse_ingest(ctx: Context, path: str, data: object) -> IngestConfig:
+    """``telemetry.ingest``; a relative ``logs_file`` resolves against the base dir."""
+    r = ObjectReader(ctx, path, data, json_keys(IngestConfig))
+    d = IngestConfig()
+    logs_file = r.path_or_none("logs_file", d.logs_file)
+    if logs_file is not None:
+        ctx.claim_file(logs_file, r.path("logs_file"))
+    return IngestConfig(
+        otlp=r.section("otlp", parse_otlp_ingest, d.otlp),
+        trace_store_max_traces=r.get_int(
+            "trace_store_max_traces", d.trace_store_max_traces, minimum=1
+        ),
+        logs_file=logs_file,
+    )
+
+
+def parse_otlp_ingest(ctx: Context, path: str, data: object) -> OtlpIngestConfig:
+    """``telemetry.ingest.otlp``: the receiver's address and body limit (at least 1 KiB)."""
+    r = ObjectReader(ctx, path, data, json_keys(OtlpIngestConfig))
+    d = OtlpIngestConfig()
+    return OtlpIngestConfig(
+        enabled=r.get_bool("enabled", d.enabled),
+        host=r.get_str("host", d.host, nonempty=True),
+        port=r.get("port", d.port, check_port),
+        max_body_bytes=r.get_int("max_body_bytes", d.max_body_bytes, minimum=1024),
+    )

@@ -145,6 +145,12 @@ class FileExporter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             return os.open(self.path, _OPEN_FLAGS, 0o644)
 
+    def append_line(self, data: bytes) -> None:
+        """Append one complete line (``data`` ends with a newline), rotating first if needed;
+        for other writers of OTLP-JSON lines (traces, logs). Raises ``OSError``."""
+        with self._lock:
+            self._append(data)
+
     def _append(self, data: bytes) -> None:
         fd = self._open()
         try:

@@ -42,6 +42,8 @@ _log = logging.getLogger(__name__)
 PROMETHEUS_PORT_SETTING = "telemetry.metrics.exporters[].Prometheus.port"
 PROMETHEUS_PORT_ENV = "PROMETHEUS_PORT"
 _ADDR_IN_USE = {errno.EADDRINUSE, 10048}  # 10048 = WSAEADDRINUSE (Windows)
+_MAX_DRAIN_BYTES = 64 * 1024 * 1024
+_MAX_DRAIN_SECONDS = 2.0
 _ADDR_DENIED_WINDOWS = 10013  # WSAEACCES: Windows reports an exclusively-held port this way
 
 
@@ -108,6 +110,10 @@ class Response:
 
 
 RouteHandler = Callable[[Request], Response]
+#: Builds the response to a body the server refused before routing: (status 400 or 413,
+#: message, the request's lower-case headers) -> Response (an OTLP receiver answers with a
+#: ``google.rpc.Status``, for instance).
+BodyErrorHandler = Callable[[int, str, Mapping[str, str]], Response]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +140,7 @@ class LocalHttpServer:
         max_body_bytes: int = 16 * 1024 * 1024,
         setting: str = PROMETHEUS_PORT_SETTING,
         env: str | None = PROMETHEUS_PORT_ENV,
+        body_error: BodyErrorHandler | None = None,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be within 0-65535, got {port}")
@@ -144,6 +151,7 @@ class LocalHttpServer:
         self.max_body_bytes = max_body_bytes
         self._setting = setting
         self._env = env
+        self.body_error = body_error
         self._routes: dict[str, _Route] = {}
         self._lock = threading.Lock()
         self._server: _Server | None = None
@@ -278,6 +286,14 @@ class LocalHttpServer:
         except Exception as exc:  # the loop must report why it died, not vanish
             self._failure = f"HTTP server stopped: {exc}"
             _log.exception("HTTP server on %s:%s died", self.host, self.port)
+
+    def _body_error(self, status: int, message: str, headers: Mapping[str, str]) -> Response:
+        if self.body_error is not None:
+            try:
+                return self.body_error(status, message, headers)
+            except Exception:
+                _log.exception("body_error handler failed")
+        return Response.text(status, message + "\n")
 
     def _dispatch(self, req: Request) -> Response:
         route = self._routes.get(req.path)
@@ -422,13 +438,14 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body(headers, owner.max_body_bytes)
         except RequestBodyTooLarge:
             self.close_connection = True
-            self._send(
-                Response.text(413, f"request body larger than {owner.max_body_bytes} bytes\n"),
-            )
+            self._send(owner._body_error(
+                413, f"request body larger than {owner.max_body_bytes} bytes", headers
+            ))
+            self._drain_unread(headers)
             return
         except ValueError as exc:
             self.close_connection = True
-            self._send(Response.text(400, f"bad request body: {exc}\n"))
+            self._send(owner._body_error(400, f"bad request body: {exc}", headers))
             return
         req = Request(
             method=self.command,
@@ -455,6 +472,22 @@ class _Handler(BaseHTTPRequestHandler):
         if len(body) != length:
             raise ValueError("connection closed before the whole body arrived")
         return body
+
+    def _drain_unread(self, headers: Mapping[str, str]) -> None:
+        """After refusing a too-large body, read (and discard) what the client is still
+        sending, for a bounded time and size: closing a socket with unread data makes the
+        kernel send a reset, and the client would see "connection reset" instead of the 413."""
+        raw = headers.get("content-length", "").strip()
+        budget = min(int(raw), _MAX_DRAIN_BYTES) if raw.isdigit() else _MAX_DRAIN_BYTES
+        deadline = time.monotonic() + _MAX_DRAIN_SECONDS
+        with contextlib.suppress(OSError, ValueError):
+            self.wfile.flush()
+            self.connection.settimeout(_MAX_DRAIN_SECONDS)
+            while budget > 0 and time.monotonic() < deadline:
+                chunk = self.rfile.read1(min(65536, budget))
+                if not chunk:
+                    break
+                budget -= len(chunk)
 
     def _send(self, resp: Response) -> None:
         self.send_response(resp.status)

@@ -156,6 +156,32 @@ class Metrics:
         except SeriesLimitError:
             self._drop(name)
 
+    def histogram_bounds(self, name: str) -> tuple[float, ...]:
+        """Upper bounds (``+Inf`` last) of histogram ``name``, creating it if needed."""
+        inst = self._instrument(name, MetricKind.HISTOGRAM)
+        assert isinstance(inst, Histogram)
+        return inst.bounds
+
+    def mirror_histogram(
+        self,
+        name: str,
+        per_bucket: Sequence[int],
+        total: float,
+        count: int,
+        attributes: AttributeInput = None,
+        *,
+        delta: bool,
+    ) -> bool:
+        """Set (or add, with ``delta``) a histogram aggregated elsewhere; ``per_bucket`` is
+        non-cumulative, on :meth:`histogram_bounds`. False if the series limit dropped it."""
+        inst = self._instrument(name, MetricKind.HISTOGRAM)
+        try:
+            inst.mirror(per_bucket, total, count, attributes, delta=delta)  # type: ignore[attr-defined]
+        except SeriesLimitError:
+            self._drop(name)
+            return False
+        return True
+
     def replace_series(
         self, name: str, kind: MetricKind, values: Iterable[tuple[Labels, float]]
     ) -> None:

@@ -165,6 +165,76 @@ HEALTH_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("memory_health_status", G, "Available memory health (0-3).", ""),
     MetricSpec("external_api_health_status", G, "External API health (0-3).", ""),
     MetricSpec("ffmpeg_health_status", G, "FFmpeg availability health (0-3).", ""),
+    MetricSpec("health_check_status", G, "Status of each health check (label check; 0-3).", ""),
+    MetricSpec(
+        "health_check_duration_seconds",
+        H,
+        "Run time of each health check (label check).",
+        "seconds",
+        buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    ),
+)
+
+
+#: The trace and log exporters' and the OTLP receiver's own metrics.
+TRACING_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "telemetry_trace_spans_exported_total",
+        C,
+        "Spans delivered by each trace exporter (label exporter).",
+        "",
+    ),
+    MetricSpec(
+        "telemetry_trace_spans_dropped_total",
+        C,
+        "Spans a trace exporter gave up on (labels exporter, reason: queue_full, "
+        "rejected, shutdown).",
+        "",
+    ),
+    MetricSpec(
+        "telemetry_trace_export_queue_spans",
+        G,
+        "Spans waiting in each trace exporter's retry queue (label exporter).",
+        "",
+    ),
+)
+
+INGEST_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "telemetry_otlp_requests_total", C, "OTLP/HTTP requests received (labels signal, code).", ""
+    ),
+    MetricSpec(
+        "telemetry_otlp_received_items_total",
+        C,
+        "Spans, metric data points and log records received (label signal).",
+        "",
+    ),
+    MetricSpec(
+        "telemetry_otlp_rejected_items_total",
+        C,
+        "Received items that could not be used (label signal).",
+        "",
+    ),
+    MetricSpec("telemetry_trace_store_traces", G, "Traces kept in the local trace store.", ""),
+    MetricSpec("telemetry_trace_store_spans", G, "Spans kept in the local trace store.", ""),
+    MetricSpec(
+        "telemetry_otlp_log_records_written_total",
+        C,
+        "Received log records written to the logs file (label exporter).",
+        "",
+    ),
+    MetricSpec(
+        "telemetry_otlp_log_records_dropped_total",
+        C,
+        "Received log records not written (labels exporter, reason).",
+        "",
+    ),
+    MetricSpec(
+        "telemetry_otlp_log_queue_records",
+        G,
+        "Log records waiting to be written (label exporter).",
+        "",
+    ),
 )
 
 
@@ -180,5 +250,12 @@ def build_catalog(*groups: Iterable[MetricSpec]) -> Mapping[str, MetricSpec]:
 
 
 DEFAULT_CATALOG: Mapping[str, MetricSpec] = build_catalog(
-    SYSTEM_METRICS, EDITOR_METRICS, GPU_METRICS, AGENT_METRICS, APPLICATION_METRICS, HEALTH_METRICS
+    SYSTEM_METRICS,
+    EDITOR_METRICS,
+    GPU_METRICS,
+    AGENT_METRICS,
+    APPLICATION_METRICS,
+    HEALTH_METRICS,
+    TRACING_METRICS,
+    INGEST_METRICS,
 )

@@ -214,6 +214,33 @@ class Histogram(Instrument[_HistCell]):
             cell.sum += value
             cell.count += 1
 
+    def mirror(
+        self,
+        per_bucket: Sequence[int],
+        total: float,
+        count: int,
+        attributes: AttributeInput,
+        *,
+        delta: bool,
+    ) -> None:
+        """Set (or, with ``delta``, add) an aggregate counted elsewhere (a pushed OTLP
+        histogram); ``per_bucket`` holds non-cumulative counts on this instrument's bounds."""
+        if len(per_bucket) != len(self.bounds):
+            raise ValueError(
+                f"histogram {self.spec.name!r} has {len(self.bounds)} buckets, "
+                f"got {len(per_bucket)} counts"
+            )
+        cell = self.cell_for(attributes)
+        with self._lock:
+            if delta:
+                cell.counts = [a + b for a, b in zip(cell.counts, per_bucket, strict=True)]
+                cell.sum += total
+                cell.count += count
+            else:
+                cell.counts = list(per_bucket)
+                cell.sum = float(total)
+                cell.count = int(count)
+
     def series(self) -> list[Series]:
         out: list[Series] = []
         with self._lock:

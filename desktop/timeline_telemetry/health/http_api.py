@@ -1,0 +1,94 @@
+"""HttpHealthCheck: the seed's external API check, with urllib (no extra dependency)."""
+
+from __future__ import annotations
+
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from .model import HealthCheckResult
+
+__all__ = ["HttpHealthCheck", "redact_url"]
+
+_GRACE = 0.5  # the socket gives up this long after the manager has, freeing the thread
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host:port/path``: no user info and no query (either may hold a secret)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class HttpHealthCheck:
+    """GET ``url``: Healthy when it answers ``expected_status`` within ``latency_warning``
+    seconds, Warning when slower, Unhealthy on another status, a connection error or a timeout.
+
+    The request's socket timeout is ``timeout`` (or ``request_timeout``) plus a short grace, so
+    the manager reports the timeout and the worker is free right after. Messages show the URL
+    without credentials or query. ``opener`` is the urllib opener (proxies from the
+    environment by default).
+    """
+
+    kind = "external_api"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        expected_status: int = 200,
+        latency_warning: float = 1.0,
+        name: str | None = None,
+        timeout: float | None = None,
+        request_timeout: float = 5.0,
+        opener: urllib.request.OpenerDirector | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"expected an http(s) URL, got {redact_url(url)!r}")
+        self.url = url
+        self.expected_status = expected_status
+        self.latency_warning = latency_warning
+        self.name = name or f"http:{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        self.timeout = timeout
+        self._request_timeout = (timeout or request_timeout) + _GRACE
+        self._opener = opener or urllib.request.build_opener()
+        self._clock = clock
+        self._shown = redact_url(url)
+
+    def check(self) -> HealthCheckResult:
+        """One GET; the body is not read."""
+        req = urllib.request.Request(self.url, method="GET",
+                                     headers={"User-Agent": "timeline-telemetry-health"})
+        started = self._clock()
+        try:
+            with self._opener.open(req, timeout=self._request_timeout) as resp:
+                status = int(resp.status)
+        except urllib.error.HTTPError as exc:
+            status = int(exc.code)
+            exc.close()
+        except (urllib.error.URLError, OSError) as exc:
+            reason: Any = getattr(exc, "reason", exc)
+            if isinstance(reason, socket.timeout | TimeoutError):
+                reason = f"no answer within {self._request_timeout - _GRACE:g}s"
+            return HealthCheckResult.unhealthy(f"{self._shown}: {reason}", url=self._shown)
+        latency = self._clock() - started
+        meta: dict[str, object] = {"url": self._shown, "status_code": status,
+                                   "latency_seconds": round(latency, 4)}
+        if status != self.expected_status:
+            return HealthCheckResult.unhealthy(
+                f"{self._shown} answered HTTP {status} (expected {self.expected_status})", **meta)
+        if latency > self.latency_warning:
+            return HealthCheckResult.warning(
+                f"{self._shown} is slow: HTTP {status} in {latency * 1000:.0f} ms "
+                f"(warning above {self.latency_warning * 1000:.0f} ms)", **meta)
+        return HealthCheckResult.healthy(
+            f"{self._shown}: HTTP {status} in {latency * 1000:.0f} ms", **meta)

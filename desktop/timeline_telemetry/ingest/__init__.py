@@ -1,0 +1,43 @@
+"""The OTLP/HTTP receiver the editor pushes its traces, metrics and logs to.
+
+Received metrics go to the Metrics API (Prometheus names per the OTel compatibility rules,
+the seed's application metrics under the seed's names), spans to a bounded local
+:class:`TraceStore` and the trace exporters, logs to a :class:`LogStore` and a logs file.
+"""
+
+from __future__ import annotations
+
+from .build import build_ingest
+from .codec import OtlpHttpError, decode_request, decompress, error_response, rpc_status_bytes
+from .histograms import apply_histogram, rebucket
+from .log_store import LogStore, StoredLog
+from .metrics_sink import TARGET_INFO, MetricsOutcome, MetricsSink
+from .prom_names import label_name, labels_from_attributes, metric_name, prometheus_unit
+from .receiver import PORT_SETTING, OtlpReceiver, default_logs_file
+from .trace_store import StoredSpan, TraceStore, TraceSummary
+
+__all__ = [
+    "PORT_SETTING",
+    "TARGET_INFO",
+    "LogStore",
+    "MetricsOutcome",
+    "MetricsSink",
+    "OtlpHttpError",
+    "OtlpReceiver",
+    "StoredLog",
+    "StoredSpan",
+    "TraceStore",
+    "TraceSummary",
+    "apply_histogram",
+    "build_ingest",
+    "decode_request",
+    "decompress",
+    "default_logs_file",
+    "error_response",
+    "label_name",
+    "labels_from_attributes",
+    "metric_name",
+    "prometheus_unit",
+    "rebucket",
+    "rpc_status_bytes",
+]

@@ -1,0 +1,215 @@
+"""The OTLP/HTTP receiver the editor pushes to: ``/v1/traces``, ``/v1/metrics``, ``/v1/logs``.
+
+Listens on its own :class:`LocalHttpServer` (default ``127.0.0.1:4318``, the OTLP/HTTP port,
+so an SDK's ``OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318`` just works). Per signal:
+
+* traces -> the :class:`TraceStore` (last N traces) and every trace exporter (File, OTLP,
+  Jaeger: the monitor forwards for the editor);
+* metrics -> the :class:`Metrics` API through :class:`MetricsSink` (so /metrics, the history
+  and alert rules see them);
+* logs -> the :class:`LogStore` and the logs file (OTLP/JSON lines, rotated).
+
+Request handling is in the connection's thread and never waits for an exporter (they queue).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from timeline_telemetry.export.base import ExportStatus
+from timeline_telemetry.export.http_server import LocalHttpServer, Request, Response
+from timeline_telemetry.metrics.api import Metrics
+from timeline_telemetry.tracing.batch import OtlpBatch, count_spans
+from timeline_telemetry.tracing.pipeline import TraceExporters
+from timeline_telemetry.tracing.queue import QueuedExporter
+
+from .codec import OtlpHttpError, decode_request, encode_response, error_response, response_type
+from .log_store import LogStore
+from .metrics_sink import MetricsSink
+from .trace_store import TraceStore
+
+__all__ = ["PORT_SETTING", "OtlpReceiver"]
+
+_log = logging.getLogger(__name__)
+
+PORT_SETTING = "telemetry.ingest.otlp.port"
+M = TypeVar("M", bound=Message)
+
+
+class OtlpReceiver:
+    """OTLP/HTTP receiver. ``trace_exporters`` are borrowed (their owner stops them);
+    ``logs_exporter`` (the logs file) is owned and stopped by :meth:`shutdown`."""
+
+    def __init__(
+        self,
+        *,
+        metrics: Metrics,
+        host: str = "127.0.0.1",
+        port: int = 4318,
+        max_body_bytes: int = 16 * 1024 * 1024,
+        trace_store: TraceStore | None = None,
+        log_store: LogStore | None = None,
+        trace_exporters: TraceExporters | None = None,
+        logs_exporter: QueuedExporter | None = None,
+        sink: MetricsSink | None = None,
+    ) -> None:
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.trace_store = trace_store if trace_store is not None else TraceStore()
+        self.log_store = log_store if log_store is not None else LogStore()
+        self.trace_exporters = trace_exporters if trace_exporters is not None else TraceExporters()
+        self.logs_exporter = logs_exporter
+        self.sink = sink if sink is not None else MetricsSink(metrics)
+        self.server = LocalHttpServer(
+            host, port, max_body_bytes=max_body_bytes, setting=PORT_SETTING, env=None,
+            body_error=_body_error,
+        )
+        self.server.add_route("/v1/traces", self._traces, methods=("POST",))
+        self.server.add_route("/v1/metrics", self._metrics, methods=("POST",))
+        self.server.add_route("/v1/logs", self._logs, methods=("POST",))
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the logs file writer and bind the port (``PortInUseError`` names
+        ``telemetry.ingest.otlp.port``)."""
+        if self.logs_exporter is not None:
+            self.logs_exporter.start()
+        try:
+            self.server.start()
+        except BaseException:
+            if self.logs_exporter is not None:
+                self.logs_exporter.shutdown(timeout_s=1.0)
+            raise
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Stop accepting (requests in progress finish), then flush the logs file."""
+        self.server.shutdown(timeout_s)
+        if self.logs_exporter is not None:
+            self.logs_exporter.shutdown(timeout_s=timeout_s)
+
+    @property
+    def bound_port(self) -> int:
+        """The port actually bound (differs from the configured one when that is 0)."""
+        return self.server.bound_port
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL to give an SDK as ``OTEL_EXPORTER_OTLP_ENDPOINT``."""
+        return self.server.url()
+
+    def status(self) -> ExportStatus:
+        """Healthy while serving; Failed if the server died; Degraded before start."""
+        if self.server.failure:
+            return ExportStatus.failed(self.server.failure)
+        if not self.server.running:
+            return ExportStatus.degraded("not running")
+        return ExportStatus.healthy()
+
+    def describe(self) -> str:
+        """One line for the startup log."""
+        where = self.endpoint if self.server.running else f"{self.server.host}:{self.server.port}"
+        forwards = len(self.trace_exporters)
+        logs = (f"logs to {getattr(self.logs_exporter.sender, 'path', '?')}"
+                if self.logs_exporter is not None else "logs kept in memory only")
+        return (
+            f"OTLP/HTTP receiver on {where} (/v1/traces, /v1/metrics, /v1/logs; protobuf or "
+            f"JSON, gzip; max body {self.max_body_bytes} bytes): keeping the last "
+            f"{self.trace_store.max_traces} traces, forwarding traces to {forwards} "
+            f"exporter{'s' if forwards != 1 else ''}, {logs}"
+        )
+
+    # -- handlers -------------------------------------------------------------------------
+    def _traces(self, req: Request) -> Response:
+        def handle(msg: ExportTraceServiceRequest) -> Message:
+            n = count_spans(msg)
+            self._count("traces", n)
+            self.trace_store.add_request(msg)
+            self.metrics.set_gauge("telemetry_trace_store_traces", len(self.trace_store))
+            self.metrics.set_gauge("telemetry_trace_store_spans", self.trace_store.span_count)
+            if len(self.trace_exporters):
+                self.trace_exporters.export(OtlpBatch(msg, n))
+            return ExportTraceServiceResponse()
+
+        return self._serve(req, "traces", ExportTraceServiceRequest, handle)
+
+    def _metrics(self, req: Request) -> Response:
+        def handle(msg: ExportMetricsServiceRequest) -> Message:
+            outcome = self.sink.apply(msg)
+            self._count("metrics", outcome.accepted + outcome.rejected)
+            resp = ExportMetricsServiceResponse()
+            if outcome.rejected:
+                self.metrics.increment_counter(
+                    "telemetry_otlp_rejected_items_total", outcome.rejected, {"signal": "metrics"}
+                )
+                resp.partial_success.rejected_data_points = outcome.rejected
+                resp.partial_success.error_message = "; ".join(outcome.errors)
+                _log.debug("rejected %d metric data points: %s", outcome.rejected,
+                           resp.partial_success.error_message)
+            return resp
+
+        return self._serve(req, "metrics", ExportMetricsServiceRequest, handle)
+
+    def _logs(self, req: Request) -> Response:
+        def handle(msg: ExportLogsServiceRequest) -> Message:
+            n = self.log_store.add_request(msg)
+            self._count("logs", n)
+            if self.logs_exporter is not None and n:
+                self.logs_exporter.export(OtlpBatch(msg, n))
+            return ExportLogsServiceResponse()
+
+        return self._serve(req, "logs", ExportLogsServiceRequest, handle)
+
+    def _serve(
+        self, req: Request, signal: str, message_type: type[M], handle: Callable[[M], Message]
+    ) -> Response:
+        kind = response_type(req)
+        try:
+            msg = decode_request(req, message_type, max_body_bytes=self.max_body_bytes)
+        except OtlpHttpError as exc:
+            self._request(signal, exc.status)
+            _log.debug("OTLP %s request from %s refused (%d): %s", signal, req.client[0],
+                       exc.status, exc.message)
+            return error_response(exc.status, exc.message, kind)
+        resp = handle(msg)
+        self._request(signal, 200)
+        return encode_response(resp, kind)
+
+    def _request(self, signal: str, code: int) -> None:
+        self.metrics.increment_counter(
+            "telemetry_otlp_requests_total", 1, {"signal": signal, "code": str(code)}
+        )
+
+    def _count(self, signal: str, n: int) -> None:
+        if n:
+            self.metrics.increment_counter(
+                "telemetry_otlp_received_items_total", n, {"signal": signal}
+            )
+
+
+def _body_error(status: int, message: str, req_headers: Mapping[str, str]) -> Response:
+    """413/400 decided by the HTTP server before routing, as an OTLP Status body."""
+    kind = "application/json" if req_headers.get("content-type", "").startswith(
+        "application/json") else "application/x-protobuf"
+    return error_response(status, message, kind)
+
+
+def default_logs_file(data_dir: Path) -> Path:
+    """Where received logs go unless ``telemetry.ingest.logs_file`` says otherwise."""
+    return data_dir / "otlp-logs.jsonl"

@@ -1,0 +1,162 @@
+"""Building the tracer and the trace exporters from ``telemetry.tracing``.
+
+* ``sample_rate``: parent-based ratio sampling (a child follows its parent's decision; a
+  root is sampled with probability ``sample_rate``); ``debug_mode`` samples every trace and
+  exports each span as it ends instead of in batches.
+* ``max_attributes_per_span`` / ``max_events_per_span``: the SDK's span limits.
+* ``batch_export``: the SDK batch processor's ``max_export_batch_size``,
+  ``schedule_delay`` (``export_interval``) and ``export_timeout`` (``max_export_timeout``,
+  also the per-attempt timeout of Jaeger exports).
+* ``log_spans``: a log line per finished span (logger ``timeline_telemetry.tracing.spans``).
+* ``enabled: false``: the agent records no spans; the exporters are still built, because
+  the receiver forwards the editor's traces through them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TextIO
+
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
+from opentelemetry.trace import NoOpTracer
+
+from timeline_telemetry import __version__
+from timeline_telemetry.config.schema import (
+    ConsoleExporterConfig,
+    FileExporterConfig,
+    JaegerExporterConfig,
+    OtlpExporterConfig,
+    TracingConfig,
+    TracingExporterConfig,
+)
+from timeline_telemetry.metrics.api import Metrics
+
+from .api import Tracer
+from .console import ConsoleSender
+from .file import JsonLinesSender
+from .otlp_http import OtlpHttpSender, jaeger_otlp_url, otlp_signal_url
+from .pipeline import LoggingSpanProcessor, SdkBridge, TraceExporters
+from .queue import TRACE_COUNTERS, QueuedExporter, RetryPolicy, Sender
+
+__all__ = ["build_trace_exporters", "build_tracer"]
+
+_log = logging.getLogger(__name__)
+
+KeyringGet = Callable[[str, str], str | None]
+INSTRUMENTATION_NAME = "timeline-telemetry"
+DEFAULT_RETRY = RetryPolicy()
+
+
+def build_trace_exporters(
+    configs: Sequence[TracingExporterConfig],
+    *,
+    metrics: Metrics,
+    default_timeout_s: float = 30.0,
+    policy: RetryPolicy = DEFAULT_RETRY,
+    environ: Mapping[str, str] = os.environ,
+    keyring_get: KeyringGet | None = None,
+    console_stream: TextIO | None = None,
+) -> TraceExporters:
+    """One queued exporter per config entry (not started). A Jaeger endpoint on the legacy
+    Thrift collector is redirected to Jaeger's OTLP port with a warning."""
+    out: list[QueuedExporter] = []
+    for cfg in configs:
+        timeout = default_timeout_s
+        sender: Sender
+        if isinstance(cfg, ConsoleExporterConfig):
+            sender = ConsoleSender(stream=console_stream)
+        elif isinstance(cfg, FileExporterConfig):
+            sender = JsonLinesSender(cfg.path, max_bytes=cfg.max_bytes, backups=cfg.backups)
+        elif isinstance(cfg, OtlpExporterConfig):
+            sender = OtlpHttpSender(
+                otlp_signal_url(cfg.endpoint), headers=cfg.headers,
+                compression=cfg.compression, environ=environ, keyring_get=keyring_get,
+            )
+            timeout = cfg.timeout
+        elif isinstance(cfg, JaegerExporterConfig):
+            url, warning = jaeger_otlp_url(cfg.endpoint)
+            if warning:
+                _log.warning("%s", warning)
+            sender = OtlpHttpSender(url, compression=cfg.compression, name=None,
+                                    environ=environ, keyring_get=keyring_get)
+            sender.name = sender.name.replace(":otlp:", ":jaeger:", 1)
+        else:  # pragma: no cover (the config parser accepts no other kind)
+            raise TypeError(f"unknown trace exporter config {cfg!r}")
+        out.append(QueuedExporter(sender, metrics=metrics, counters=TRACE_COUNTERS,
+                                  policy=policy, timeout_s=timeout))
+    return TraceExporters(out)
+
+
+def build_tracer(
+    tracing_config: TracingConfig,
+    *,
+    resource: Mapping[str, str],
+    metrics: Metrics,
+    exporters: TraceExporters | None = None,
+    policy: RetryPolicy = DEFAULT_RETRY,
+    environ: Mapping[str, str] = os.environ,
+    keyring_get: KeyringGet | None = None,
+    console_stream: TextIO | None = None,
+) -> Tracer:
+    """The agent's :class:`Tracer` with its exporters started.
+
+    ``resource`` (``service.name``, ``service.version``, ``host.name``) describes the agent
+    in every exported span. ``exporters`` overrides what the config would build (tests).
+    Call ``shutdown`` on the result.
+    """
+    batch = tracing_config.batch_export
+    if exporters is None:
+        exporters = build_trace_exporters(
+            tracing_config.exporters, metrics=metrics, default_timeout_s=batch.max_export_timeout,
+            policy=policy, environ=environ, keyring_get=keyring_get, console_stream=console_stream,
+        )
+    exporters.start()
+    if not tracing_config.enabled:
+        return Tracer(NoOpTracer(), exporters=exporters)
+    if tracing_config.debug_mode and tracing_config.sample_rate < 1.0:
+        _log.info("tracing.debug_mode: sampling every trace (sample_rate %g is ignored)",
+                  tracing_config.sample_rate)
+    sampler = ParentBased(
+        ALWAYS_ON if tracing_config.debug_mode else TraceIdRatioBased(tracing_config.sample_rate)
+    )
+    provider = TracerProvider(
+        sampler=sampler,
+        resource=Resource(dict(resource)),
+        span_limits=SpanLimits(
+            max_span_attributes=tracing_config.max_attributes_per_span,
+            max_events=tracing_config.max_events_per_span,
+        ),
+        shutdown_on_exit=False,
+    )
+    if tracing_config.log_spans:
+        provider.add_span_processor(LoggingSpanProcessor(
+            level=logging.DEBUG if tracing_config.debug_mode else logging.INFO,
+            with_events=tracing_config.debug_mode,
+        ))
+    if len(exporters):
+        bridge = SdkBridge(exporters)
+        if tracing_config.debug_mode:
+            provider.add_span_processor(SimpleSpanProcessor(bridge))
+        else:
+            provider.add_span_processor(BatchSpanProcessor(
+                bridge,
+                max_queue_size=max(2048, 4 * batch.max_batch_size),
+                schedule_delay_millis=batch.export_interval * 1000,
+                max_export_batch_size=batch.max_batch_size,
+                export_timeout_millis=batch.max_export_timeout * 1000,
+            ))
+
+    def flush(timeout_s: float) -> bool:
+        return bool(provider.force_flush(int(timeout_s * 1000)))
+
+    def stop(timeout_s: float) -> None:
+        provider.force_flush(int(timeout_s * 1000))
+        provider.shutdown()
+
+    return Tracer(provider.get_tracer(INSTRUMENTATION_NAME, __version__),
+                  exporters=exporters, flush=flush, stop=stop)

@@ -1,0 +1,242 @@
+"""The OTLP/HTTP sender (protobuf, optional gzip) used by the Otlp and Jaeger exporters.
+
+Header values may be ``keyring:NAME`` / ``env:NAME`` references: they are resolved at every
+attempt (a rotated token is picked up, nothing secret is kept in the exporter) and never
+appear in logs or statuses. One persistent connection, reopened after any error.
+
+Endpoints follow the OTel SDKs' ``OTEL_EXPORTER_OTLP_ENDPOINT`` rule: a base URL gets
+``/v1/traces`` appended; a URL already ending in ``/v1/traces`` is used as it is.
+Jaeger accepts OTLP natively (port 4318); the seed's ``http://host:14268/api/traces`` is
+Jaeger's legacy Thrift collector, which does not: see :func:`jaeger_otlp_url`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import logging
+import os
+import ssl
+from collections.abc import Callable, Mapping
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from timeline_telemetry.config.secrets import SecretError, resolve_secret
+
+from .batch import OtlpBatch
+from .queue import DeliveryError
+
+__all__ = [
+    "JAEGER_OTLP_PORT",
+    "JAEGER_THRIFT_PORT",
+    "OtlpHttpSender",
+    "jaeger_otlp_url",
+    "otlp_signal_url",
+    "redact_url",
+]
+
+_log = logging.getLogger(__name__)
+
+JAEGER_THRIFT_PORT = 14268
+JAEGER_OTLP_PORT = 4318
+_RETRYABLE = frozenset({429, 502, 503, 504})
+_USER_AGENT = "timeline-telemetry"
+KeyringGet = Callable[[str, str], str | None]
+
+
+def otlp_signal_url(endpoint: str, signal: str = "traces") -> str:
+    """``endpoint`` + ``/v1/<signal>`` unless it already ends with it."""
+    parts = urlsplit(endpoint)
+    suffix = f"/v1/{signal}"
+    path = parts.path.rstrip("/")
+    if not path.endswith(suffix):
+        path += suffix
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def jaeger_otlp_url(endpoint: str) -> tuple[str, str | None]:
+    """The OTLP/HTTP traces URL for a Jaeger ``endpoint``, and a warning if the endpoint is
+    the legacy Thrift collector (port 14268 or path ``/api/traces``): then the same host on
+    port 4318 is used."""
+    parts = urlsplit(endpoint)
+    legacy = parts.port == JAEGER_THRIFT_PORT or parts.path.rstrip("/").endswith("/api/traces")
+    if not legacy:
+        return otlp_signal_url(endpoint), None
+    host = parts.hostname or "localhost"
+    host_text = f"[{host}]" if ":" in host else host
+    base = urlunsplit((parts.scheme, f"{host_text}:{JAEGER_OTLP_PORT}", "", "", ""))
+    url = otlp_signal_url(base)
+    warning = (
+        f"Jaeger endpoint {redact_url(endpoint)} is Jaeger's legacy Thrift collector "
+        f"(port {JAEGER_THRIFT_PORT}, /api/traces), which does not accept OTLP. Sending OTLP "
+        f"to {url} instead: Jaeger's OTLP/HTTP port is {JAEGER_OTLP_PORT} (path /v1/traces; "
+        f"on Jaeger before 1.35 start it with COLLECTOR_OTLP_ENABLED=true). Set the endpoint "
+        f'to "{base}" to silence this warning.'
+    )
+    return url, warning
+
+
+def redact_url(url: str) -> str:
+    """``url`` without user info or query (they may hold credentials)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class OtlpHttpSender:
+    """:class:`~timeline_telemetry.tracing.queue.Sender` POSTing OTLP protobuf to ``url``.
+
+    ``signal`` (``traces`` or ``logs``) picks the response type read for partial success.
+    ``headers`` values may be secret references (resolved per attempt with ``environ`` /
+    ``keyring_get``). ``compression`` is ``gzip`` or ``none``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        compression: str = "none",
+        signal: str = "traces",
+        name: str | None = None,
+        environ: Mapping[str, str] = os.environ,
+        keyring_get: KeyringGet | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        if compression not in ("gzip", "none"):
+            raise ValueError(f"compression must be 'gzip' or 'none', got {compression!r}")
+        self.url = url
+        self._parts: SplitResult = urlsplit(url)
+        if self._parts.scheme not in ("http", "https") or not self._parts.hostname:
+            raise ValueError(f"not an http(s) URL: {redact_url(url)}")
+        self._path = self._parts.path or "/"
+        if self._parts.query:
+            self._path += "?" + self._parts.query
+        self.compression = compression
+        self.signal = signal
+        self.name = name or f"{signal}:otlp:{self._parts.hostname}:{self._port()}"
+        self._headers = dict(headers or {})
+        self._environ = environ
+        self._keyring_get = keyring_get
+        self._ssl_context = ssl_context
+        self._conn: http.client.HTTPConnection | None = None
+
+    # -- Sender ---------------------------------------------------------------------------
+    def open(self) -> None:
+        """Connections are made on first delivery."""
+
+    def deliver(self, batch: OtlpBatch, *, timeout_s: float) -> int:
+        """POST the request; return the items the server rejected (partial success)."""
+        body = batch.message.SerializeToString()
+        headers = {
+            "Content-Type": "application/x-protobuf",
+            "User-Agent": _USER_AGENT,
+            **self._resolved_headers(),
+        }
+        if self.compression == "gzip":
+            body = gzip.compress(body, compresslevel=6)
+            headers["Content-Encoding"] = "gzip"
+        try:
+            conn = self._connection(timeout_s)
+            conn.request("POST", self._path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise DeliveryError(
+                f"cannot reach {redact_url(self.url)}: {_describe(exc)}", retryable=True
+            ) from None
+        if resp.getheader("Connection", "").lower() == "close":
+            self.close()
+        if 200 <= resp.status < 300:
+            return self._rejected(batch, data)
+        retry_after = _retry_after(resp.getheader("Retry-After"))
+        raise DeliveryError(
+            f"{redact_url(self.url)} answered HTTP {resp.status} {resp.reason}".rstrip(),
+            retryable=resp.status in _RETRYABLE,
+            retry_after_s=retry_after,
+        )
+
+    def close(self) -> None:
+        """Drop the connection (a new one is opened at the next delivery)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def describe(self) -> str:
+        """One log line for the CLI (no header values)."""
+        names = ", ".join(sorted(self._headers)) or "none"
+        return (f"sending {self.signal} as OTLP/HTTP protobuf to {redact_url(self.url)} "
+                f"(compression {self.compression}, headers: {names})")
+
+    # -- internals ------------------------------------------------------------------------
+    def _port(self) -> int:
+        return self._parts.port or (443 if self._parts.scheme == "https" else 80)
+
+    def _connection(self, timeout_s: float) -> http.client.HTTPConnection:
+        conn = self._conn
+        if conn is None:
+            host = self._parts.hostname or "localhost"
+            if self._parts.scheme == "https":
+                conn = http.client.HTTPSConnection(
+                    host, self._port(), timeout=timeout_s,
+                    context=self._ssl_context or ssl.create_default_context(),
+                )
+            else:
+                conn = http.client.HTTPConnection(host, self._port(), timeout=timeout_s)
+            self._conn = conn
+        else:
+            conn.timeout = timeout_s
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout_s)
+        return conn
+
+    def _resolved_headers(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, value in self._headers.items():
+            try:
+                out[key] = resolve_secret(
+                    value, environ=self._environ, keyring_get=self._keyring_get
+                )
+            except SecretError as exc:
+                raise DeliveryError(f"header {key}: {exc}", retryable=True) from None
+        return out
+
+    def _rejected(self, batch: OtlpBatch, data: bytes) -> int:
+        if not data:
+            return 0
+        try:
+            if isinstance(batch.message, ExportTraceServiceRequest):
+                tresp = ExportTraceServiceResponse.FromString(data)
+                rejected, message = (tresp.partial_success.rejected_spans,
+                                     tresp.partial_success.error_message)
+            else:
+                lresp = ExportLogsServiceResponse.FromString(data)
+                rejected, message = (lresp.partial_success.rejected_log_records,
+                                     lresp.partial_success.error_message)
+        except Exception:  # a server answering 200 with something else: not our problem
+            return 0
+        if rejected or message:
+            _log.warning("%s accepted the %s partially: %d rejected (%s)",
+                         redact_url(self.url), self.signal, rejected, message or "no reason")
+        return int(rejected)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value and value.strip().isdigit():
+        return float(value.strip())
+    return None
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the collector running?)"
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
