@@ -221,7 +221,9 @@ def agent_manager(tmp_path: Path) -> Iterator[TelemetryManager]:
     """The real agent (real system/agent collectors), collected once, without exporters."""
     cfg = parse_config(
         {"telemetry": {"metrics": {"exporters": [], "history": {"enabled": False}},
-                       "editor": {"process_names": ["no-such-editor-xyz"]}}},
+                       "editor": {"process_names": ["no-such-editor-xyz"]},
+                       "health": {"enabled": False},
+                       "ingest": {"otlp": {"enabled": False}}}},
         source="test", base_dir=tmp_path,
     )
     mgr = TelemetryManager(
