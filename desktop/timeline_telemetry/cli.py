@@ -39,9 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help(sys.stderr)
-        return EXIT_USAGE
+    if handler is None:  # no subcommand: the tray app, the product's main job
+        handler = cmd_tray
     try:
         code: int = handler(args)
         sys.stdout.flush()
@@ -60,7 +59,12 @@ def _build_parser() -> argparse.ArgumentParser:
         description="Workstation telemetry monitor for the Timeline Studio video editor.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(metavar="COMMAND")
+    # Separate dests: a subcommand's own --config default must not erase these.
+    _add_config_args(parser, prefix="global_")
+    sub = parser.add_subparsers(
+        metavar="COMMAND",
+        description="With no command, the tray app starts (use 'run --headless' on a server).",
+    )
 
     run = sub.add_parser(
         "run",
@@ -90,6 +94,21 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_config_args(chk)
     chk.add_argument("--json", action="store_true", help="JSON instead of a table")
     chk.set_defaults(handler=cmd_check)
+
+    bundle = sub.add_parser(
+        "bundle",
+        help="write a diagnostics zip for support (secrets scrubbed)",
+        description="Write one zip for support: system facts, the scrubbed config, health, "
+        "alerts, export status, metric history, traces and logs from the last --since. "
+        "Every secret is scrubbed. Works whether or not the agent is running.",
+    )
+    _add_config_args(bundle)
+    bundle.add_argument("-o", "--output", type=Path, metavar="PATH", help="zip file to write")
+    bundle.add_argument("--since", default="2h", help="how far back (duration, default 2h)")
+    bundle.add_argument(
+        "--preview", action="store_true", help="list what would go in, write nothing"
+    )
+    bundle.set_defaults(handler=cmd_bundle)
 
     cfg = sub.add_parser("config", help="check and show configuration")
     cfg_sub = cfg.add_subparsers(metavar="ACTION")
@@ -155,12 +174,15 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_config_args(p: argparse.ArgumentParser) -> None:
+def _add_config_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--config", type=Path, metavar="PATH", help="JSON config file")
+    group.add_argument(
+        "--config", type=Path, metavar="PATH", dest=prefix + "config", help="JSON config file"
+    )
     group.add_argument(
         "--preset",
         choices=("development", "production", "high-load"),
+        dest=prefix + "preset",
         help="use a built-in preset",
     )
 
@@ -178,8 +200,8 @@ def _load(args: argparse.Namespace, paths: AppPaths) -> TelemetryConfig:
     from .config import resolve_config
 
     return resolve_config(
-        cli_path=getattr(args, "config", None),
-        preset=getattr(args, "preset", None),
+        cli_path=getattr(args, "config", None) or getattr(args, "global_config", None),
+        preset=getattr(args, "preset", None) or getattr(args, "global_preset", None),
         environ=_environ(),
         paths=paths,
     )
@@ -195,11 +217,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .config import ConfigError
 
     if not args.headless:
-        _err(
-            "the tray app is not part of this build yet; run the agent with "
-            "'timeline-telemetry run --headless'"
-        )
-        return EXIT_USAGE
+        return cmd_tray(args)
     paths = AppPaths.resolve(_environ())
     try:
         config = _load(args, paths)
@@ -213,7 +231,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from .logsetup import configure_logging
 
-    configure_logging(paths, args.log_level or config.logging.level)
+    configure_logging(
+        paths,
+        args.log_level or config.logging.level,
+        detail=config.tracing.debug_mode or config.tracing.log_spans,
+    )
     return _run_agent(config, paths)
 
 
@@ -260,6 +282,39 @@ def _run_agent(config: TelemetryConfig, paths: AppPaths) -> int:
     return EXIT_OK
 
 
+# -- tray ----------------------------------------------------------------------------------
+def cmd_tray(args: argparse.Namespace) -> int:
+    """No command (or ``run`` without ``--headless``): the tray app with the core in-process."""
+    import importlib.util
+
+    from .config import ConfigError
+    from .ui import run_tray_app
+
+    missing = [m for m in ("PySide6", "pyqtgraph") if importlib.util.find_spec(m) is None]
+    if missing:
+        _err(
+            f"the tray app needs {' and '.join(missing)}: pip install "
+            "'timeline-telemetry[gui]', or run the agent alone with "
+            "'timeline-telemetry run --headless'"
+        )
+        return EXIT_USAGE
+    paths = AppPaths.resolve(_environ())
+    try:
+        config = _load(args, paths)
+    except ConfigError as exc:
+        _err("invalid configuration:")
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    from .logsetup import configure_logging
+
+    configure_logging(
+        paths,
+        getattr(args, "log_level", None) or config.logging.level,
+        detail=config.tracing.debug_mode or config.tracing.log_spans,
+    )
+    return run_tray_app(config, paths, sys.argv[:1])
+
+
 # -- check -------------------------------------------------------------------------------
 EXIT_CHECK_CONFIG = 3
 
@@ -276,6 +331,35 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_CHECK_CONFIG
     return run_check_command(config, as_json=args.json, out=sys.stdout, data_dir=paths.data_dir)
+
+
+# -- bundle ------------------------------------------------------------------------------
+def cmd_bundle(args: argparse.Namespace) -> int:
+    """``bundle``: the diagnostics zip."""
+    from .config import ConfigError
+    from .config.durations import parse_duration
+    from .diagnostics import run_bundle_command
+
+    try:
+        since = parse_duration(args.since)
+    except ValueError as exc:
+        _err(f"--since: {exc}")
+        return EXIT_USAGE
+    paths = AppPaths.resolve(_environ())
+    try:
+        config = _load(args, paths)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    return run_bundle_command(
+        config,
+        paths,
+        out=args.output,
+        since_s=since,
+        preview=args.preview,
+        stdout=sys.stdout,
+        stderr=sys.stderr,
+    )
 
 
 # -- config ------------------------------------------------------------------------------

@@ -18,14 +18,20 @@ from typing import Any, ClassVar, TypeAlias
 
 __all__ = [
     "AggregationConfig",
+    "AlertActionConfig",
+    "AlertRuleOptions",
+    "AlertmanagerActionConfig",
+    "AlertsConfig",
     "BatchExportConfig",
     "CollectorsConfig",
     "ConsoleExporterConfig",
     "DatabaseCheckConfig",
     "DiskSpaceCheckConfig",
     "EditorConfig",
+    "EmailActionConfig",
     "FfmpegCheckConfig",
     "FileExporterConfig",
+    "FlapConfig",
     "FrozenMap",
     "HealthCheckConfig",
     "HealthConfig",
@@ -39,11 +45,15 @@ __all__ = [
     "MetricsExporterConfig",
     "OtlpExporterConfig",
     "OtlpIngestConfig",
+    "PagerDutyActionConfig",
     "ProcessCheckConfig",
     "PrometheusExporterConfig",
+    "RenderSilenceConfig",
+    "StormConfig",
     "TelemetryConfig",
     "TracingConfig",
     "TracingExporterConfig",
+    "WebhookActionConfig",
     "json_keys",
 ]
 
@@ -378,6 +388,8 @@ class EditorConfig:
     process_names: tuple[str, ...] = ("timeline-studio",)
     media_dirs: tuple[str, ...] = ()
     cache_dirs: tuple[str, ...] = ()
+    #: Globs of the editor's own log files, for the diagnostics bundle (``~`` expanded).
+    log_globs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -409,6 +421,114 @@ class IngestConfig:
     logs_file: Path | None = None
 
 
+# -- alerts (telemetry.alerts; parsed in alerts.py) ---------------------------------------
+@dataclass(frozen=True)
+class EmailActionConfig:
+    """``{"Email": {...}}``: SMTP (``security`` starttls | tls | none), ``password`` a
+    ``keyring:``/``env:`` reference; the seed's ``recipients`` and ``subject``."""
+
+    kind: ClassVar[str] = "Email"
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password: str = ""
+    sender: str = "timeline-telemetry@localhost"
+    recipients: tuple[str, ...] = ()
+    subject: str = ""
+    name: str = "email"
+
+
+@dataclass(frozen=True)
+class WebhookActionConfig:
+    """``{"Webhook": {...}}``: ``format`` slack (the seed's ``payload`` + text) | generic."""
+
+    kind: ClassVar[str] = "Webhook"
+    url: str = ""
+    format: str = "slack"
+    payload: FrozenMap = field(default_factory=FrozenMap)
+    name: str = "webhook"
+
+
+@dataclass(frozen=True)
+class PagerDutyActionConfig:
+    """``{"PagerDuty": {...}}``: Events API v2; ``routing_key`` a ``keyring:`` reference."""
+
+    kind: ClassVar[str] = "PagerDuty"
+    routing_key: str = ""
+    description: str = ""
+    url: str = "https://events.pagerduty.com/v2/enqueue"
+    name: str = "pagerduty"
+
+
+@dataclass(frozen=True)
+class AlertmanagerActionConfig:
+    """``{"Alertmanager": {"url": ...}}``: POST /api/v2/alerts."""
+
+    kind: ClassVar[str] = "Alertmanager"
+    url: str = "http://127.0.0.1:9093"
+    name: str = "alertmanager"
+
+
+AlertActionConfig: TypeAlias = (
+    EmailActionConfig | WebhookActionConfig | PagerDutyActionConfig | AlertmanagerActionConfig
+)
+
+
+@dataclass(frozen=True)
+class AlertRuleOptions:
+    """Per-alert options: ``cooldown`` (no repeat notification within it), ``actions``
+    (names; null = all), ``resolve_condition`` (PromQL; hysteresis: stays firing while true)."""
+
+    alert: str = ""
+    cooldown: float = _duration(0.0)
+    actions: tuple[str, ...] | None = None
+    resolve_condition: str | None = None
+
+
+@dataclass(frozen=True)
+class FlapConfig:
+    """Flap damping: more than ``max_changes`` flips within ``window`` hold firing (0 = off)."""
+
+    max_changes: int = 4
+    window: float = _duration(600.0)
+
+
+@dataclass(frozen=True)
+class StormConfig:
+    """Storm coalescing limits (see ``alerts.notify.StormSettings``)."""
+
+    per_rule: int = 5
+    max_per_eval: int = 10
+
+
+@dataclass(frozen=True)
+class RenderSilenceConfig:
+    """While ``condition`` (PromQL) returns anything, the listed ``alerts`` notify nobody."""
+
+    enabled: bool = True
+    condition: str = "editor_render_active > 0 or editor_export_active > 0"
+    alerts: tuple[str, ...] = ("HighCPUUsage", "SlowVideoProcessing")
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """``alerts``: rule files (null = the shipped ``alert_rules.yml``; relative paths from
+    the config file's dir), cadence, actions, and the notification policy."""
+
+    enabled: bool = True
+    rule_files: tuple[Path, ...] | None = None
+    evaluation_interval: float = _duration(15.0)
+    history_path: Path | None = None
+    desktop_notifications: bool = True
+    actions: tuple[AlertActionConfig, ...] = ()
+    rules: tuple[AlertRuleOptions, ...] = ()
+    default_silence_duration: float = _duration(3600.0)
+    flap: FlapConfig = field(default_factory=FlapConfig)
+    storm: StormConfig = field(default_factory=StormConfig)
+    render_silence: RenderSilenceConfig = field(default_factory=RenderSilenceConfig)
+
+
 @dataclass(frozen=True)
 class TelemetryConfig:
     """The whole ``"telemetry"`` object.
@@ -426,4 +546,5 @@ class TelemetryConfig:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     editor: EditorConfig = field(default_factory=EditorConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     source: str = field(default="defaults", compare=False, metadata={"json": False})

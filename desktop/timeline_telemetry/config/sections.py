@@ -9,6 +9,7 @@ To add a section: a dataclass in ``schema.py``, a function here, one line in
 from __future__ import annotations
 
 from ._reader import Context, ObjectReader, check_number
+from .alerts import parse_alerts
 from .durations import format_duration
 from .exporters import check_port, parse_metrics_exporters, parse_tracing_exporters
 from .health_checks import parse_health_checks
@@ -59,6 +60,7 @@ def parse_telemetry(ctx: Context, path: str, data: object) -> TelemetryConfig:
         ingest=r.section("ingest", parse_ingest, d.ingest),
         editor=r.section("editor", parse_editor, d.editor),
         logging=r.section("logging", parse_logging, d.logging),
+        alerts=r.section("alerts", parse_alerts, d.alerts),
     )
 
 
@@ -193,6 +195,7 @@ def parse_editor(ctx: Context, path: str, data: object) -> EditorConfig:
         process_names=r.str_list("process_names", d.process_names),
         media_dirs=r.str_list("media_dirs", d.media_dirs),
         cache_dirs=r.str_list("cache_dirs", d.cache_dirs),
+        log_globs=r.str_list("log_globs", d.log_globs),
     )
 
 

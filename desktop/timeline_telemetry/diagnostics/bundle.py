@@ -1,0 +1,381 @@
+"""``build_bundle``: one zip support can read without our tools.
+
+The bundle is assembled as a list of entries (name, text, description) that all pass through
+one :class:`~.scrub.Scrubber`; then the size cap is applied (the history CSV is cut from its
+oldest end first), and the zip is written next to ``out`` and renamed into place. It reads
+files directly, so it works when the agent is not running; live data (snapshot, health
+transitions, alerts, export status) come from optional providers the tray passes in.
+Synchronous: callers with a UI run it on a worker thread and show ``progress``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import io
+import json
+import os
+import time
+import zipfile
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from timeline_telemetry.config.render import config_to_json
+from timeline_telemetry.config.schema import FfmpegCheckConfig, TelemetryConfig
+from timeline_telemetry.config.secrets import KeyringGet
+from timeline_telemetry.paths import AppPaths
+
+from . import sources
+from .scrub import Scrubber
+from .sysinfo import RunCommand
+
+__all__ = [
+    "BUNDLE_VERSION",
+    "DEFAULT_SIZE_CAP",
+    "BundleEntry",
+    "BundleResult",
+    "Providers",
+    "build_bundle",
+]
+
+BUNDLE_VERSION = 1
+DEFAULT_SIZE_CAP = 50 * 1024 * 1024
+HISTORY_CSV = "metrics/history.csv"
+Progress = Callable[[str, float], None]
+JsonProvider = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class Providers:
+    """Live data from a running agent (the tray passes its manager's); each is optional.
+
+    ``snapshot_text``: Prometheus text of the current snapshot; ``health``: current report
+    and transitions as JSON-able data; ``alerts``: active alerts, history and silences;
+    ``export_status``: exporter name -> status. Without ``snapshot_text`` the configured
+    Prometheus endpoint is scraped if the agent answers.
+    """
+
+    snapshot_text: Callable[[], str] | None = None
+    health: JsonProvider | None = None
+    alerts: JsonProvider | None = None
+    export_status: JsonProvider | None = None
+
+
+@dataclass(frozen=True)
+class BundleEntry:
+    """One file of the bundle (after scrubbing)."""
+
+    name: str
+    size: int
+    description: str
+
+
+@dataclass
+class BundleResult:
+    """What was (or, with ``preview``, would be) written."""
+
+    path: Path | None
+    entries: list[BundleEntry]
+    scrubbed: dict[str, int]
+    left_out: list[dict[str, str]]
+    total_bytes: int
+    manifest: dict[str, object] = field(default_factory=dict)
+
+
+class _Assembler:
+    def __init__(self, scrubber: Scrubber) -> None:
+        self.scrubber = scrubber
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.left_out: list[dict[str, str]] = []
+
+    def text(self, name: str, text: str, description: str) -> None:
+        self.files[name] = (self.scrubber.text(text).encode("utf-8"), description)
+
+    def json(self, name: str, value: object, description: str) -> None:
+        self.files[name] = (self.scrubber.json_text(value).encode("utf-8"), description)
+
+    def leave_out(self, what: str, why: str) -> None:
+        self.left_out.append({"what": what, "why": why})
+
+    def size(self) -> int:
+        return sum(len(b) for b, _ in self.files.values())
+
+
+def build_bundle(
+    *,
+    config: TelemetryConfig,
+    paths: AppPaths,
+    out: Path,
+    since_s: float = 2 * 3600.0,
+    preview: bool = False,
+    progress: Progress | None = None,
+    providers: Providers | None = None,
+    size_cap: int = DEFAULT_SIZE_CAP,
+    editor_log_globs: Sequence[str] = (),
+    anonymize_user: bool = False,
+    environ: Mapping[str, str] | None = None,
+    keyring_get: KeyringGet | None = None,
+    psutil_mod: ModuleType | None = None,
+    run: RunCommand | None = None,
+    clock: Callable[[], float] = time.time,
+    max_points_per_series: int = 720,
+    log_cap: int = 8 * 1024 * 1024,
+    process_sample_s: float = 0.5,
+    run_health_checks: bool = True,
+) -> BundleResult:
+    """Collect, scrub and zip the diagnostics bundle into ``out`` (``preview``: nothing is
+    written; the result lists the files and sizes that would go in).
+
+    ``since_s`` is the window for history, traces and logs. ``editor_log_globs`` (default:
+    ``config.editor.log_globs``) pick the editor's own log files.
+    ``size_cap`` bounds the sum of the files (uncompressed); the history is trimmed from its
+    oldest end first.
+    ``log_cap`` bounds each of traces, received logs, agent logs and editor logs (newest
+    kept). ``environ``/``keyring_get`` resolve the config's secret references so their values can
+    be removed everywhere. Without a ``providers.health``, ``run_health_checks`` runs the
+    configured checks once (at most the sum of their timeouts). Raises ``OSError`` if
+    ``out`` cannot be written.
+    """
+    import psutil as _psutil
+
+    from .sysinfo import process_info, run_command, system_info
+
+    environ = os.environ if environ is None else environ
+    providers = providers or Providers()
+    ps = psutil_mod if psutil_mod is not None else _psutil
+    report: Progress = progress or (lambda _step, _f: None)
+    now = clock()
+    start = now - since_s
+
+    home = str(Path.home()) if anonymize_user else None
+    user = _user_name(environ) if anonymize_user else None
+    scrubber = Scrubber(
+        secrets=sources.config_secret_values(config, environ=environ, keyring_get=keyring_get),
+        home=home, user=user,
+    )
+    asm = _Assembler(scrubber)
+
+    report("configuration", 0.05)
+    asm.json("config.json", {"source": config.source, **config_to_json(config,
+             mask_secrets=False)}, "the effective configuration, secrets removed")
+
+    report("system information", 0.1)
+    ffmpeg_path = next((c.path for c in (config.health.checks or ())
+                        if isinstance(c, FfmpegCheckConfig) and c.path), None)
+    asm.json("system.json", system_info(psutil_mod=ps, run=run or run_command,
+             ffmpeg=ffmpeg_path), "OS, CPU, memory, disks, GPUs, displays, versions, ffmpeg")
+    report("processes", 0.2)
+    asm.json("processes.json", process_info(psutil_mod=ps, sample_s=process_sample_s),
+             "top processes by CPU and by memory")
+
+    report("health, alerts, exporters", 0.3)
+    health = providers.health
+    if health is None and run_health_checks:
+        from .live import one_off_health
+
+        health = one_off_health(config, paths.data_dir)
+    _provided(asm, "health.json", health, "health checks: current and transitions",
+              "no health data (the agent is not running and checks were not run)")
+    _provided(asm, "alerts.json", providers.alerts, "alerts: active, history, silences",
+              "alerting not configured")
+    _provided(asm, "export_status.json", providers.export_status,
+              "each exporter's status", "the agent is not running here")
+
+    report("metrics snapshot", 0.4)
+    snap = providers.snapshot_text() if providers.snapshot_text else \
+        sources.scrape_prometheus(config)
+    if snap is None:
+        asm.leave_out("metrics/snapshot.prom", "the agent is not running (no live snapshot); "
+                      "see metrics/history.csv")
+    else:
+        asm.text("metrics/snapshot.prom", snap, "the current metrics, Prometheus text format")
+
+    report("traces and logs", 0.5)
+    _otlp(asm, "traces.jsonl", sources.trace_files(config), start=start, description=
+          "traces from the window, OTLP-JSON lines (one export request per line)",
+          none_note="no trace File exporter configured (tracing.exporters)", cap=log_cap)
+    _otlp(asm, "logs.jsonl", sources.log_files(config, paths), start=start,
+          description="the editor's logs received over OTLP in the window, OTLP-JSON lines",
+          none_note="no received logs", cap=log_cap)
+    _tails(asm, "agent-logs", sources.agent_log_files(paths), log_cap,
+           "the agent's own log (JSON lines)", none_note=f"no agent log in {paths.log_dir}")
+    globs = list(editor_log_globs) or list(config.editor.log_globs)
+    _tails(asm, "editor-logs", sources.editor_log_files(globs), log_cap,
+           "an editor log file", none_note="no editor log files matched "
+           f"{globs}" if globs else "no editor log globs configured")
+
+    report("metric history", 0.6)
+    _history(asm, config, paths, start=start, end=now, size_cap=size_cap,
+             max_points=max_points_per_series)
+
+    if asm.size() > size_cap:
+        asm.leave_out("(size cap)", f"the files other than the history already take "
+                      f"{asm.size()} bytes, over the cap of {size_cap}")
+    report("writing", 0.9)
+    manifest = _manifest(asm, config, start, now, size_cap)
+    asm.json("manifest.json", manifest, "this manifest")
+    asm.text("README.txt", _readme(asm), "what each file is")
+    entries = [BundleEntry(n, len(b), d) for n, (b, d) in sorted(asm.files.items())]
+    path: Path | None = None
+    if not preview:
+        path = _write_zip(out, asm.files)
+    report("done", 1.0)
+    return BundleResult(path=path, entries=entries, scrubbed=dict(scrubber.counts),
+                        left_out=list(asm.left_out), total_bytes=asm.size(), manifest=manifest)
+
+
+
+def _user_name(environ: Mapping[str, str]) -> str | None:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return environ.get("USER") or environ.get("USERNAME")
+
+
+def _provided(asm: _Assembler, name: str, provider: JsonProvider | None, description: str,
+              note: str) -> None:
+    if provider is None:
+        asm.json(name, {"available": False, "note": note}, description)
+        return
+    try:
+        asm.json(name, provider(), description)
+    except Exception as exc:  # a failing provider must not lose the whole bundle
+        asm.json(name, {"available": False, "error": f"{type(exc).__name__}: {exc}"},
+                 description)
+
+
+def _otlp(asm: _Assembler, name: str, files: list[Path], *, start: float, description: str,
+          none_note: str, cap: int) -> None:
+    if not files:
+        asm.leave_out(name, none_note)
+        return
+    kept: deque[str] = deque()
+    size = dropped = 0
+    for doc in sources.otlp_lines_in_window(files, start=start):
+        line = json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
+        kept.append(line)
+        size += len(line)
+        while size > cap and len(kept) > 1:  # keep the newest requests
+            size -= len(kept.popleft())
+            dropped += 1
+    if dropped:
+        asm.leave_out(f"{name}: the {dropped} oldest requests",
+                      f"over the {cap // (1024 * 1024)} MB budget for this file")
+    lines = [json.dumps(asm.scrubber.json(json.loads(line)), separators=(",", ":"),
+                        ensure_ascii=False) for line in kept]
+    asm.text(name, "".join(line + "\n" for line in lines), description)
+
+
+def _tails(asm: _Assembler, folder: str, files: list[Path], cap: int, description: str,
+           *, none_note: str) -> None:
+    if not files:
+        asm.leave_out(folder, none_note)
+        return
+    budget = cap
+    for path in reversed(files):  # newest first gets the budget
+        if budget <= 0:
+            asm.leave_out(f"{folder}/{path.name}", f"over the {cap // (1024 * 1024)} MB "
+                          "log budget (older files are left out first)")
+            continue
+        tail = sources.tail_file(path, budget)
+        if tail is None:
+            asm.leave_out(f"{folder}/{path.name}", "unreadable")
+            continue
+        text = tail.text
+        if tail.truncated:
+            text = (f"[truncated: the first {tail.size - len(text.encode())} bytes of "
+                    f"{tail.size} were left out]\n") + text
+        asm.text(f"{folder}/{path.name}", text, description)
+        budget -= len(text.encode())
+
+
+def _history(asm: _Assembler, config: TelemetryConfig, paths: AppPaths, *, start: float,
+             end: float, size_cap: int, max_points: int) -> None:
+    hpath = sources.history_path(config, paths)
+    if hpath is None:
+        asm.leave_out(HISTORY_CSV, "no local history (metrics.history disabled or not "
+                                   "written yet)")
+        return
+    from timeline_telemetry.history import HistoryStore
+
+    budget = size_cap - asm.size() - 64 * 1024  # room for manifest and README
+    window_start = start
+    with HistoryStore(hpath, retention=config.metrics.retention_period) as store:
+        for _ in range(8):
+            buf = io.StringIO()
+            rows = store.export_csv(buf, start=window_start, end=end,
+                                    max_points_per_series=max_points)
+            data = asm.scrubber.text(buf.getvalue()).encode("utf-8")
+            if len(data) <= budget:
+                asm.files[HISTORY_CSV] = (data, f"every series over the window, downsampled "
+                                          f"to at most {max_points} points each ({rows} rows)")
+                if window_start > start:
+                    asm.leave_out(f"{HISTORY_CSV} before {_iso(window_start)}",
+                                  f"size cap of {size_cap} bytes: the oldest history was "
+                                  "trimmed first")
+                return
+            # keep the newest part that should fit
+            kept = max(0.0, min(0.9, budget / max(1, len(data))))
+            window_start = end - (end - window_start) * kept
+    asm.leave_out(HISTORY_CSV, f"does not fit the size cap of {size_cap} bytes")
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat(timespec="seconds")
+
+
+def _manifest(asm: _Assembler, config: TelemetryConfig, start: float, end: float,
+              size_cap: int) -> dict[str, object]:
+    from timeline_telemetry import __version__
+
+    return {
+        "app": "timeline-telemetry",
+        "app_version": __version__,
+        "bundle_version": BUNDLE_VERSION,
+        "created_at": _iso(end),
+        "time_range": {"start": _iso(start), "end": _iso(end)},
+        "service": {"name": config.service_name, "version": config.service_version},
+        "files": [{"name": n, "bytes": len(b), "description": d}
+                  for n, (b, d) in sorted(asm.files.items())],
+        "left_out": asm.left_out,
+        "scrubbed": dict(sorted(asm.scrubber.counts.items())),
+        "total_bytes": asm.size(),
+        "size_cap_bytes": size_cap,
+    }
+
+
+def _readme(asm: _Assembler) -> str:
+    lines = [
+        "Timeline Studio Telemetry Monitor: diagnostics bundle",
+        "",
+        "Plain text, JSON, CSV and OTLP-JSON lines; no special tool is needed to read it.",
+        "Secrets were removed before anything was written (see manifest.json, 'scrubbed').",
+        "",
+        "Files:",
+    ]
+    names = sorted([*asm.files, "README.txt"])
+    for name in names:
+        desc = "what each file is (this file)" if name == "README.txt" else asm.files[name][1]
+        lines.append(f"  {name:32} {desc}")
+    if asm.left_out:
+        lines += ["", "Left out:"]
+        lines += [f"  {item['what']}: {item['why']}" for item in asm.left_out]
+    return "\n".join(lines) + "\n"
+
+
+def _write_zip(out: Path, files: Mapping[str, tuple[bytes, str]]) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, (data, _desc) in sorted(files.items()):
+                zf.writestr(name, data)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return out

@@ -1,0 +1,68 @@
+"""``timeline-telemetry bundle``: the command-line face of :func:`~.bundle.build_bundle`."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import TextIO
+
+from timeline_telemetry.config.schema import TelemetryConfig
+from timeline_telemetry.paths import AppPaths
+
+from .bundle import DEFAULT_SIZE_CAP, BundleResult, build_bundle
+
+__all__ = ["default_bundle_name", "run_bundle_command"]
+
+EXIT_OK = 0
+EXIT_FAILED = 2
+
+
+def default_bundle_name(now: float | None = None) -> str:
+    """``timeline-telemetry-diagnostics-<host>-<YYYYmmdd-HHMMSS>.zip`` (local time)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())
+    return f"timeline-telemetry-diagnostics-{host or 'host'}-{stamp}.zip"
+
+
+def run_bundle_command(
+    config: TelemetryConfig,
+    paths: AppPaths,
+    *,
+    out: Path | None,
+    since_s: float,
+    preview: bool,
+    stdout: TextIO,
+    stderr: TextIO,
+    size_cap: int = DEFAULT_SIZE_CAP,
+) -> int:
+    """Build (or, with ``preview``, list) the bundle; progress goes to ``stderr``, the
+    listing or the written path to ``stdout``. Returns 0, or 2 if it cannot be written."""
+    target = out if out is not None else Path.cwd() / default_bundle_name()
+
+    def progress(step: str, fraction: float) -> None:
+        stderr.write(f"[{fraction * 100:3.0f}%] {step}\n")
+        stderr.flush()
+
+    try:
+        result = build_bundle(config=config, paths=paths, out=target, since_s=since_s,
+                              preview=preview, progress=progress, size_cap=size_cap)
+    except OSError as exc:
+        stderr.write(f"timeline-telemetry: cannot write the bundle {target}: {exc}\n")
+        return EXIT_FAILED
+    _print(result, stdout, preview=preview)
+    return EXIT_OK
+
+
+def _print(result: BundleResult, out: TextIO, *, preview: bool) -> None:
+    if preview:
+        out.write("The bundle would contain (after scrubbing):\n")
+        for e in result.entries:
+            out.write(f"  {e.size:>10}  {e.name:32}  {e.description}\n")
+        out.write(f"  {result.total_bytes:>10}  total\n")
+    for item in result.left_out:
+        out.write(f"left out: {item['what']}: {item['why']}\n")
+    scrubbed = ", ".join(f"{k} {v}" for k, v in sorted(result.scrubbed.items())) or "nothing"
+    out.write(f"scrubbed: {scrubbed}\n")
+    if result.path is not None:
+        out.write(f"wrote {result.path}\n")

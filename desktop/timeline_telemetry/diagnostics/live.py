@@ -1,0 +1,85 @@
+"""Live data for a bundle: from a running manager (the tray passes its own), or a one-off
+health round when the agent is not running."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .bundle import Providers
+
+if TYPE_CHECKING:
+    from timeline_telemetry.config.schema import TelemetryConfig
+    from timeline_telemetry.health import HealthCheckManager, HealthTransition
+    from timeline_telemetry.manager import TelemetryManager
+
+__all__ = ["health_json", "manager_providers", "one_off_health"]
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _transitions(items: Iterable[HealthTransition]) -> list[dict[str, object]]:
+    return [{"when": _iso(t.when), "component": t.component, "old": t.old.label,
+             "new": t.new.label, "message": t.message, "seq": t.seq} for t in items]
+
+
+def health_json(health: HealthCheckManager, *, source: str) -> dict[str, object]:
+    """``{"source", "current", "transitions"}`` from a health manager (latest results,
+    no new checks run)."""
+    from timeline_telemetry.health import report_to_json
+
+    return {"source": source, "current": report_to_json(health.report()),
+            "transitions": _transitions(health.transitions())}
+
+
+def one_off_health(config: TelemetryConfig, data_dir: Path) -> Callable[[], object]:
+    """A health provider that runs ``config``'s checks once (as ``timeline-telemetry check``
+    does); for bundles made while the agent is not running. Transitions are then unknown."""
+
+    def provide() -> object:
+        from timeline_telemetry.health import (
+            HealthCheckManager,
+            build_health_checks,
+            report_to_json,
+        )
+
+        manager = HealthCheckManager.from_config(config.health)
+        try:
+            for check in build_health_checks(config.health, data_dir=data_dir,
+                                             editor_config=config.editor, export_status=None):
+                manager.add_check(check)
+            report = manager.check_all(force=True)
+        finally:
+            manager.stop(timeout_s=1.0)
+        return {"source": "one-off run by the bundle (the agent's transitions are only "
+                          "available from a running agent)",
+                "current": report_to_json(report), "transitions": []}
+
+    return provide
+
+
+def manager_providers(
+    manager: TelemetryManager, *, alerts: Callable[[], object] | None = None
+) -> Providers:
+    """Providers reading a running :class:`TelemetryManager` (the tray's): the current
+    snapshot, health with transitions, each exporter's status; ``alerts`` when alerting runs."""
+    from timeline_telemetry.export.exposition import ExpositionRenderer
+
+    def snapshot_text() -> str:
+        return ExpositionRenderer().render(manager.metrics.snapshot()).decode("utf-8")
+
+    def health() -> object:
+        if manager.health is None:
+            return {"available": False, "note": "health checks are disabled in the config"}
+        return health_json(manager.health, source="the running agent")
+
+    def export_status() -> object:
+        return {name: {"state": s.state.value, "detail": s.detail}
+                for name, s in manager.get_export_status().items()}
+
+    return Providers(snapshot_text=snapshot_text, health=health, alerts=alerts,
+                     export_status=export_status)

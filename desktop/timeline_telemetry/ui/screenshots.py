@@ -1,0 +1,120 @@
+"""Regenerate the screenshots in ``docs/screenshots/``: the tray menu and every dashboard tab.
+
+    QT_QPA_PLATFORM=offscreen python -m timeline_telemetry.ui.screenshots docs/screenshots
+
+Runs the real app offscreen on a throwaway data folder for a few seconds of collection, with
+sample alerts and spans (labelled as samples) so those tabs are not empty; ``widget.grab()``
+writes each PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _wait(app: object, cond: Callable[[], bool], timeout_s: float) -> None:
+    from PySide6.QtCore import QCoreApplication
+
+    deadline = time.monotonic() + timeout_s
+    while not cond() and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.02)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write ``tray-menu.png`` and ``tab-<name>.png`` into the output folder."""
+    parser = argparse.ArgumentParser(prog="python -m timeline_telemetry.ui.screenshots")
+    parser.add_argument("out", type=Path, nargs="?", default=Path("docs/screenshots"))
+    parser.add_argument("--seconds", type=float, default=8.0, help="collection time first")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from timeline_telemetry.config import parse_config
+    from timeline_telemetry.ingest.trace_store import StoredSpan
+    from timeline_telemetry.manager import TelemetryManager
+    from timeline_telemetry.paths import AppPaths
+    from timeline_telemetry.ui.app import TrayApp
+    from timeline_telemetry.ui.providers import AlertRow
+
+    class SampleAlerts:
+        def list_active(self) -> list[AlertRow]:
+            now = time.time()
+            return [AlertRow("a1", "HighCpu (sample)", "firing", "warning",
+                             "CPU above 90% for 5 min", now - 420),
+                    AlertRow("a2", "CacheDiskLow (sample)", "pending", "critical",
+                             "cache disk below 10 GiB", now - 60)]
+
+        def history(self, limit: int) -> list[AlertRow]:
+            return [AlertRow("a3", "EditorDown (sample)", "resolved", "critical",
+                             "editor restarted", time.time() - 3600)][:limit]
+
+        def snooze(self, key: str, seconds: float) -> None:
+            """Samples cannot be snoozed."""
+
+        def acknowledge(self, key: str) -> None:
+            """Samples cannot be acknowledged."""
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    qapp = QApplication.instance() or QApplication([sys.argv[0]])
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        paths = AppPaths(root / "config", root / "data", root / "logs").ensure()
+        config = parse_config({"telemetry": {
+            "metrics": {"collection_interval": "1s", "exporters": [
+                {"File": {"path": str(root / "metrics.json")}}]},
+            "tracing": {"enabled": False},
+            "ingest": {"otlp": {"port": 0}},
+            "health": {"check_interval": "2s", "checks": [
+                {"DiskSpace": {"name": "scratch-disk", "path": str(root)}},
+                {"Memory": {}},
+            ]},
+        }}, source="screenshots", base_dir=root)
+        manager = TelemetryManager(config, paths=paths)
+        manager.initialize(start_loop=False)
+        app = TrayApp(manager, paths, alerts=SampleAlerts(), bundle=lambda p: p,
+                      tray_available=True)
+        app.start()
+        end = time.monotonic() + args.seconds
+        _wait(qapp, lambda: time.monotonic() > end, args.seconds + 1)
+        menu = app.tray.menu
+        app.tray.refresh_alerts()
+        _wait(qapp, lambda: False, 0.5)
+        menu.adjustSize()
+        menu.grab().save(str(args.out / "tray-menu.png"))
+        app.show_dashboard("")
+        d = app.dashboard
+        assert d is not None
+        t0 = time.time_ns() - 3_000_000_000
+        spans = [StoredSpan("ab" * 16, f"{i:016x}", "" if i == 0 else f"{0:016x}", name,
+                            "timeline-studio (sample)", t0 + start, t0 + end_, (), (), err, "",
+                            1)
+                 for i, (name, start, end_, err) in enumerate([
+                     ("export_timeline", 0, 2_400_000_000, False),
+                     ("decode_clip", 50_000_000, 900_000_000, False),
+                     ("apply_effects", 900_000_000, 1_700_000_000, False),
+                     ("encode_h264", 1_700_000_000, 2_350_000_000, True)])]
+        for i, name in enumerate(("metrics", "health", "alerts", "traces", "exporters")):
+            d.tabs.setCurrentIndex(i)
+            d.metrics_tab.refresh(force=True)
+            _wait(qapp, lambda: False, 1.0)
+            if name == "traces":
+                d.traces_tab.show_spans(spans)
+                d.traces_tab._show_trace(spans)
+            d.grab().save(str(args.out / f"tab-{name}.png"))
+        app.quit()
+    del qapp
+    print(f"screenshots written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

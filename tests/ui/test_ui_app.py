@@ -1,0 +1,88 @@
+"""Start-up rules: no display -> exit 2 with a pointer to run --headless; one instance per
+user; the tray alone never imports pyqtgraph or numpy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.ui.app import has_display, run_tray_app
+from timeline_telemetry.ui.single import SingleInstance, server_name
+
+
+def test_has_display() -> None:
+    assert not has_display({}, "linux")
+    assert has_display({"DISPLAY": ":0"}, "linux")
+    assert has_display({"WAYLAND_DISPLAY": "wayland-0"}, "linux")
+    assert has_display({}, "win32")
+
+
+def test_no_display_exits_2_with_headless_hint(
+    capsys: pytest.CaptureFixture[str], paths: AppPaths, tmp_path: Path
+) -> None:
+    from conftest import make_config
+
+    code = run_tray_app(make_config(tmp_path), paths, ["x"], environ={})  # type: ignore[arg-type]
+    assert code == 2
+    assert "run --headless" in capsys.readouterr().err
+
+
+def test_second_instance_activates_first(qtbot: QtBot, tmp_path: Path) -> None:
+    name = server_name(str(tmp_path))
+    first, second = SingleInstance(name), SingleInstance(name)
+    try:
+        assert first.claim()
+        with qtbot.waitSignal(first.activated, timeout=5000):
+            assert not second.claim()
+    finally:
+        first.release()
+    third = SingleInstance(name)
+    assert third.claim()  # the name is free again
+    third.release()
+
+
+def test_tray_alone_does_not_import_plots(tmp_path: Path) -> None:
+    code = f"""
+import os, sys
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+sys.path.insert(0, {str(Path(__file__).parent)!r})
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+from conftest import make_config
+from timeline_telemetry.manager import TelemetryManager
+from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.ui.app import TrayApp
+tmp = Path({str(tmp_path)!r})
+qapp = QApplication([])
+paths = AppPaths(tmp / "c", tmp / "d", tmp / "l").ensure()
+m = TelemetryManager(make_config(tmp), paths=paths)
+m.initialize(start_loop=False)
+app = TrayApp(m, paths, tray_available=True)
+app.start()
+app.controller.runner.wait(10000)
+qapp.processEvents()
+print(sorted(n for n in ("pyqtgraph", "numpy") if n in sys.modules))
+app.show_dashboard("")
+print(sorted(n for n in ("pyqtgraph", "numpy") if n in sys.modules))
+app.quit()
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.splitlines()
+    assert out == ["[]", "['numpy', 'pyqtgraph']"]
+
+
+def test_screenshots_command_writes_every_tab(tmp_path: Path) -> None:
+    out = tmp_path / "shots"
+    subprocess.run([sys.executable, "-m", "timeline_telemetry.ui.screenshots", str(out),
+                    "--seconds", "2"], capture_output=True, timeout=120, check=True,
+                   env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["tab-alerts.png", "tab-exporters.png", "tab-health.png",
+                     "tab-metrics.png", "tab-traces.png", "tray-menu.png"]
+    assert all((out / n).stat().st_size > 3000 for n in names)

@@ -1,0 +1,174 @@
+"""The tray: menu shape and actions, tooltip and icon from real collections and health
+rounds, notifications on health transitions, the alerts submenu over a provider."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QAction
+from pytestqt.qtbot import QtBot
+
+from timeline_telemetry.manager import TelemetryManager
+from timeline_telemetry.notifications import Notification
+from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.ui.app import TrayApp
+from timeline_telemetry.ui.providers import AlertRow
+
+
+class FakeAlerts:
+    """An in-memory AlertsView."""
+
+    def __init__(self) -> None:
+        self.rows = [AlertRow("cpu-high", "HighCpu", "firing", "warning", "CPU > 90%", 0.0)]
+        self.snoozed: list[tuple[str, float]] = []
+        self.acked: list[str] = []
+
+    def list_active(self) -> list[AlertRow]:
+        return list(self.rows)
+
+    def history(self, limit: int) -> list[AlertRow]:
+        return [AlertRow("disk", "DiskFull", "resolved", "critical", "ok now", 0.0)][:limit]
+
+    def snooze(self, key: str, seconds: float) -> None:
+        self.snoozed.append((key, seconds))
+
+    def acknowledge(self, key: str) -> None:
+        self.acked.append(key)
+
+
+def _make(qtbot: QtBot, manager: TelemetryManager, paths: AppPaths,
+          **kw: object) -> Iterator[TrayApp]:
+    app = TrayApp(manager, paths, tray_available=True, **kw)  # type: ignore[arg-type]
+    opened: list[Path] = []
+    app.tray._open_path = opened.append
+    app.opened = opened  # type: ignore[attr-defined]
+    yield app
+    app.quit()
+    if app.dashboard is not None:
+        app.dashboard.deleteLater()
+
+
+@pytest.fixture
+def tray_app(qtbot: QtBot, manager: TelemetryManager, paths: AppPaths) -> Iterator[TrayApp]:
+    yield from _make(qtbot, manager, paths)
+
+
+def _labels(actions: list[QAction]) -> list[str]:
+    return [a.text() for a in actions if not a.isSeparator()]
+
+
+def test_menu_shape_and_unavailable_providers(tray_app: TrayApp) -> None:
+    menu = tray_app.tray.menu
+    assert _labels(menu.actions()) == [
+        "Open dashboard", "Health", "Active alerts", "Pause collection", "Do not disturb",
+        "Export diagnostics bundle… (not available)", "Open config folder", "Open logs", "Quit",
+    ]
+    assert not tray_app.tray.act_bundle.isEnabled()
+    assert _labels(tray_app.tray.alerts_menu.actions()) == ["Alerts not available"]
+    assert _labels(tray_app.tray.health_menu.actions()) == ["No results yet"]
+
+
+def test_health_round_fills_menu_tooltip_and_icon(qtbot: QtBot, tray_app: TrayApp) -> None:
+    tray_app.start()
+    qtbot.waitUntil(lambda: tray_app.controller.last_report is not None
+                    and tray_app.controller.last_snapshot is not None, timeout=20_000)
+    qtbot.waitUntil(lambda: "scratch-disk: Healthy"
+                    in _labels(tray_app.tray.health_menu.actions()), timeout=5000)
+    tip = tray_app.tray.tray.toolTip()
+    assert tip.startswith("Timeline Telemetry: Healthy")
+    assert "CPU: " in tip and "CPU: n/a" not in tip
+    assert "Memory: " in tip and "GiB" in tip
+
+
+def test_pause_dnd_folders_and_quit(qtbot: QtBot, tray_app: TrayApp, paths: AppPaths) -> None:
+    t = tray_app.tray
+    t.act_pause.trigger()
+    assert tray_app.controller.paused
+    assert t.tray.toolTip().startswith("Timeline Telemetry: unknown (paused)")
+    t.act_pause.trigger()
+    assert not tray_app.controller.paused
+    t.act_dnd.trigger()
+    assert tray_app.centre.do_not_disturb
+    t.act_config.trigger()
+    t.act_logs.trigger()
+    assert tray_app.opened == [paths.config_dir, paths.log_dir]  # type: ignore[attr-defined]
+    with qtbot.waitSignal(t.quit_requested, timeout=1000):
+        t.act_quit.trigger()
+
+
+def test_failing_check_notifies_once_coalesced(
+    qtbot: QtBot, failing_manager: TelemetryManager, paths: AppPaths
+) -> None:
+    gen = _make(qtbot, failing_manager, paths)
+    app = next(gen)
+    try:
+        app.centre._coalesce = 0.2
+        shown: list[Notification] = []
+        app.notifier.shown.connect(shown.append)
+        app.start()
+        qtbot.waitUntil(lambda: bool(shown), timeout=20_000)
+        note = shown[0]
+        assert note.title == "scratch-disk: Unhealthy"
+        assert note.keys == ("health:scratch-disk",)
+        assert note.severity == 2
+        assert "Attention: scratch-disk" in app.tray.tray.toolTip()
+        # Clicking the notification opens the dashboard at the check.
+        app.tray.tray.messageClicked.emit()
+        assert app.dashboard is not None and app.dashboard.isVisible()
+        assert app.dashboard.tabs.currentWidget() is app.dashboard.health_tab
+    finally:
+        next(gen, None)
+
+
+def test_alerts_submenu_snooze_and_ack(qtbot: QtBot, manager: TelemetryManager,
+                                       paths: AppPaths) -> None:
+    alerts = FakeAlerts()
+    gen = _make(qtbot, manager, paths, alerts=alerts)
+    app = next(gen)
+    try:
+        app.tray.refresh_alerts()
+        qtbot.waitUntil(lambda: _labels(app.tray.alerts_menu.actions())
+                        == ["HighCpu (firing)"], timeout=5000)
+        sub = app.tray.alerts_menu.actions()[0].menu()
+        assert sub is not None
+        acts = {a.text(): a for a in sub.actions()}
+        assert list(acts) == ["Snooze 15 min", "Snooze 1 h", "Acknowledge"]
+        acts["Snooze 1 h"].trigger()
+        acts["Acknowledge"].trigger()
+        qtbot.waitUntil(lambda: alerts.snoozed == [("cpu-high", 3600.0)]
+                        and alerts.acked == ["cpu-high"], timeout=5000)
+    finally:
+        next(gen, None)
+
+
+def test_alert_events_notify_and_click_opens_alerts(
+    qtbot: QtBot, manager: TelemetryManager, paths: AppPaths
+) -> None:
+    gen = _make(qtbot, manager, paths, alerts=FakeAlerts())
+    app = next(gen)
+    try:
+        app.centre._coalesce = 0.1
+        shown: list[Notification] = []
+        app.notifier.shown.connect(shown.append)
+        t = threading.Thread(target=lambda: app.controller.notify_alert(
+            "cpu-high", "HighCpu", firing=True, summary="CPU > 90%", critical=True))
+        t.start()
+        t.join()
+        qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+        assert (shown[0].title, shown[0].body, shown[0].keys, shown[0].severity) == (
+            "HighCpu: firing", "CPU > 90%", ("alert:cpu-high",), 2)
+        app.tray.tray.messageClicked.emit()
+        assert app.dashboard is not None
+        assert app.dashboard.tabs.currentWidget() is app.dashboard.alerts_tab
+        qtbot.waitUntil(lambda: app.dashboard is not None
+                        and app.dashboard.alerts_tab.table.rowCount() == 2, timeout=5000)
+        app.centre.do_not_disturb = True
+        app.controller.notify_alert("cpu-high", "HighCpu", firing=False, summary="ok")
+        # Emitted on the UI thread: delivered at once, and swallowed by Do not disturb.
+        assert app.centre.suppressed == 1
+        assert app.centre.next_due_in() is None
+    finally:
+        next(gen, None)
