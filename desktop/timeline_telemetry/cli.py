@@ -110,6 +110,25 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bundle.set_defaults(handler=cmd_bundle)
 
+    rules = sub.add_parser(
+        "rules",
+        help="check and unit-test Prometheus rule files (promtool-compatible)",
+        description="Check Prometheus alerting/recording rule files, or run promtool-format "
+        "rule unit tests against our evaluator. Output and exit codes follow promtool's.",
+    )
+    rules_sub = rules.add_subparsers(metavar="ACTION")
+    rcheck = rules_sub.add_parser(
+        "check", help="check rule files (like 'promtool check rules')"
+    )
+    rcheck.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    rcheck.set_defaults(handler=cmd_rules_check)
+    rtest = rules_sub.add_parser(
+        "test", help="run rule unit tests (like 'promtool test rules')"
+    )
+    rtest.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    rtest.set_defaults(handler=cmd_rules_test)
+    rules.set_defaults(handler=lambda _a: _help(rules))
+
     cfg = sub.add_parser("config", help="check and show configuration")
     cfg_sub = cfg.add_subparsers(metavar="ACTION")
     validate = cfg_sub.add_parser(
@@ -331,6 +350,21 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_CHECK_CONFIG
     return run_check_command(config, as_json=args.json, out=sys.stdout, data_dir=paths.data_dir)
+
+
+# -- rules -------------------------------------------------------------------------------
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    """``rules check FILE...``."""
+    from .alerts import run_rules_check
+
+    return run_rules_check([str(f) for f in args.files], sys.stdout)
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    """``rules test FILE...``."""
+    from .alerts import run_rules_test
+
+    return run_rules_test([str(f) for f in args.files], sys.stdout)
 
 
 # -- bundle ------------------------------------------------------------------------------

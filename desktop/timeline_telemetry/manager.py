@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from .alerts import AlertManager, build_alert_manager
+from .alerts.actions.base import Notifier
 from .collectors.base import Collector, Sample
 from .collectors.registry import build_collectors
 from .config.schema import (
@@ -65,6 +67,7 @@ class TelemetryManager:
         paths: AppPaths | None = None,
         collectors: Sequence[Collector] | None = None,
         exporters: Sequence[MetricsExporter] | None = None,
+        notifier: Notifier | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
@@ -89,6 +92,9 @@ class TelemetryManager:
         self.health: HealthCheckManager | None = None
         self.tracer: Tracer | None = None
         self.receiver: OtlpReceiver | None = None
+        self.alerts: AlertManager | None = None
+        self._notifier = notifier
+        self._unsubscribe_alerts: Callable[[], None] | None = None
         self._collect_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -125,6 +131,7 @@ class TelemetryManager:
                 else self._build_collectors()
             )
             self._start_health(start_loop=start_loop)
+            self._start_alerts(start_loop=start_loop)
         except BaseException:
             self.shutdown()
             raise
@@ -150,6 +157,15 @@ class TelemetryManager:
             self.tracer.shutdown(timeout_s=max(0.1, deadline - time.monotonic()))
             self.tracer = None
         self._stop.set()
+        if self._unsubscribe_alerts is not None:
+            self._unsubscribe_alerts()
+            self._unsubscribe_alerts = None
+        if self.alerts is not None:
+            try:
+                self.alerts.stop(timeout_s=max(0.1, deadline - time.monotonic()))
+            except Exception:
+                _log.exception("alerting failed to stop")
+            self.alerts = None
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(max(0.1, deadline - time.monotonic()))
@@ -327,6 +343,25 @@ class TelemetryManager:
             "service.version": self.config.service_version,
             "host.name": socket.gethostname(),
         }
+
+    def _start_alerts(self, *, start_loop: bool) -> None:
+        """Rules evaluated over the local history every ``alerts.evaluation_interval``; a
+        health transition wakes the evaluator at once. ``notifier`` is the desktop's (the
+        tray passes its own); headless, notifications are logged."""
+        acfg = self.config.alerts
+        if not acfg.enabled or self.history is None:
+            return
+        self.alerts = build_alert_manager(
+            acfg,
+            metrics=self.metrics,
+            history=self.history,
+            data_dir=self.paths.data_dir,
+            notifier=self._notifier,
+        )
+        if self.health is not None:
+            self._unsubscribe_alerts = self.health.subscribe(self.alerts.on_health_transition)
+        if start_loop:
+            self.alerts.start()
 
     def _start_health(self, *, start_loop: bool) -> None:
         """Health checks run on their own schedule (``health.check_interval``); each round

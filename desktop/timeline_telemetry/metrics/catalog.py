@@ -238,6 +238,31 @@ INGEST_METRICS: tuple[MetricSpec, ...] = (
 )
 
 
+#: Alerting: firing alerts, Prometheus' ALERTS series, and the notification actions.
+ALERT_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("alerts_firing", G, "Firing alerts (labels alertname, severity).", ""),
+    MetricSpec(
+        "ALERTS", G, "Pending and firing alerts, as Prometheus exposes them (label alertstate).", ""
+    ),
+    MetricSpec(
+        "alerts_notification_queue_length",
+        G,
+        "Notifications waiting in each action's retry queue (label exporter).",
+        "",
+    ),
+    MetricSpec(
+        "alerts_notifications_sent_total", C, "Notifications delivered (label exporter).", ""
+    ),
+    MetricSpec(
+        "alerts_notifications_dropped_total",
+        C,
+        "Notifications given up on (labels exporter, reason).",
+        "",
+    ),
+    MetricSpec("alerts_notification_errors_total", C, "Failed deliveries (label exporter).", ""),
+)
+
+
 def build_catalog(*groups: Iterable[MetricSpec]) -> Mapping[str, MetricSpec]:
     """Index specs by name; a name declared twice is a programming error."""
     table: dict[str, MetricSpec] = {}
@@ -258,4 +283,5 @@ DEFAULT_CATALOG: Mapping[str, MetricSpec] = build_catalog(
     HEALTH_METRICS,
     TRACING_METRICS,
     INGEST_METRICS,
+    ALERT_METRICS,
 )

@@ -24,6 +24,7 @@ from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.notifications import Notice, NotificationCentre
 from timeline_telemetry.paths import AppPaths
 
+from .alerts_adapter import AlertManagerView, ForwardingNotifier
 from .controller import AppController
 from .notifier import TrayNotifier
 from .providers import AlertsView, BundleExporter
@@ -154,6 +155,31 @@ class TrayApp(QObject):
         self.stopped.emit()
 
 
+def _bundle_exporter(
+    manager: TelemetryManager, config: TelemetryConfig, paths: AppPaths
+) -> BundleExporter:
+    """The tray's "Export diagnostics bundle…": a zip in the chosen folder, built from the
+    running manager (runs on the worker pool, never on the UI thread)."""
+
+    def export(folder: Path) -> Path:
+        from timeline_telemetry.diagnostics import build_bundle, default_bundle_name
+        from timeline_telemetry.diagnostics.live import manager_providers
+
+        alerts = manager.alerts
+        providers = manager_providers(
+            manager, alerts=(alerts.to_json if alerts is not None else None)
+        )
+        result = build_bundle(
+            config=config, paths=paths, out=folder / default_bundle_name(), since_s=2 * 3600,
+            preview=False, progress=None, providers=providers,
+        )
+        if result.path is None:
+            raise OSError("the diagnostics bundle was not written")
+        return result.path
+
+    return export
+
+
 def run_tray_app(
     config: TelemetryConfig,
     paths: AppPaths,
@@ -176,14 +202,20 @@ def run_tray_app(
     if not single.claim():
         print("timeline-telemetry: already running; showing its dashboard", file=sys.stderr)
         return EXIT_OK
-    manager = TelemetryManager(config, paths=paths)
+    notifier = ForwardingNotifier()
+    manager = TelemetryManager(config, paths=paths, notifier=notifier)
     try:
         manager.initialize(start_loop=False)
     except OSError as exc:  # PortInUseError is an OSError too
         print(f"timeline-telemetry: cannot start: {exc}", file=sys.stderr)
         single.release()
         return EXIT_USAGE
+    if alerts is None and manager.alerts is not None:
+        alerts = AlertManagerView(manager.alerts)
+    if bundle is None:
+        bundle = _bundle_exporter(manager, config, paths)
     tray_app = TrayApp(manager, paths, alerts=alerts, bundle=bundle)
+    notifier.sink = tray_app.controller.notify_alert
     single.activated.connect(lambda: tray_app.show_dashboard(""))
     tray_app.stopped.connect(lambda: app.exit(EXIT_OK))
 

@@ -1,0 +1,50 @@
+"""Alerting: Prometheus rule files (and the seed's ``AlertRule``) evaluated over the local
+history with a PromQL evaluator, the alert lifecycle, silences, and notification actions.
+
+Entry points: :class:`AlertManager`, :func:`load_rule_files`, :func:`run_rules_check`,
+:func:`run_rules_test`, :func:`build_alert_manager`.
+"""
+
+from __future__ import annotations
+
+from .build import SHIPPED_RULES, build_alert_manager
+from .cli import run_rules_check, run_rules_test
+from .engine import FlapSettings, RuleEngine
+from .manager import AlertManager, RenderSilence, RulePolicy
+from .notify import StormSettings
+from .promql import Evaluator, PromQLError, UnsupportedQuery
+from .rules import AlertingRule, RecordingRule, RuleFileError, RuleGroup, load_rule_files
+from .seed import AlertRule, AlertSeverity, translate_condition
+from .series import HistorySource, MemorySource
+from .state import Alert, AlertState
+from .store import AlertStore, Silence
+
+__all__ = [
+    "SHIPPED_RULES",
+    "Alert",
+    "AlertManager",
+    "AlertRule",
+    "AlertSeverity",
+    "AlertState",
+    "AlertStore",
+    "AlertingRule",
+    "Evaluator",
+    "FlapSettings",
+    "HistorySource",
+    "MemorySource",
+    "PromQLError",
+    "RecordingRule",
+    "RenderSilence",
+    "RuleEngine",
+    "RuleFileError",
+    "RuleGroup",
+    "RulePolicy",
+    "Silence",
+    "StormSettings",
+    "UnsupportedQuery",
+    "build_alert_manager",
+    "load_rule_files",
+    "run_rules_check",
+    "run_rules_test",
+    "translate_condition",
+]

@@ -1,0 +1,112 @@
+"""Building an :class:`AlertManager` from ``telemetry.alerts`` (the manager's wiring)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from timeline_telemetry.config.schema import (
+    AlertmanagerActionConfig,
+    AlertsConfig,
+    EmailActionConfig,
+    PagerDutyActionConfig,
+    WebhookActionConfig,
+)
+from timeline_telemetry.config.secrets import KeyringGet, resolve_secret
+from timeline_telemetry.history.model import LabelMatcher
+from timeline_telemetry.history.store import HistoryStore
+from timeline_telemetry.metrics.api import Metrics
+
+from .actions import (
+    ActionQueue,
+    ActionSender,
+    AlertmanagerSender,
+    EmailSender,
+    LoggingNotifier,
+    Notifier,
+    NotifierSender,
+    PagerDutySender,
+    WebhookSender,
+)
+from .engine import FlapSettings
+from .manager import AlertManager, RenderSilence, RulePolicy
+from .notify import StormSettings
+from .promql import parse
+from .rules import load_rule_files
+from .series import HistorySource, SeriesSource
+from .store import AlertStore
+
+__all__ = ["SHIPPED_RULES", "build_alert_manager", "rule_files"]
+
+#: The seed's five rules, shipped as package data (a byte-identical copy of
+#: ``resources/prometheus/alert_rules.yml``; a test fails if the two drift), so a wheel,
+#: an editable install and the PyInstaller build all find them.
+SHIPPED_RULES = Path(__file__).resolve().parent / "rules" / "alert_rules.yml"
+
+
+def rule_files(cfg: AlertsConfig) -> list[Path]:
+    """The configured rule files (the shipped one when ``rule_files`` is null)."""
+    return list(cfg.rule_files) if cfg.rule_files is not None else [SHIPPED_RULES]
+
+
+def _sender(a: object, resolve: Callable[[str], str]) -> ActionSender:
+    if isinstance(a, EmailActionConfig):
+        return EmailSender(host=a.host, port=a.port, sender=a.sender, recipients=a.recipients,
+                           subject=a.subject, resolve=resolve, username=a.username,
+                           password=a.password, security=a.security, name=a.name)
+    if isinstance(a, WebhookActionConfig):
+        return WebhookSender(a.url, resolve=resolve, payload=dict(a.payload),
+                             body_format=a.format, name=a.name)
+    if isinstance(a, PagerDutyActionConfig):
+        return PagerDutySender(a.routing_key, resolve=resolve, description=a.description,
+                               url=a.url, name=a.name)
+    if isinstance(a, AlertmanagerActionConfig):
+        return AlertmanagerSender(a.url, resolve=resolve, name=a.name)
+    raise TypeError(f"unknown action config {a!r}")
+
+
+def build_alert_manager(
+    cfg: AlertsConfig,
+    *,
+    metrics: Metrics,
+    history: HistoryStore | None = None,
+    source: SeriesSource | None = None,
+    data_dir: Path,
+    notifier: Notifier | None = None,
+    environ: Mapping[str, str] = os.environ,
+    keyring_get: KeyringGet | None = None,
+) -> AlertManager:
+    """An unstarted manager. Raises ``RuleFileError`` for unusable rule files (the message
+    lists every problem). ``source`` overrides reading the ``history`` (tests)."""
+    groups = load_rule_files(rule_files(cfg))
+    if source is None:
+        if history is None:
+            raise ValueError("alerts need the metric history (metrics.history.enabled)")
+        source = HistorySource(history)
+
+    def resolve(value: str) -> str:
+        return resolve_secret(value, environ=environ, keyring_get=keyring_get)
+
+    actions: dict[str, ActionQueue] = {}
+    if cfg.desktop_notifications:
+        actions["desktop"] = ActionQueue(NotifierSender(notifier or LoggingNotifier()),
+                                         metrics=metrics)
+    for a in cfg.actions:
+        actions[a.name] = ActionQueue(_sender(a, resolve), metrics=metrics)
+    policies = {r.alert: RulePolicy(r.cooldown, r.actions) for r in cfg.rules}
+    resolve_exprs = {r.alert: parse(r.resolve_condition) for r in cfg.rules
+                     if r.resolve_condition}
+    render = None
+    rs = cfg.render_silence
+    if rs.enabled:
+        pattern = "|".join(rs.alerts) if rs.alerts else ".*"
+        render = RenderSilence(parse(rs.condition), (LabelMatcher("alertname", "=~", pattern),))
+    store = AlertStore(cfg.history_path or data_dir / "alerts.sqlite3")
+    return AlertManager(
+        groups, source, metrics=metrics, actions=actions, store=store,
+        interval_s=cfg.evaluation_interval, policies=policies,
+        flap=FlapSettings(cfg.flap.max_changes, cfg.flap.window),
+        resolve_exprs=resolve_exprs, render_silence=render,
+        storm=StormSettings(cfg.storm.per_rule, cfg.storm.max_per_eval),
+    )

@@ -1,0 +1,370 @@
+"""AlertManager: evaluates the rules every ``interval_s`` on one thread, tracks
+transitions, applies silences (timed, and the render/export silence), cooldowns and storm
+coalescing, records history, publishes ``alerts_firing`` and ``ALERTS``, and hands
+notifications to the action queues (which deliver off this thread)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import promql_parser as pp
+
+from timeline_telemetry.history.model import LabelMatcher
+from timeline_telemetry.metrics.api import Metrics
+from timeline_telemetry.metrics.model import Labels, MetricKind
+
+from .actions.base import ActionQueue, AlertItem, Notification
+from .engine import FlapSettings, RuleEngine
+from .notify import StormSettings, build_notifications
+from .promql import PromQLError
+from .rules import AlertingRule, RuleGroup
+from .seed import AlertRule
+from .series import SeriesSource
+from .state import Alert, AlertState
+from .store import AlertEvent, AlertStore, Silence
+
+__all__ = ["AlertManager", "RenderSilence", "RulePolicy"]
+
+_log = logging.getLogger(__name__)
+_OUTPUT_KEEP_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class RulePolicy:
+    """Per-rule notification policy: ``cooldown_s`` between notifications of one alert;
+    ``actions``: names of the actions to use (None = every configured action)."""
+
+    cooldown_s: float = 0.0
+    actions: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RenderSilence:
+    """While ``expr`` returns anything (the editor renders/exports), alerts matching every
+    one of ``matchers`` notify nobody: high CPU during a render is expected."""
+
+    expr: pp.Expr
+    matchers: tuple[LabelMatcher, ...] = field(default_factory=tuple)
+
+
+class AlertManager:
+    """See the module docstring. ``source`` is where the rules read samples (the history);
+    ``actions`` maps an action name to its queue; ``store`` keeps history and silences."""
+
+    def __init__(
+        self,
+        groups: Sequence[RuleGroup],
+        source: SeriesSource,
+        *,
+        metrics: Metrics,
+        actions: Mapping[str, ActionQueue] | None = None,
+        store: AlertStore | None = None,
+        interval_s: float = 15.0,
+        clock: Callable[[], float] = time.time,
+        policies: Mapping[str, RulePolicy] | None = None,
+        flap: FlapSettings | None = None,
+        resolve_exprs: Mapping[str, pp.Expr] | None = None,
+        render_silence: RenderSilence | None = None,
+        storm: StormSettings | None = None,
+    ) -> None:
+        self._groups = list(groups)
+        self._source = source
+        self._metrics = metrics
+        self._actions = dict(actions or {})
+        self._store = store
+        self._interval = interval_s
+        self._clock = clock
+        self._policies = dict(policies or {})
+        self._flap = flap or FlapSettings()
+        self._resolve = dict(resolve_exprs or {})
+        self._render = render_silence
+        self._storm = storm or StormSettings()
+        self._engine: RuleEngine | None = None
+        self._lock = threading.RLock()
+        self._notified: dict[Labels, float] = {}   # alert -> last firing notification
+        self._firing: set[Labels] = set()
+        self._silences: list[Silence] = []
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.evaluations = 0
+        self._evals_cv = threading.Condition()
+        self.render_active = False
+
+    # -- configuration ------------------------------------------------------------------
+    def add_rule(self, rule: AlertRule | AlertingRule, *, policy: RulePolicy | None = None,
+                 kinds: Mapping[str, MetricKind] | None = None) -> None:
+        """Add one rule (the seed's ``AlertRule`` or a Prometheus one) to a group ``api``."""
+        if isinstance(rule, AlertRule):
+            policy = policy or RulePolicy(rule.cooldown, None)
+            rule = rule.to_alerting_rule(kinds)
+        with self._lock:
+            self._groups.append(RuleGroup("api", "<api>", (rule,)))
+            if policy is not None:
+                self._policies[rule.name] = policy
+            self._engine = None
+
+    def _get_engine(self) -> RuleEngine:
+        if self._engine is None:
+            self._engine = RuleEngine(self._groups, self._source, flap=self._flap,
+                                      resolve_exprs=self._resolve)
+            self._restore(self._engine)
+        return self._engine
+
+    # -- silences -----------------------------------------------------------------------
+    def add_silence(self, matchers: Sequence[LabelMatcher], *, ends_at: float,
+                    starts_at: float | None = None, created_by: str = "",
+                    comment: str = "") -> Silence:
+        """Mute alerts matching ``matchers`` until ``ends_at`` (persisted with a store)."""
+        start = self._clock() if starts_at is None else starts_at
+        if self._store is not None:
+            return self._store.add_silence(matchers, starts_at=start, ends_at=ends_at,
+                                           created_by=created_by, comment=comment)
+        s = Silence(str(len(self._silences) + 1), tuple(matchers), start, ends_at,
+                    created_by, comment)
+        with self._lock:
+            self._silences.append(s)
+        return s
+
+    def silences(self, now: float | None = None) -> list[Silence]:
+        """Silences not yet ended (at ``now``, default the clock)."""
+        now = self._clock() if now is None else now
+        if self._store is not None:
+            return self._store.silences(now)
+        return [s for s in self._silences if s.ends_at > now]
+
+    # -- evaluation ---------------------------------------------------------------------
+    def evaluate(self, now: float | None = None) -> list[Notification]:
+        """One evaluation at ``now``; returns the notifications it queued."""
+        with self._lock:
+            t = self._clock() if now is None else now
+            engine = self._get_engine()
+            alerts = engine.eval(round(t * 1000))
+            # Recording-rule and ALERTS output lives in memory: keep what range selectors
+            # can still reach (an hour), not everything since start.
+            engine.output.prune(round(t * 1000) - _OUTPUT_KEEP_MS)
+            self.render_active = self._render_active(engine, t)
+            silences = self.silences(t)
+            changes, events = self._transitions(alerts, t, silences)
+            notes = build_notifications(changes, self._storm)
+            self._publish(alerts)
+            if self._store is not None:
+                self._store.record(events)
+                if events:
+                    self._save_active(alerts)
+        for n in notes:
+            self._dispatch(n)
+        with self._evals_cv:
+            self.evaluations += 1
+            self._evals_cv.notify_all()
+        return notes
+
+    def wait_for_evaluations(self, n: int, timeout_s: float) -> bool:
+        """Block until ``n`` evaluations completed; False on timeout (tools and tests)."""
+        with self._evals_cv:
+            return self._evals_cv.wait_for(lambda: self.evaluations >= n, timeout_s)
+
+    def _render_active(self, engine: RuleEngine, t: float) -> bool:
+        if self._render is None:
+            return False
+        try:
+            v = engine.evaluator.instant(self._render.expr, round(t * 1000))
+        except PromQLError as exc:
+            _log.warning("render silence expression failed: %s", exc)
+            return False
+        return bool(v) if not isinstance(v, float) else not math.isnan(v) and v != 0
+
+    def _muted(self, labels: Mapping[str, str], t: float, silences: Sequence[Silence]) -> bool:
+        if any(s.mutes(labels, t) for s in silences):
+            return True
+        return self.render_active and self._render is not None and all(
+            m.matches(labels) for m in self._render.matchers)
+
+    def _transitions(
+        self, alerts: Sequence[Alert], t: float, silences: Sequence[Silence]
+    ) -> tuple[list[tuple[str, AlertItem]], list[AlertEvent]]:
+        changes: list[tuple[str, AlertItem]] = []
+        events: list[AlertEvent] = []
+        now_firing = {a.labels for a in alerts if a.state is AlertState.FIRING}
+        for a in alerts:
+            key, lab = a.labels, dict(a.labels)
+            firing = a.state is AlertState.FIRING
+            if firing == (key in self._firing):
+                continue
+            item = AlertItem(lab, dict(a.annotations), "firing" if firing else "resolved",
+                             a.active_at_ms / 1000, None if firing else t, a.value, a.flapping)
+            muted = self._muted(lab, t, silences)
+            kind = ("silenced" if muted else "firing") if firing else "resolved"
+            events.append(AlertEvent(t, a.name, lab, kind, a.value, dict(a.annotations)))
+            policy = self._policies.get(a.name, RulePolicy())
+            if firing:
+                last = self._notified.get(key)
+                if muted or (last is not None and t - last < policy.cooldown_s):
+                    continue
+                self._notified[key] = t
+                changes.append((a.name, item))
+            elif key in self._notified and not muted:
+                changes.append((a.name, item))
+        self._firing = now_firing
+        return changes, events
+
+    def _publish(self, alerts: Sequence[Alert]) -> None:
+        counts: dict[Labels, float] = {}
+        series: list[tuple[Labels, float]] = []
+        for a in alerts:
+            if a.state is AlertState.INACTIVE:
+                continue
+            if a.state is AlertState.FIRING:
+                k = (("alertname", a.name), ("severity", a.label("severity")))
+                counts[k] = counts.get(k, 0.0) + 1
+            lab = dict(a.labels)
+            lab["alertstate"] = a.state.value
+            series.append((tuple(sorted(lab.items())), 1.0))
+        for rule in self._get_engine().alerting_rules():
+            k = (("alertname", rule.name), ("severity", rule.labels.get("severity", "")))
+            counts.setdefault(k, 0.0)
+        self._metrics.replace_series("alerts_firing", MetricKind.GAUGE, list(counts.items()))
+        self._metrics.replace_series("ALERTS", MetricKind.GAUGE, series)
+
+    def _dispatch(self, n: Notification) -> None:
+        policy = self._policies.get(n.rule, RulePolicy())
+        names = policy.actions if policy.actions is not None else tuple(self._actions)
+        for name in names:
+            q = self._actions.get(name)
+            if q is None:
+                continue
+            if not q.submit(n):
+                _log.warning("alert action %s dropped a notification (queue full)", name)
+
+    # -- persistence --------------------------------------------------------------------
+    def _save_active(self, alerts: Sequence[Alert]) -> None:
+        assert self._store is not None
+        rows = [(dict(a.labels), a.active_at_ms / 1000, a.fired_at_ms / 1000,
+                 self._notified.get(a.labels, 0.0))
+                for a in alerts if a.state is AlertState.FIRING]
+        self._store.save_active(rows)
+
+    def _restore(self, engine: RuleEngine) -> None:
+        if self._store is None:
+            return
+        by_name = {st.rule.name: st for st in engine.states.values()}
+        for labels, active_at, fired_at, notified_at in self._store.load_active():
+            st = by_name.get(labels.get("alertname", ""))
+            if st is None:
+                continue
+            key = tuple(sorted(labels.items()))
+            src = tuple(kv for kv in key if kv[0] != "alertname" and kv[0] not in st.rule.labels)
+            st.active[key] = Alert(key, {}, AlertState.FIRING, 0.0, round(active_at * 1000),
+                                   round(fired_at * 1000), source_key=src)
+            self._firing.add(key)
+            if notified_at:
+                self._notified[key] = notified_at
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def firing(self) -> list[Alert]:
+        """Alerts firing after the last evaluation."""
+        with self._lock:
+            eng = self._get_engine()
+            return [a for st in eng.states.values() for a in st.firing()]
+
+    def history(self, limit: int = 200) -> list[AlertEvent]:
+        """Recent alert events, newest first (empty without a store)."""
+        if self._store is None:
+            return []
+        return sorted(self._store.events(limit=limit), key=lambda e: e.ts, reverse=True)
+
+    def to_json(self, *, history_limit: int = 500) -> dict[str, object]:
+        """Active alerts, recent history, silences and rule errors as plain JSON values
+        (the diagnostics bundle's ``alerts.json``)."""
+        now = self._clock()
+        return {
+            "active": [
+                {
+                    "labels": dict(a.labels),
+                    "annotations": dict(a.annotations),
+                    "state": a.state.value,
+                    "value": a.value,
+                    "active_at": a.active_at_ms / 1000.0,
+                    "flapping": a.flapping,
+                }
+                for a in self.firing()
+            ],
+            "history": [
+                {
+                    "ts": e.ts,
+                    "alertname": e.alertname,
+                    "labels": dict(e.labels),
+                    "event": e.event,
+                    "value": e.value,
+                    "annotations": dict(e.annotations),
+                }
+                for e in self.history(history_limit)
+            ],
+            "silences": [
+                {
+                    "id": si.id,
+                    "matchers": [f"{m.name}{m.op}{m.value!r}" for m in si.matchers],
+                    "starts_at": si.starts_at,
+                    "ends_at": si.ends_at,
+                    "created_by": si.created_by,
+                    "comment": si.comment,
+                }
+                for si in self.silences(now)
+            ],
+            "rule_errors": self.errors(),
+        }
+
+    def errors(self) -> dict[str, str]:
+        """Rules whose last evaluation failed, with the error."""
+        with self._lock:
+            return dict(self._get_engine().errors)
+
+    def wake(self) -> None:
+        """Evaluate now (e.g. on a health transition) instead of at the next tick."""
+        self._wake.set()
+
+    def on_health_transition(self, _transition: object) -> None:
+        """``HealthCheckManager.subscribe`` callback: re-evaluate promptly."""
+        self.wake()
+
+    def start(self) -> None:
+        """Start the actions and the evaluation thread."""
+        for q in self._actions.values():
+            q.start()
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="telemetry-alerts", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.evaluate()
+            except Exception:  # one bad evaluation must not stop alerting
+                _log.exception("alert evaluation failed")
+            self._wake.wait(self._interval)
+            self._wake.clear()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop evaluating, deliver queued notifications until ``timeout_s``, save the firing
+        set and close the alert store."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+        deadline = time.monotonic() + timeout_s
+        for q in self._actions.values():
+            q.shutdown(max(0.1, deadline - time.monotonic()))
+        if self._store is not None:
+            with self._lock:
+                if self._engine is not None:
+                    self._save_active([a for st in self._engine.states.values()
+                                       for a in st.active.values()])
+            self._store.close()

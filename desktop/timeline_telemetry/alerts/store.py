@@ -1,0 +1,154 @@
+"""Alert history and silences in SQLite (``alerts.sqlite3`` in the data dir), so both
+survive restarts: every firing/resolved/silenced event, the alerts firing at shutdown
+(restored as firing, keeping their start time and notification state), and silences."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from timeline_telemetry.history.model import LabelMatcher
+
+__all__ = ["AlertEvent", "AlertStore", "Silence"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alert_events (
+    id INTEGER PRIMARY KEY, ts REAL NOT NULL, alertname TEXT NOT NULL, labels TEXT NOT NULL,
+    event TEXT NOT NULL, value REAL, annotations TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS alert_events_ts ON alert_events(ts);
+CREATE TABLE IF NOT EXISTS alert_active (
+    labels TEXT PRIMARY KEY, alertname TEXT NOT NULL, active_at REAL NOT NULL,
+    fired_at REAL NOT NULL, notified_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS silences (
+    id TEXT PRIMARY KEY, matchers TEXT NOT NULL, starts_at REAL NOT NULL,
+    ends_at REAL NOT NULL, created_by TEXT NOT NULL, comment TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """One line of alert history."""
+
+    ts: float
+    alertname: str
+    labels: Mapping[str, str]
+    event: str  # firing | resolved | silenced | flapping
+    value: float
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Silence:
+    """Mutes notifications for alerts matching all ``matchers`` in ``[starts_at, ends_at)``."""
+
+    id: str
+    matchers: tuple[LabelMatcher, ...]
+    starts_at: float
+    ends_at: float
+    created_by: str = ""
+    comment: str = ""
+
+    def mutes(self, labels: Mapping[str, str], now: float) -> bool:
+        """Whether an alert with ``labels`` is muted at ``now``."""
+        return self.starts_at <= now < self.ends_at and all(
+            m.matches(labels) for m in self.matchers
+        )
+
+
+def _dump(labels: Mapping[str, str]) -> str:
+    return json.dumps(dict(labels), sort_keys=True, separators=(",", ":"))
+
+
+class AlertStore:
+    """The SQLite file at ``path``; every method is thread-safe. ``keep_events`` bounds
+    the history table (oldest dropped)."""
+
+    def __init__(self, path: Path, *, keep_events: int = 100_000) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(str(path), check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+        self._keep = keep_events
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._conn.close()
+
+    def record(self, events: Sequence[AlertEvent]) -> None:
+        """Append events (one transaction)."""
+        if not events:
+            return
+        with self._lock, self._conn:
+            self._conn.executemany(
+                "INSERT INTO alert_events(ts, alertname, labels, event, value, annotations) "
+                "VALUES (?,?,?,?,?,?)",
+                [(e.ts, e.alertname, _dump(e.labels), e.event, e.value, _dump(e.annotations))
+                 for e in events],
+            )
+            self._conn.execute(
+                "DELETE FROM alert_events WHERE id <= (SELECT MAX(id) FROM alert_events) - ?",
+                (self._keep,),
+            )
+
+    def events(self, *, since: float = 0.0, limit: int = 1000) -> list[AlertEvent]:
+        """The newest ``limit`` events since ``since``, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT ts, alertname, labels, event, value, annotations FROM alert_events "
+                "WHERE ts >= ? ORDER BY id DESC LIMIT ?", (since, limit)).fetchall()
+        return [AlertEvent(r[0], r[1], json.loads(r[2]), r[3], r[4], json.loads(r[5]))
+                for r in reversed(rows)]
+
+    def save_active(self, rows: Sequence[tuple[Mapping[str, str], float, float, float]]) -> None:
+        """Replace the saved firing set: ``(labels, active_at, fired_at, notified_at)``."""
+        with self._lock, self._conn:
+            self._conn.execute("DELETE FROM alert_active")
+            self._conn.executemany(
+                "INSERT INTO alert_active VALUES (?,?,?,?,?)",
+                [(_dump(lb), lb.get("alertname", ""), a, f, n) for lb, a, f, n in rows],
+            )
+
+    def load_active(self) -> list[tuple[dict[str, str], float, float, float]]:
+        """The firing set saved last."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT labels, active_at, fired_at, notified_at FROM alert_active").fetchall()
+        return [(json.loads(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    def add_silence(
+        self, matchers: Sequence[LabelMatcher], *, starts_at: float, ends_at: float,
+        created_by: str = "", comment: str = "",
+    ) -> Silence:
+        """Create a silence; returns it (with a new id)."""
+        if ends_at <= starts_at:
+            raise ValueError("a silence must end after it starts")
+        s = Silence(uuid.uuid4().hex, tuple(matchers), starts_at, ends_at, created_by, comment)
+        data = json.dumps([[m.name, m.op, m.value] for m in s.matchers])
+        with self._lock, self._conn:
+            self._conn.execute("INSERT INTO silences VALUES (?,?,?,?,?,?)",
+                               (s.id, data, starts_at, ends_at, created_by, comment))
+        return s
+
+    def expire_silence(self, silence_id: str, now: float) -> bool:
+        """End a silence now; False if unknown."""
+        with self._lock, self._conn:
+            cur = self._conn.execute("UPDATE silences SET ends_at = MIN(ends_at, ?) WHERE id = ?",
+                                     (now, silence_id))
+            return cur.rowcount > 0
+
+    def silences(self, now: float | None = None) -> list[Silence]:
+        """All silences (only those not yet ended, when ``now`` is given)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, matchers, starts_at, ends_at, created_by, comment FROM silences"
+            ).fetchall()
+        out = [Silence(r[0], tuple(LabelMatcher(*m) for m in json.loads(r[1])), r[2], r[3],
+                       r[4], r[5]) for r in rows]
+        return [s for s in out if now is None or s.ends_at > now]

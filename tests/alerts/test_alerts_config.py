@@ -1,0 +1,118 @@
+"""``telemetry.alerts``: parsing, errors, rendering round trip, and building a manager."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from alerts_helpers import PROM_DIR, Capture
+
+from timeline_telemetry.alerts import SHIPPED_RULES, MemorySource, build_alert_manager
+from timeline_telemetry.config.errors import ConfigError
+from timeline_telemetry.config.loader import parse_config
+from timeline_telemetry.config.render import config_to_json
+from timeline_telemetry.config.schema import (
+    PagerDutyActionConfig,
+    TelemetryConfig,
+    WebhookActionConfig,
+)
+from timeline_telemetry.metrics import Metrics
+
+FULL = {
+    "telemetry": {
+        "alerts": {
+            "rule_files": ["rules/mine.yml"],
+            "evaluation_interval": "30s",
+            "actions": [
+                {"Email": {"host": "smtp.studio.test", "port": 465, "security": "tls",
+                           "username": "monitor", "password": "keyring:smtp",
+                           "recipients": ["admin@timeline-studio.com"],
+                           "subject": "Performance Alert: Slow Video Processing"}},
+                {"Webhook": {"url": "env:SLACK_HOOK",
+                             "payload": {"text": "Video processing degraded",
+                                         "channel": "#alerts"}}},
+                {"PagerDuty": {"routing_key": "keyring:pagerduty"}},
+                {"Alertmanager": {"url": "http://127.0.0.1:9093"}},
+            ],
+            "rules": [{"alert": "HighCPUUsage", "cooldown": "5m", "actions": ["desktop"],
+                       "resolve_condition": "system_cpu_usage_percent > 70"}],
+            "flap": {"max_changes": 3, "window": "15m"},
+            "storm": {"per_rule": 3, "max_per_eval": 5},
+            "render_silence": {"alerts": ["HighCPUUsage"]},
+        }
+    }
+}
+
+
+def test_defaults_use_the_shipped_rules() -> None:
+    c = TelemetryConfig().alerts
+    assert c.enabled and c.rule_files is None and c.evaluation_interval == 15.0
+    assert SHIPPED_RULES.read_bytes() == (PROM_DIR / "alert_rules.yml").read_bytes()
+
+
+def test_full_config_parses_resolves_paths_and_round_trips(tmp_path: Path) -> None:
+    c = parse_config(FULL, source="t", base_dir=tmp_path)
+    a = c.alerts
+    assert a.rule_files == (tmp_path / "rules" / "mine.yml",)
+    assert a.evaluation_interval == 30.0
+    assert [x.name for x in a.actions] == ["email", "webhook", "pagerduty", "alertmanager"]
+    assert isinstance(a.actions[1], WebhookActionConfig)
+    assert a.actions[1].payload["channel"] == "#alerts"
+    assert isinstance(a.actions[2], PagerDutyActionConfig)
+    assert a.rules[0].cooldown == 300 and a.rules[0].actions == ("desktop",)
+    shown = config_to_json(c, mask_secrets=False)
+    again = parse_config(json.loads(json.dumps(shown)), source="t", base_dir=tmp_path)
+    assert again == c
+    masked = json.dumps(config_to_json(c))
+    assert "keyring:pagerduty" in masked  # references are shown, never secrets
+
+
+def test_literal_secrets_are_masked(tmp_path: Path) -> None:
+    data = {"telemetry": {"alerts": {"actions": [
+        {"PagerDuty": {"routing_key": "R0UT1NG"}}]}}}
+    c = parse_config(data, source="t", base_dir=tmp_path)
+    assert "R0UT1NG" not in json.dumps(config_to_json(c))
+
+
+@pytest.mark.parametrize(
+    ("alerts", "where"),
+    [
+        ({"evaluation_interval": "soon"}, "telemetry.alerts.evaluation_interval"),
+        ({"actions": [{"Sms": {}}]}, "telemetry.alerts.actions[0]"),
+        ({"actions": [{"Email": {"recipients": ["a@b"], "security": "ssl"}}]},
+         "telemetry.alerts.actions[0].Email.security"),
+        ({"actions": [{"Webhook": {"url": "ftp://x"}}]}, "telemetry.alerts.actions[0].Webhook.url"),
+        ({"actions": [{"PagerDuty": {}}]}, "telemetry.alerts.actions[0].PagerDuty.routing_key"),
+        ({"rules": [{"alert": "A", "resolve_condition": "topk(1, x)"}]},
+         "telemetry.alerts.rules[0].resolve_condition"),
+        ({"bogus": 1}, "telemetry.alerts.bogus"),
+    ],
+)
+def test_errors_name_the_path(tmp_path: Path, alerts: dict[str, object], where: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config({"telemetry": {"alerts": alerts}}, source="t", base_dir=tmp_path)
+    assert where in str(err.value)
+
+
+def test_built_manager_fires_to_a_webhook_with_the_secret_url(
+    tmp_path: Path, capture_server: Capture
+) -> None:
+    data = {"telemetry": {"alerts": {
+        "desktop_notifications": False, "evaluation_interval": "1h",
+        "actions": [{"Webhook": {"url": "env:HOOK", "format": "generic"}}]}}}
+    cfg = parse_config(data, source="t", base_dir=tmp_path).alerts
+    src = MemorySource()
+    for i in range(7):
+        src.add("system_health_status", (), i * 15_000, 3.0)
+    m = build_alert_manager(cfg, metrics=Metrics(), source=src, data_dir=tmp_path,
+                            environ={"HOOK": capture_server.url + "/hook"})
+    m.start()
+    try:
+        m.evaluate(0.0)
+        m.evaluate(30.0)
+        (body,) = capture_server.wait(1)
+    finally:
+        m.stop()
+    assert body["alerts"][0]["labels"]["alertname"] == "ServiceUnhealthy"
+    assert (tmp_path / "alerts.sqlite3").is_file()
