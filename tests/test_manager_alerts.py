@@ -61,7 +61,7 @@ def manager(tmp_path: Path):
 def test_rule_fires_and_notifies(manager) -> None:
     mgr, rec = manager
     wait_for(lambda: rec.calls, timeout=30, what="a notification")
-    title, body, severity = rec.calls[0]
+    title, _body, severity = rec.calls[0]
     assert title.startswith("agent uses ") and title.endswith("B") and severity == "warning"
     assert mgr.alerts is not None
     assert [a.name for a in mgr.alerts.firing()] == ["AgentAlive"]
