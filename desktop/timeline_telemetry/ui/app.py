@@ -10,14 +10,14 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QApplication, QFileDialog, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from timeline_telemetry.config import TelemetryConfig
 from timeline_telemetry.manager import TelemetryManager
@@ -25,6 +25,7 @@ from timeline_telemetry.notifications import Notice, NotificationCentre
 from timeline_telemetry.paths import AppPaths
 
 from .alerts_adapter import AlertManagerView, ForwardingNotifier
+from .bundle_dialog import BundleProgress, confirm_bundle
 from .controller import AppController
 from .notifier import TrayNotifier
 from .providers import AlertsView, BundleExporter
@@ -33,7 +34,12 @@ from .tray import TrayController
 from .workers import JobRunner
 
 if TYPE_CHECKING:
+    from timeline_telemetry.diagnostics import BundleResult
+
     from .dashboard.window import DashboardWindow
+
+#: How far back the tray's bundle reaches (the CLI's --since default).
+BUNDLE_WINDOW_S = 2 * 3600.0
 
 __all__ = ["NO_TRAY_REASON", "TrayApp", "has_display", "run_tray_app"]
 
@@ -124,24 +130,39 @@ class TrayApp(QObject):
         self.dashboard.activateWindow()
 
     def export_bundle(self) -> None:
-        """Ask for a folder, then build the bundle on the pool and notify where it went."""
+        """Preview what goes in (built on the pool), ask for a folder, then write the zip
+        on the pool behind a progress dialog; the result is a notification."""
         bundle = self.controller.bundle
         if bundle is None:
             return
-        folder = QFileDialog.getExistingDirectory(None, "Save diagnostics bundle in",
-                                                  str(Path.home()))
-        if not folder:
-            return
 
-        def done(path: object) -> None:
-            self.centre.post(Notice("Diagnostics bundle written", str(path), "bundle"))
-            self.notifier.poke()
+        def previewed(rows: object) -> None:
+            assert isinstance(rows, list)
+            folder = confirm_bundle(rows)
+            if folder is not None:
+                self._write_bundle(bundle, folder)
 
         def failed(exc: BaseException) -> None:
             self.centre.post(Notice("Diagnostics bundle failed", str(exc), "bundle", 1))
             self.notifier.poke()
 
-        self.runner.submit(lambda: bundle(Path(folder)), done, failed, tag="bundle")
+        self.runner.submit(bundle.preview, previewed, failed, tag="bundle-preview")
+
+    def _write_bundle(self, bundle: BundleExporter, folder: Path) -> None:
+        dialog = BundleProgress()
+
+        def done(path: object) -> None:
+            dialog.finish()
+            self.centre.post(Notice("Diagnostics bundle written", str(path), "bundle"))
+            self.notifier.poke()
+
+        def failed(exc: BaseException) -> None:
+            dialog.finish()
+            self.centre.post(Notice("Diagnostics bundle failed", str(exc), "bundle", 1))
+            self.notifier.poke()
+
+        self.runner.submit(lambda: bundle.write(folder, dialog.report), done, failed,
+                           tag="bundle")
 
     def quit(self) -> None:
         """Stop collecting, flush, hide the tray and leave the event loop (exit 0)."""
@@ -155,29 +176,40 @@ class TrayApp(QObject):
         self.stopped.emit()
 
 
-def _bundle_exporter(
-    manager: TelemetryManager, config: TelemetryConfig, paths: AppPaths
-) -> BundleExporter:
-    """The tray's "Export diagnostics bundle…": a zip in the chosen folder, built from the
-    running manager (runs on the worker pool, never on the UI thread)."""
+class _ManagerBundle:
+    """The tray's diagnostics bundle, built from the running manager (on the worker pool)."""
 
-    def export(folder: Path) -> Path:
-        from timeline_telemetry.diagnostics import build_bundle, default_bundle_name
+    def __init__(self, manager: TelemetryManager, config: TelemetryConfig, paths: AppPaths) -> None:
+        self._manager = manager
+        self._config = config
+        self._paths = paths
+
+    def _build(self, out: Path, *, preview: bool, progress: Callable[[str, float], None] | None
+               ) -> BundleResult:
+        from timeline_telemetry.diagnostics import build_bundle
         from timeline_telemetry.diagnostics.live import manager_providers
 
-        alerts = manager.alerts
+        alerts = self._manager.alerts
         providers = manager_providers(
-            manager, alerts=(alerts.to_json if alerts is not None else None)
+            self._manager, alerts=(alerts.to_json if alerts is not None else None)
         )
-        result = build_bundle(
-            config=config, paths=paths, out=folder / default_bundle_name(), since_s=2 * 3600,
-            preview=False, progress=None, providers=providers,
-        )
+        return build_bundle(config=self._config, paths=self._paths, out=out,
+                            since_s=BUNDLE_WINDOW_S, preview=preview, progress=progress,
+                            providers=providers)
+
+    def preview(self) -> list[tuple[str, int]]:
+        result = self._build(self._paths.data_dir / "preview.zip", preview=True, progress=None)
+        rows = [(e.name, e.size) for e in result.entries]
+        rows += [(f"scrubbed: {kind}", n) for kind, n in sorted(result.scrubbed.items()) if n]
+        return rows
+
+    def write(self, folder: Path, progress: Callable[[str, float], None]) -> Path:
+        from timeline_telemetry.diagnostics import default_bundle_name
+
+        result = self._build(folder / default_bundle_name(), preview=False, progress=progress)
         if result.path is None:
             raise OSError("the diagnostics bundle was not written")
         return result.path
-
-    return export
 
 
 def run_tray_app(
@@ -213,7 +245,7 @@ def run_tray_app(
     if alerts is None and manager.alerts is not None:
         alerts = AlertManagerView(manager.alerts)
     if bundle is None:
-        bundle = _bundle_exporter(manager, config, paths)
+        bundle = _ManagerBundle(manager, config, paths)
     tray_app = TrayApp(manager, paths, alerts=alerts, bundle=bundle)
     notifier.sink = tray_app.controller.notify_alert
     single.activated.connect(lambda: tray_app.show_dashboard(""))

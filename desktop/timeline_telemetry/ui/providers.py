@@ -49,6 +49,16 @@ class AlertsView(Protocol):
         ...
 
 
-#: Builds a diagnostics bundle in the given folder and returns the file written.
-#: Called on a worker thread.
-BundleExporter = Callable[[Path], Path]
+class BundleExporter(Protocol):
+    """The diagnostics bundle as the tray drives it: a preview of what would go in (listed
+    before anything is written), then the zip written into a folder with progress. Both run
+    on the worker pool; ``progress(step, fraction)`` is called from that thread."""
+
+    def preview(self) -> list[tuple[str, int]]:
+        """``(file name in the zip, bytes)`` for every entry, plus scrub counts as entries
+        named ``"scrubbed: <kind>"``."""
+        ...
+
+    def write(self, folder: Path, progress: Callable[[str, float], None]) -> Path:
+        """Write the zip into ``folder`` and return its path."""
+        ...

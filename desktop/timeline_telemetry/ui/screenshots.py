@@ -29,6 +29,18 @@ def _wait(app: object, cond: Callable[[], bool], timeout_s: float) -> None:
         time.sleep(0.02)
 
 
+
+class _SampleBundle:
+    """Stands in for the diagnostics bundle in screenshots (nothing is written)."""
+
+    def preview(self) -> list[tuple[str, int]]:
+        return [("README.txt", 900), ("manifest.json", 2000)]
+
+    def write(self, folder: Path, progress: Callable[[str, float], None]) -> Path:
+        progress("done", 1.0)
+        return folder / "sample.zip"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Write ``tray-menu.png`` and ``tab-<name>.png`` into the output folder."""
     parser = argparse.ArgumentParser(prog="python -m timeline_telemetry.ui.screenshots")
@@ -80,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         }}, source="screenshots", base_dir=root)
         manager = TelemetryManager(config, paths=paths)
         manager.initialize(start_loop=False)
-        app = TrayApp(manager, paths, alerts=SampleAlerts(), bundle=lambda p: p,
+        app = TrayApp(manager, paths, alerts=SampleAlerts(), bundle=_SampleBundle(),
                       tray_available=True)
         app.start()
         end = time.monotonic() + args.seconds
@@ -118,3 +130,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+

@@ -1,0 +1,49 @@
+"""The tray's diagnostics bundle: preview before writing, progress while writing."""
+
+from __future__ import annotations
+
+import threading
+import zipfile
+from pathlib import Path
+
+from conftest import make_config
+from timeline_telemetry.manager import TelemetryManager
+from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.ui.app import _ManagerBundle
+from timeline_telemetry.ui.bundle_dialog import BundleProgress, format_preview
+
+
+def test_preview_lists_files_and_writes_nothing(
+    manager: TelemetryManager, tmp_path: Path, paths: AppPaths
+) -> None:
+    manager.collect_once()
+    bundle = _ManagerBundle(manager, make_config(tmp_path), paths)  # type: ignore[arg-type]
+    rows = bundle.preview()
+    names = [n for n, _ in rows]
+    assert "manifest.json" in names and "config.json" in names
+    assert not list(paths.data_dir.glob("*.zip"))
+    text = format_preview(rows)
+    assert "manifest.json" in text and "files," in text
+
+
+def test_write_reports_progress_and_writes_a_zip(
+    manager: TelemetryManager, tmp_path: Path, paths: AppPaths
+) -> None:
+    manager.collect_once()
+    bundle = _ManagerBundle(manager, make_config(tmp_path), paths)  # type: ignore[arg-type]
+    steps: list[float] = []
+    out = tmp_path / "out"
+    out.mkdir()
+    path = bundle.write(out, lambda _step, f: steps.append(f))
+    assert path.parent == out and zipfile.is_zipfile(path)
+    assert steps and steps[-1] == 1.0
+
+
+def test_progress_dialog_follows_the_worker_thread(qtbot) -> None:  # type: ignore[no-untyped-def]
+    progress = BundleProgress()
+    worker = threading.Thread(target=progress.report, args=("writing history.csv", 0.5))
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: progress.dialog.value() == 50, timeout=5000)
+    assert progress.dialog.labelText() == "writing history.csv"
+    progress.finish()
