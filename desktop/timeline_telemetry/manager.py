@@ -23,6 +23,7 @@ from types import TracebackType
 
 from .alerts import AlertManager, build_alert_manager
 from .alerts.actions.base import Notifier
+from .budget import SelfBudget
 from .collectors.base import Collector, Sample
 from .collectors.registry import build_collectors
 from .config.schema import (
@@ -51,6 +52,11 @@ from .tracing import Tracer, build_tracer
 __all__ = ["TelemetryManager"]
 
 _log = logging.getLogger(__name__)
+
+#: A collector whose last run took this long is "costly": the self-budget thins it first.
+COSTLY_S = 0.002
+#: 0/1 gauges the editor pushes (over OTLP) while it renders or exports.
+RENDER_STATE_METRICS = ("editor_render_active", "editor_export_active")
 
 
 class TelemetryManager:
@@ -95,6 +101,18 @@ class TelemetryManager:
         self.alerts: AlertManager | None = None
         self._notifier = notifier
         self._unsubscribe_alerts: Callable[[], None] | None = None
+        bcfg = config.budget
+        self.budget: SelfBudget | None = (
+            SelfBudget(
+                cpu_percent=bcfg.cpu_percent,
+                rss_bytes=bcfg.rss_mb * 1e6,
+                max_backoff=bcfg.max_backoff,
+                render_backoff=bcfg.render_backoff,
+            )
+            if bcfg.enabled
+            else None
+        )
+        self._collector_cost: dict[str, float] = {}
         self._collect_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -214,9 +232,13 @@ class TelemetryManager:
     def collect_once(self) -> Snapshot:
         """Run every collector, then record, store and export one snapshot."""
         with self._collect_lock:
+            factor = self.budget.decision.factor if self.budget is not None else 1
             for col in self.collectors:
+                if factor > 1 and self._collections % factor and self._is_costly(col):
+                    continue  # backing off: a costly collector runs every factor-th time
                 self._run_collector(col)
             self._record_self_metrics()
+            self._update_budget()
             snap = self.metrics.snapshot()
             if self.history is not None:
                 try:
@@ -295,10 +317,10 @@ class TelemetryManager:
             _log.warning("collector %s failed: %s", col.name, exc, exc_info=_log.isEnabledFor(10))
             return
         finally:
+            took = time.perf_counter() - start
+            self._collector_cost[col.name] = took
             self.metrics.set_gauge(
-                "telemetry_collector_duration_seconds",
-                time.perf_counter() - start,
-                {"collector": col.name},
+                "telemetry_collector_duration_seconds", took, {"collector": col.name}
             )
         self._apply(samples, col.name)
 
@@ -313,6 +335,42 @@ class TelemetryManager:
                 self.metrics.replace_series(name, kind, values)
             except ValueError as exc:
                 _log.warning("collector %s reported an invalid sample: %s", source, exc)
+
+    def _is_costly(self, col: Collector) -> bool:
+        # The agent collector measures the budget itself, so it always runs.
+        return col.name != "agent" and self._collector_cost.get(col.name, 0.0) >= COSTLY_S
+
+    def _update_budget(self) -> None:
+        """Feed the budget the agent's own cost and the editor's render state (gauges the
+        editor pushes over OTLP); apply its back-off and publish it as metrics."""
+        if self.budget is None:
+            return
+        m = self.metrics
+        cpu = m.current_values("telemetry_agent_cpu_usage_percent")
+        rss = m.current_values("telemetry_agent_memory_rss_bytes")
+        rendering = any(v > 0 for n in RENDER_STATE_METRICS for v in m.current_values(n))
+        before = self.budget.decision.factor
+        d = self.budget.update(
+            cpu_percent=cpu[0] if cpu else None,
+            rss_bytes=rss[0] if rss else None,
+            rendering=rendering,
+        )
+        if d.factor != before:
+            _log.info("%s", d.reason or "sampling normally again")
+            for col in self.collectors:
+                scale = getattr(col, "scale_rescan", None)
+                if callable(scale):
+                    scale(d.factor)
+        m.set_gauge("telemetry_budget_backoff_factor", d.factor)
+        m.set_gauge("telemetry_budget_exceeded", 1.0 if d.over_budget else 0.0)
+        m.replace_series(
+            "telemetry_sampling_reduced",
+            MetricKind.GAUGE,
+            [
+                ((("reason", "budget"),), 1.0 if d.factor > 1 and not d.rendering else 0.0),
+                ((("reason", "render"),), 1.0 if d.rendering and d.factor > 1 else 0.0),
+            ],
+        )
 
     def _record_self_metrics(self) -> None:
         dropped = self.metrics.dropped_samples

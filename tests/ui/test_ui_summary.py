@@ -72,3 +72,14 @@ def test_packaged_icons_match_resources() -> None:
     assert names == sorted(p.name for p in pkg.glob("*.svg"))
     for n in names:
         assert (src / n).read_bytes() == (pkg / n).read_bytes(), n
+
+
+def test_tooltip_says_when_sampling_less() -> None:
+    from timeline_telemetry.metrics import MetricKind, Metrics
+    from timeline_telemetry.ui.summary import tooltip_text
+
+    m = Metrics()
+    m.replace_series("telemetry_sampling_reduced", MetricKind.GAUGE,
+                     [((("reason", "budget"),), 0.0), ((("reason", "render"),), 1.0)])
+    text = tooltip_text(None, m.snapshot(), paused=False)
+    assert text.splitlines()[-1] == "Sampling less: the editor is rendering"

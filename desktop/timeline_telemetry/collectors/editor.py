@@ -56,6 +56,7 @@ class EditorProcessCollector:
     ) -> None:
         self._ps = psutil_module
         self._wall_clock = wall_clock
+        self._base_rescan = rescan_interval
         self._tree = ProcessTree(
             process_names=process_names,
             rescan_interval=rescan_interval,
@@ -69,6 +70,10 @@ class EditorProcessCollector:
         self._names: dict[psutil.Process, str] = {}  # children's label, read once
         self._io_read = 0.0
         self._io_written = 0.0
+
+    def scale_rescan(self, factor: int) -> None:
+        """Make the full process rescan ``factor`` times rarer (the self-budget's back-off)."""
+        self._tree.set_rescan_interval(self._base_rescan * max(1, factor))
 
     def collect(self) -> Sequence[Sample]:
         """Refresh the tracked processes, read each once, and return the aggregates."""

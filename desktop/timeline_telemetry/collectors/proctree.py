@@ -76,6 +76,12 @@ class ProcessTree:
         self.children: dict[int, psutil.Process] = {}
         self._unrelated: set[int] = set()
 
+
+    def set_rescan_interval(self, seconds: float) -> None:
+        """Change how often the full scan runs (from the next refresh on)."""
+        if not seconds > 0:
+            raise ValueError(f"rescan_interval must be > 0 seconds, got {seconds!r}")
+        self._interval = seconds
     def refresh(self) -> None:
         """Full scan when due, else a cheap refresh of the descendants of the tracked roots."""
         now = self._clock()

@@ -393,6 +393,19 @@ class EditorConfig:
 
 
 @dataclass(frozen=True)
+class BudgetConfig:
+    """``budget``: what the monitor may cost (CPU as % of one core, resident memory). Over
+    it, costly collectors run less often and the process rescan slows; ``render_backoff``
+    is how much less it samples while the editor reports a render or export."""
+
+    enabled: bool = True
+    cpu_percent: float = 1.0
+    rss_mb: float = 100.0
+    max_backoff: int = 8
+    render_backoff: int = 4
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     """``logging``: the agent's log level (one of DEBUG, INFO, WARNING, ERROR)."""
 
@@ -547,4 +560,5 @@ class TelemetryConfig:
     editor: EditorConfig = field(default_factory=EditorConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
     source: str = field(default="defaults", compare=False, metadata={"json": False})

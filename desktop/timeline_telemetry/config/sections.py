@@ -17,6 +17,7 @@ from .schema import (
     LOG_LEVELS,
     AggregationConfig,
     BatchExportConfig,
+    BudgetConfig,
     CollectorsConfig,
     EditorConfig,
     HealthConfig,
@@ -61,6 +62,7 @@ def parse_telemetry(ctx: Context, path: str, data: object) -> TelemetryConfig:
         editor=r.section("editor", parse_editor, d.editor),
         logging=r.section("logging", parse_logging, d.logging),
         alerts=r.section("alerts", parse_alerts, d.alerts),
+        budget=r.section("budget", parse_budget, d.budget),
     )
 
 
@@ -204,6 +206,19 @@ def parse_logging(ctx: Context, path: str, data: object) -> LoggingConfig:
     r = ObjectReader(ctx, path, data, json_keys(LoggingConfig))
     return LoggingConfig(
         level=r.get_str("level", LoggingConfig().level, choices=LOG_LEVELS, upper=True)
+    )
+
+
+def parse_budget(ctx: Context, path: str, data: object) -> BudgetConfig:
+    """``telemetry.budget``."""
+    r = ObjectReader(ctx, path, data, json_keys(BudgetConfig))
+    d = BudgetConfig()
+    return BudgetConfig(
+        enabled=r.get_bool("enabled", d.enabled),
+        cpu_percent=r.get_float("cpu_percent", d.cpu_percent, minimum=0.01, maximum=400),
+        rss_mb=r.get_float("rss_mb", d.rss_mb, minimum=10, maximum=1_000_000),
+        max_backoff=r.get_int("max_backoff", d.max_backoff, minimum=1, maximum=64),
+        render_backoff=r.get_int("render_backoff", d.render_backoff, minimum=1, maximum=64),
     )
 
 

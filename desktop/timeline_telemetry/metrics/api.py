@@ -208,6 +208,13 @@ class Metrics:
         """Create an instrument from an explicit spec (used for pushed metrics' help/unit)."""
         self._instrument(spec.name, spec.kind, spec)
 
+    def current_values(self, name: str) -> list[float]:
+        """The value of every series of gauge or counter ``name`` (empty if unused)."""
+        inst = self._instruments.get(name)
+        if inst is None or inst.spec.kind not in (MetricKind.GAUGE, MetricKind.COUNTER):
+            return []
+        return [s.value for s in inst.series() if isinstance(s.value, float)]
+
     def kind_of(self, name: str) -> MetricKind | None:
         """The kind a name is bound to, if it has been used."""
         inst = self._instruments.get(name)

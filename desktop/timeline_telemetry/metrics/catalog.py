@@ -111,6 +111,17 @@ GPU_METRICS: tuple[MetricSpec, ...] = (
 
 AGENT_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
+        "telemetry_budget_backoff_factor", G,
+        "1 = sampling normally; N = costly collectors every N-th interval (self-budget).", "",
+    ),
+    MetricSpec(
+        "telemetry_budget_exceeded", G, "1 while the monitor's own CPU or RSS is over budget.", ""
+    ),
+    MetricSpec(
+        "telemetry_sampling_reduced", G,
+        "1 while sampling less, by reason (label reason: budget, render).", "",
+    ),
+    MetricSpec(
         "telemetry_agent_cpu_usage_percent", G, "The monitor's own CPU, % of one core.", "percent"
     ),
     MetricSpec(

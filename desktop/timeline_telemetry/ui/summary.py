@@ -72,4 +72,11 @@ def tooltip_text(
         lines.append(f"Editor: running, CPU {ecpu:.0f}%, {_gib(rss)}")
     else:
         lines.append("Editor: not running")
+    reduced = snapshot.family("telemetry_sampling_reduced") if snapshot is not None else None
+    if reduced is not None:
+        why = {"render": "the editor is rendering", "budget": "over its own CPU/memory budget"}
+        reasons = [why.get(dict(s.labels).get("reason", ""), "") for s in reduced.series
+                   if isinstance(s.value, float) and s.value > 0]
+        if any(reasons):
+            lines.append("Sampling less: " + ", ".join(r for r in reasons if r))
     return "\n".join(lines)

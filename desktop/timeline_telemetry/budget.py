@@ -1,0 +1,89 @@
+"""The monitor's self-budget: it must never cost the editor frames.
+
+Each collection, the manager hands :class:`SelfBudget` the agent's own CPU (% of one core)
+and RSS, and whether the editor reports a render or export in progress. The budget answers
+with a back-off factor: 1 = sample everything every interval; N = costly collectors run
+every N-th interval and the process rescan is N times rarer. Over budget for two readings
+in a row doubles the factor (up to ``max_backoff``); well under it (CPU below half the
+budget, memory below 90 %) for six readings halves it again, so it does not oscillate.
+While the editor renders, the factor is at least ``render_backoff``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["BudgetDecision", "SelfBudget"]
+
+#: Readings over (or well under) budget in a row before the factor changes.
+_RAISE_AFTER = 2
+_LOWER_AFTER = 6
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetDecision:
+    """How much to back off, and why (empty when sampling normally)."""
+
+    factor: int
+    over_budget: bool
+    rendering: bool
+    reason: str
+
+
+class SelfBudget:
+    """Turns the agent's own cost readings into a back-off factor (not thread-safe: the
+    collection loop owns it)."""
+
+    def __init__(
+        self,
+        *,
+        cpu_percent: float,
+        rss_bytes: float,
+        max_backoff: int = 8,
+        render_backoff: int = 4,
+    ) -> None:
+        self.cpu_limit = cpu_percent
+        self.rss_limit = rss_bytes
+        self.max_backoff = max(1, max_backoff)
+        self.render_backoff = max(1, render_backoff)
+        self._budget_factor = 1
+        self._over = 0
+        self._under = 0
+        self.decision = BudgetDecision(1, False, False, "")
+
+    def update(
+        self, *, cpu_percent: float | None, rss_bytes: float | None, rendering: bool
+    ) -> BudgetDecision:
+        """Take one reading (None = not measured yet) and return the new decision."""
+        cpu = cpu_percent if cpu_percent is not None else 0.0
+        rss = rss_bytes if rss_bytes is not None else 0.0
+        over = cpu > self.cpu_limit or rss > self.rss_limit
+        well_under = cpu < 0.5 * self.cpu_limit and rss < 0.9 * self.rss_limit
+        if over:
+            self._over += 1
+            self._under = 0
+            if self._over >= _RAISE_AFTER:
+                self._budget_factor = min(self.max_backoff, self._budget_factor * 2)
+                self._over = 0
+        elif well_under:
+            self._under += 1
+            self._over = 0
+            if self._under >= _LOWER_AFTER:
+                self._budget_factor = max(1, self._budget_factor // 2)
+                self._under = 0
+        else:
+            self._over = self._under = 0
+        factor = self._budget_factor
+        reasons = []
+        if factor > 1:
+            reasons.append(
+                f"over budget (CPU {cpu:.1f}% of {self.cpu_limit:g}%, "
+                f"RSS {rss / 1e6:.0f} of {self.rss_limit / 1e6:.0f} MB)"
+            )
+        if rendering and self.render_backoff > factor:
+            factor = self.render_backoff
+        if rendering:
+            reasons.append("the editor is rendering")
+        reason = f"sampling 1/{factor}: " + "; ".join(reasons) if factor > 1 else ""
+        self.decision = BudgetDecision(factor, over, rendering, reason)
+        return self.decision
