@@ -1,0 +1,156 @@
+"""The tray app's own cost, side by side with node_exporter in the same run (issues 6, 8):
+CPU % of one core and peak RSS at a 1 s collection interval with the dashboard closed,
+then with the dashboard open and its plots live, and the time from start to the tray icon
+registered with the panel.
+
+It runs the real app (``python -m timeline_telemetry.ui``) on a throwaway desktop: Xvfb, a
+private D-Bus session bus and a StatusNotifierItem watcher (tests/ui/desktop_session.py).
+The dashboard is opened the way a user's second start does it (single instance).
+Targets: RSS <= 100 MB and CPU <= 1.5x node_exporter with the dashboard closed.
+Run: ``python bench/bench_tray.py [--quick] [--rounds N] [--window S]``. Prints; never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests" / "ui"))
+
+import bench_agent as ba  # noqa: E402
+
+
+def tray_spec(workdir: Path, env: dict[str, str], interval: float) -> ba.AgentSpec:
+    port = ba.free_port()
+    config = {"telemetry": {
+        "metrics": {"collection_interval": f"{interval:g}s",
+                    "exporters": [{"Prometheus": {"port": port}}]},
+        "ingest": {"otlp": {"port": 0}},
+    }}
+    return ba.AgentSpec(
+        name="tray",
+        argv=[sys.executable, "-m", "timeline_telemetry.ui", "--config",
+              str(workdir / "config.json")],
+        url=f"http://127.0.0.1:{port}/metrics",
+        env={**env, "TIMELINE_TELEMETRY_HOME": str(workdir / "home")},
+        version="",
+        settings=f"tray app, config {json.dumps(config['telemetry'])}",
+        workdir=workdir,
+        files={"config.json": json.dumps(config)},
+        ready_marker=b"system_cpu_usage_percent",
+    )
+
+
+def measure_tray(spec: ba.AgentSpec, desk: object, *, warmup_s: float, window_s: float,
+                 open_dashboard: bool) -> tuple[ba.Measurement, float]:
+    """Like bench_agent.measure, plus the time until the tray icon registered."""
+    from desktop_session import wait_for  # type: ignore[import-not-found]
+
+    run = ba.Running(spec)
+    scraper = None
+    try:
+        registered = wait_for(desk.bus.items, 30, "the tray icon")  # type: ignore[attr-defined]
+        icon_s = time.monotonic() - run.started
+        assert registered
+        ready = run.wait_ready()
+        if open_dashboard:  # a second start asks the first to show its dashboard
+            subprocess.run(spec.argv, env=spec.env, check=False, timeout=60,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        scraper = ba.Scraper(spec.url, 1.0, run.pid)
+        pause = ba.threading.Event()
+        pause.wait(warmup_s)  # pacing: the warm-up is wall time
+        scraper.recording = True
+        t0, c0 = time.monotonic(), ba.cpu_ticks(run.pid)
+        pause.wait(window_s)
+        t1, c1 = time.monotonic(), ba.cpu_ticks(run.pid)
+        scraper.recording = False
+    finally:
+        if scraper is not None:
+            scraper.close()
+        run.stop()
+    m = ba.Measurement(
+        cpu_percent=100.0 * (c1 - c0) / ba.CLK_TCK / (t1 - t0),
+        rss_peak=max(scraper.rss or [0]) if scraper else 0,
+        scrape_median_ms=1000 * statistics.median(scraper.latencies or [float("nan")])
+        if scraper else float("nan"),
+        payload_bytes=0, raw_bytes=0, scrapes=len(scraper.latencies) if scraper else 0,
+        errors=scraper.errors if scraper else 0, ready_s=ready,
+    )
+    return m, icon_s
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="one short round, for CI")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--warmup", type=float, default=10.0)
+    ap.add_argument("--window", type=float, default=60.0)
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.rounds, args.warmup, args.window = 1, 1.0, 3.0
+    try:
+        from desktop_session import desktop, missing_tools
+    except ImportError as exc:
+        print(f"SKIP tray: needs jeepney and the UI test helpers ({exc})")
+        return 0
+    missing = missing_tools()
+    if missing:
+        print(f"SKIP tray: missing {', '.join(missing)} (apt-get install xvfb dbus "
+              "haskell-status-notifier-item-utils)")
+        return 0
+    print(f"# tray app cost — {platform.platform()}, python {sys.version.split()[0]}")
+    print(f"# {args.rounds} rounds, warm-up {args.warmup:g}s, window {args.window:g}s, "
+          "collection and scrape every 1s")
+    closed: list[ba.Measurement] = []
+    opened: list[ba.Measurement] = []
+    icons: list[float] = []
+    peers: list[ba.Measurement] = []
+    with ba.scratch_dir() as tmp:
+        for r in range(args.rounds):
+            with desktop(tmp / f"desk-{r}") as desk:
+                for dash in (False, True):
+                    m, icon_s = measure_tray(
+                        tray_spec(tmp / f"tray-{r}-{int(dash)}", desk.env, 1.0), desk,
+                        warmup_s=args.warmup, window_s=args.window, open_dashboard=dash)
+                    (opened if dash else closed).append(m)
+                    icons.append(icon_s)
+            peer = ba.node_exporter_spec(tmp / f"ne-{r}")
+            if isinstance(peer, ba.Skipped):
+                print(f"SKIP node_exporter: {peer.reason}")
+            else:
+                peers.append(ba.measure(peer, warmup_s=args.warmup, window_s=args.window,
+                                        period=1.0))
+
+    def med(ms: list[ba.Measurement], f: str) -> float:
+        return statistics.median(getattr(m, f) for m in ms)
+
+    print(f"{'':<34}{'CPU % of a core':>16}{'peak RSS MB':>14}")
+    for label, ms in (("tray, dashboard closed", closed), ("tray, dashboard open", opened),
+                      ("node_exporter", peers)):
+        if ms:
+            print(f"{label:<34}{med(ms, 'cpu_percent'):>16.2f}{med(ms, 'rss_peak') / 1e6:>14.1f}")
+    print(f"tray icon registered after (median) {statistics.median(icons):.2f} s")
+    rss = med(closed, "rss_peak") / 1e6
+    print(f"RATIO tray-closed-rss-MB-vs-100MB median={rss / 100:.2f} min={rss / 100:.2f} "
+          f"max={rss / 100:.2f} target<=1.0 {'met' if rss <= 100 else 'missed'}")
+    if peers:
+        ratios = [c.cpu_percent / p.cpu_percent for c, p in zip(closed, peers, strict=False)
+                  if p.cpu_percent > 0]
+        if ratios:
+            mr = statistics.median(ratios)
+            print(f"RATIO tray-closed-cpu-vs-node_exporter median={mr:.2f} "
+                  f"min={min(ratios):.2f} max={max(ratios):.2f} target<=1.5 "
+                  f"{'met' if mr <= 1.5 else 'missed'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
