@@ -152,3 +152,33 @@ class AlertStore:
         out = [Silence(r[0], tuple(LabelMatcher(*m) for m in json.loads(r[1])), r[2], r[3],
                        r[4], r[5]) for r in rows]
         return [s for s in out if now is None or s.ends_at > now]
+
+
+def alerts_from_file(path: Path) -> dict[str, object] | None:
+    """What a stopped agent left in its alert store (active set, history, silences), for
+    the diagnostics bundle; None if there is no store yet."""
+    if not Path(path).is_file():
+        return None
+    store = AlertStore(path)
+    try:
+        return {
+            "source": f"{path} (read directly; the agent may not be running)",
+            "active": [
+                {"labels": dict(labels), "active_at": a, "fired_at": f, "notified_at": n}
+                for labels, a, f, n in store.load_active()
+            ],
+            "history": [
+                {"ts": e.ts, "alertname": e.alertname, "labels": dict(e.labels),
+                 "event": e.event, "value": e.value, "annotations": dict(e.annotations)}
+                for e in sorted(store.events(limit=1000), key=lambda e: e.ts, reverse=True)
+            ],
+            "silences": [
+                {"id": si.id, "matchers": [f"{m.name}{m.op}{m.value!r}" for m in si.matchers],
+                 "starts_at": si.starts_at, "ends_at": si.ends_at,
+                 "created_by": si.created_by, "comment": si.comment}
+                for si in store.silences()
+            ],
+        }
+    finally:
+        store.close()
+

@@ -10,7 +10,7 @@ from typing import TextIO
 from timeline_telemetry.config.schema import TelemetryConfig
 from timeline_telemetry.paths import AppPaths
 
-from .bundle import DEFAULT_SIZE_CAP, BundleResult, build_bundle
+from .bundle import DEFAULT_SIZE_CAP, BundleResult, Providers, build_bundle
 
 __all__ = ["default_bundle_name", "run_bundle_command"]
 
@@ -44,9 +44,15 @@ def run_bundle_command(
         stderr.write(f"[{fraction * 100:3.0f}%] {step}\n")
         stderr.flush()
 
+    from timeline_telemetry.alerts.store import alerts_from_file
+
+    alerts_db = config.alerts.history_path or paths.data_dir / "alerts.sqlite3"
+    providers = Providers(alerts=lambda: alerts_from_file(alerts_db) or {
+        "note": f"no alert store at {alerts_db} (alerting has not run here)"})
     try:
         result = build_bundle(config=config, paths=paths, out=target, since_s=since_s,
-                              preview=preview, progress=progress, size_cap=size_cap)
+                              preview=preview, progress=progress, size_cap=size_cap,
+                              providers=providers)
     except OSError as exc:
         stderr.write(f"timeline-telemetry: cannot write the bundle {target}: {exc}\n")
         return EXIT_FAILED
