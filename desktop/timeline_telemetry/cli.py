@@ -117,14 +117,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "rule unit tests against our evaluator. Output and exit codes follow promtool's.",
     )
     rules_sub = rules.add_subparsers(metavar="ACTION")
-    rcheck = rules_sub.add_parser(
-        "check", help="check rule files (like 'promtool check rules')"
-    )
+    rcheck = rules_sub.add_parser("check", help="check rule files (like 'promtool check rules')")
     rcheck.add_argument("files", nargs="+", type=Path, metavar="FILE")
     rcheck.set_defaults(handler=cmd_rules_check)
-    rtest = rules_sub.add_parser(
-        "test", help="run rule unit tests (like 'promtool test rules')"
-    )
+    rtest = rules_sub.add_parser("test", help="run rule unit tests (like 'promtool test rules')")
     rtest.add_argument("files", nargs="+", type=Path, metavar="FILE")
     rtest.set_defaults(handler=cmd_rules_test)
     rules.set_defaults(handler=lambda _a: _help(rules))
@@ -226,6 +222,21 @@ def _load(args: argparse.Namespace, paths: AppPaths) -> TelemetryConfig:
     )
 
 
+def _load_config(args: argparse.Namespace) -> tuple[TelemetryConfig, AppPaths] | None:
+    """The effective config and the app's paths; on a bad config, print every problem
+    (each named by its JSON path) and return None, so the command starts nothing."""
+    from .config import ConfigError
+
+    paths = AppPaths.resolve(_environ())
+    try:
+        return _load(args, paths), paths
+    except ConfigError as exc:
+        source = getattr(exc, "source", None)
+        _err(f"invalid configuration ({source}):" if source else "invalid configuration:")
+        print(str(exc), file=sys.stderr)
+        return None
+
+
 def _environ() -> dict[str, str]:
     return dict(os.environ)
 
@@ -233,21 +244,13 @@ def _environ() -> dict[str, str]:
 # -- run -------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     """``run --headless``: the agent until SIGINT/SIGTERM."""
-    from .config import ConfigError
 
     if not args.headless:
         return cmd_tray(args)
-    paths = AppPaths.resolve(_environ())
-    try:
-        config = _load(args, paths)
-    except ConfigError as exc:
-        _err(
-            f"invalid configuration ({exc.source}):"
-            if getattr(exc, "source", None)
-            else "invalid configuration:"
-        )
-        print(str(exc), file=sys.stderr)
+    loaded = _load_config(args)
+    if loaded is None:
         return EXIT_USAGE
+    config, paths = loaded
     from .logsetup import configure_logging
 
     configure_logging(
@@ -306,7 +309,6 @@ def cmd_tray(args: argparse.Namespace) -> int:
     """No command (or ``run`` without ``--headless``): the tray app with the core in-process."""
     import importlib.util
 
-    from .config import ConfigError
     from .ui import run_tray_app
 
     missing = [m for m in ("PySide6", "pyqtgraph") if importlib.util.find_spec(m) is None]
@@ -317,13 +319,10 @@ def cmd_tray(args: argparse.Namespace) -> int:
             "'timeline-telemetry run --headless'"
         )
         return EXIT_USAGE
-    paths = AppPaths.resolve(_environ())
-    try:
-        config = _load(args, paths)
-    except ConfigError as exc:
-        _err("invalid configuration:")
-        print(str(exc), file=sys.stderr)
+    loaded = _load_config(args)
+    if loaded is None:
         return EXIT_USAGE
+    config, paths = loaded
     from .logsetup import configure_logging
 
     configure_logging(
@@ -340,15 +339,12 @@ EXIT_CHECK_CONFIG = 3
 
 def cmd_check(args: argparse.Namespace) -> int:
     """``check``: every health check once; exit 0/1/2 by the worst status, 3 on bad config."""
-    from .config import ConfigError
     from .health import run_check_command
 
-    paths = AppPaths.resolve(_environ())
-    try:
-        config = _load(args, paths)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+    loaded = _load_config(args)
+    if loaded is None:
         return EXIT_CHECK_CONFIG
+    config, paths = loaded
     return run_check_command(config, as_json=args.json, out=sys.stdout, data_dir=paths.data_dir)
 
 
@@ -370,7 +366,6 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
 # -- bundle ------------------------------------------------------------------------------
 def cmd_bundle(args: argparse.Namespace) -> int:
     """``bundle``: the diagnostics zip."""
-    from .config import ConfigError
     from .config.durations import parse_duration
     from .diagnostics import run_bundle_command
 
@@ -379,12 +374,10 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     except ValueError as exc:
         _err(f"--since: {exc}")
         return EXIT_USAGE
-    paths = AppPaths.resolve(_environ())
-    try:
-        config = _load(args, paths)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+    loaded = _load_config(args)
+    if loaded is None:
         return EXIT_USAGE
+    config, paths = loaded
     return run_bundle_command(
         config,
         paths,
@@ -414,14 +407,12 @@ def cmd_config_validate(args: argparse.Namespace) -> int:
 
 def cmd_config_show(args: argparse.Namespace) -> int:
     """``config show``."""
-    from .config import ConfigError, config_to_json
+    from .config import config_to_json
 
-    paths = AppPaths.resolve(_environ())
-    try:
-        config = _load(args, paths)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+    loaded = _load_config(args)
+    if loaded is None:
         return EXIT_USAGE
+    config, _paths = loaded
     print(f"// source: {config.source}", file=sys.stderr)
     json.dump(config_to_json(config, mask_secrets=True), sys.stdout, indent=2)
     print()
@@ -454,15 +445,12 @@ def cmd_secret_set(args: argparse.Namespace) -> int:
 
 # -- history -------------------------------------------------------------------------------
 def _open_history(args: argparse.Namespace) -> HistoryStore | None:
-    from .config import ConfigError
     from .history import HistoryStore
 
-    paths = AppPaths.resolve(_environ())
-    try:
-        config = _load(args, paths)
-    except ConfigError as exc:
-        print(str(exc), file=sys.stderr)
+    loaded = _load_config(args)
+    if loaded is None:
         return None
+    config, paths = loaded
     path = config.metrics.history.path or (paths.data_dir / "history.sqlite3")
     if not Path(path).exists():
         _err(f"no history at {path} yet (start the agent with 'timeline-telemetry run --headless')")
