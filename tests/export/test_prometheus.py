@@ -278,3 +278,46 @@ def test_promtool_only_flags_the_seeds_millisecond_histograms(
         "frame_processing_duration_ms metric names should not contain abbreviated units",
         "video_processing_duration_ms metric names should not contain abbreviated units",
     ]
+
+
+@pytest.mark.parametrize("accept", [
+    "", "text/plain", "text/plain;version=0.0.4", "*/*",
+    "application/openmetrics-text",
+    "application/openmetrics-text; version=1.0.0",
+    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
+    "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "application/openmetrics-text;version=1.0.0;escaping=values",
+    "application/openmetrics-text;version=2.0.0",
+    "text/plain;version=1.0.0",
+])
+def test_negotiation_matches_prometheus_client(accept: str) -> None:
+    from prometheus_client.exposition import choose_encoder
+
+    from timeline_telemetry.export.prometheus import negotiate
+
+    fast = negotiate(accept)
+    if fast is not None:  # when we answer ourselves, we answer exactly as it would
+        assert fast[0] == choose_encoder(accept)[1]
+        assert fast[1] == fast[0].startswith("application/openmetrics-text")
+
+
+def test_a_prometheus_scrape_does_not_import_prometheus_client(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, urllib.request\n"
+        "from timeline_telemetry.metrics import Metrics\n"
+        "from timeline_telemetry.export.prometheus import PrometheusExporter\n"
+        "m = Metrics(); m.set_gauge('queue_size', 1)\n"
+        "e = PrometheusExporter(snapshot_source=m.snapshot, port=0); e.start()\n"
+        "for accept in ('', 'application/openmetrics-text;version=1.0.0,text/plain;q=0.5'):\n"
+        "    req = urllib.request.Request(e.url, headers={'Accept': accept})\n"
+        "    assert b'queue_size' in urllib.request.urlopen(req, timeout=10).read()\n"
+        "e.shutdown()\n"
+        "print('prometheus_client' in sys.modules)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "False"
