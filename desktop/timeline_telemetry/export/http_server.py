@@ -407,6 +407,9 @@ def _handler_class(owner: LocalHttpServer) -> type[BaseHTTPRequestHandler]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the body waited ~40 ms for the
+    # scraper's delayed ACK (found by bench/bench_scrape.py).
+    disable_nagle_algorithm = True
     server_version = "timeline-telemetry"
     sys_version = ""
     server_owner: LocalHttpServer
