@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from support import PROMETHEUS, PrometheusServer, free_port, wait_for
+from support import PROMETHEUS, PrometheusServer, start_prometheus
 
 _OUR_ENV = ("TIMELINE_TELEMETRY_HOME", "TELEMETRY_CONFIG", "TELEMETRY_ENABLED", "PROMETHEUS_PORT")
 
@@ -60,32 +59,8 @@ def prometheus(tmp_path: Path) -> Iterator[Callable[[list[str]], PrometheusServe
             "scrape_configs:\n  - job_name: timeline\n    metrics_path: /metrics\n"
             f"    static_configs:\n      - targets: {json.dumps(targets)}\n"
         )
-        port = free_port()
-        log = tmp_path / "prometheus.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [
-                    PROMETHEUS,
-                    f"--config.file={cfg}",
-                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                    f"--web.listen-address=127.0.0.1:{port}",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        server, proc = start_prometheus(cfg, tmp_path)
         procs.append(proc)
-        server = PrometheusServer(f"http://127.0.0.1:{port}", proc, log)
-
-        def ready() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"prometheus exited:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{server.url}/-/ready", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-
-        wait_for(ready, timeout=30, what="prometheus to be ready")
         return server
 
     try:

@@ -98,3 +98,37 @@ def sample_metrics() -> Metrics:
     for v in (4, 20, 20, 700):
         m.record_histogram("frame_processing_duration_ms", v)
     return m
+
+
+def start_prometheus(config: Path, workdir: Path, *, cwd: Path | None = None
+                     ) -> tuple[PrometheusServer, subprocess.Popen[bytes]]:
+    """Start a real ``prometheus`` on a free 127.0.0.1 port with ``config`` and wait until
+    it is ready; the caller stops the returned process."""
+    assert PROMETHEUS is not None
+    port = free_port()
+    log = workdir / "prometheus.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{port}"],
+            stdout=out, stderr=subprocess.STDOUT, cwd=cwd,
+        )
+    server = PrometheusServer(f"http://127.0.0.1:{port}", proc, log)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"prometheus exited:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/-/ready", timeout=2) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    try:
+        wait_for(ready, timeout=30, what="prometheus to be ready")
+    except BaseException:
+        proc.kill()
+        proc.wait(10)
+        raise
+    return server, proc
+

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 import yaml
 from studio_resources import RESOURCES
 
-from support import PROMETHEUS, PrometheusServer, free_port, wait_for
+from support import PROMETHEUS, PrometheusServer, start_prometheus
 
 
 @pytest.fixture
@@ -41,28 +40,8 @@ def studio_prometheus(tmp_path: Path) -> Iterator[Callable[[str], PrometheusServ
             cfg.pop("rule_files", None)
         (root / "prometheus.yml").write_text(yaml.safe_dump(cfg))
         (root / "file_sd" / "workstations.json").write_text(file_sd_json)
-        port = free_port()
-        log = tmp_path / "prometheus.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(
-                [PROMETHEUS, f"--config.file={root / 'prometheus.yml'}",
-                 f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                 f"--web.listen-address=127.0.0.1:{port}"],
-                stdout=out, stderr=subprocess.STDOUT, cwd=root,
-            )
+        server, proc = start_prometheus(root / "prometheus.yml", tmp_path, cwd=root)
         procs.append(proc)
-        server = PrometheusServer(f"http://127.0.0.1:{port}", proc, log)
-
-        def ready() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"prometheus exited:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{server.url}/-/ready", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-
-        wait_for(ready, timeout=30, what="prometheus to be ready")
         return server
 
     yield start

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from .durations import parse_duration
 from .errors import ConfigProblem
@@ -305,3 +306,13 @@ def check_secret_ref(ctx: Context, path: str, value: str) -> None:
             except SecretError as exc:
                 ctx.problem(path, f"{show(value)}: {exc}")
             return
+
+
+def check_http_url(value: object, example: str) -> str | Bad:
+    """An http:// or https:// URL with a host; ``example`` goes into the error message."""
+    if isinstance(value, str):
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return value
+    return Bad(f'expected an http:// or https:// URL such as "{example}", got {show(value)}')
+

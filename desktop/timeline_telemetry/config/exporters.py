@@ -11,9 +11,8 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 
-from ._reader import Bad, Context, ObjectReader, check_secret_ref, show
+from ._reader import Bad, Context, ObjectReader, check_http_url, check_secret_ref, show
 from .schema import (
     COMPRESSIONS,
     ConsoleExporterConfig,
@@ -87,12 +86,7 @@ def _check_url_path(value: object) -> str | Bad:
 
 
 def _check_url(value: object) -> str | Bad:
-    if isinstance(value, str):
-        parts = urlsplit(value)
-        if parts.scheme in ("http", "https") and parts.netloc:
-            return value
-    return Bad(f'expected an http:// or https:// URL such as "http://localhost:4318", '
-               f"got {show(value)}")
+    return check_http_url(value, "http://localhost:4318")
 
 
 def _jaeger(r: ObjectReader) -> JaegerExporterConfig | None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
-from ._reader import Bad, Context, ObjectReader, show
+from ._reader import Bad, Context, ObjectReader, check_http_url, show
 from .durations import parse_duration
 from .schema import (
     DatabaseCheckConfig,
@@ -90,12 +89,7 @@ def _check_path(value: object) -> str | Bad:
 
 
 def _check_url(value: object) -> str | Bad:
-    if isinstance(value, str):
-        parts = urlsplit(value)
-        if parts.scheme in ("http", "https") and parts.hostname:
-            return value
-    return Bad(f'expected an http:// or https:// URL such as "http://127.0.0.1:8080/health", '
-               f"got {show(value)}")
+    return check_http_url(value, "http://127.0.0.1:8080/health")
 
 
 def _check_status(value: object) -> int | Bad:
