@@ -104,7 +104,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_config_args(bundle)
     bundle.add_argument("-o", "--output", type=Path, metavar="PATH", help="zip file to write")
-    bundle.add_argument("--since", default="2h", help="how far back (duration, default 2h)")
+    bundle.add_argument(
+        "--since", default="2h", type=_duration_arg, help="how far back (duration, default 2h)"
+    )
     bundle.add_argument(
         "--preview", action="store_true", help="list what would go in, write nothing"
     )
@@ -181,7 +183,9 @@ def _build_parser() -> argparse.ArgumentParser:
     hshow.add_argument(
         "--label", action="append", default=[], metavar="K=V", help="label matcher (repeatable)"
     )
-    hshow.add_argument("--since", default="10m", help="how far back (duration, default 10m)")
+    hshow.add_argument(
+        "--since", default="10m", type=_duration_arg, help="how far back (duration, default 10m)"
+    )
     hshow.add_argument("--max-points", type=int, default=None, help="downsample to N points")
     hshow.add_argument("--csv", action="store_true", help="CSV instead of a table")
     hshow.set_defaults(handler=cmd_history_show)
@@ -200,6 +204,16 @@ def _add_config_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
         dest=prefix + "preset",
         help="use a built-in preset",
     )
+
+
+def _duration_arg(text: str) -> float:
+    """argparse type for ``--since``: a duration such as 10m, 2h, 1h30m."""
+    from .config.durations import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _help(p: argparse.ArgumentParser) -> int:
@@ -366,14 +380,9 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
 # -- bundle ------------------------------------------------------------------------------
 def cmd_bundle(args: argparse.Namespace) -> int:
     """``bundle``: the diagnostics zip."""
-    from .config.durations import parse_duration
     from .diagnostics import run_bundle_command
 
-    try:
-        since = parse_duration(args.since)
-    except ValueError as exc:
-        _err(f"--since: {exc}")
-        return EXIT_USAGE
+    since: float = args.since
     loaded = _load_config(args)
     if loaded is None:
         return EXIT_USAGE
@@ -471,13 +480,7 @@ def cmd_history_list(args: argparse.Namespace) -> int:
 
 def cmd_history_show(args: argparse.Namespace) -> int:
     """``history show NAME``."""
-    from .config.durations import parse_duration
-
-    try:
-        since = parse_duration(args.since)
-    except ValueError as exc:
-        _err(f"--since: {exc}")
-        return EXIT_USAGE
+    since: float = args.since
     matchers: dict[str, str] = {}
     for item in args.label:
         k, sep, v = item.partition("=")
@@ -494,7 +497,9 @@ def cmd_history_show(args: argparse.Namespace) -> int:
             args.name, matchers, start=end - since, end=end, max_points=args.max_points
         )
     if not series:
-        _err(f"no samples of {args.name!r} in the last {args.since}")
+        from .config.durations import format_duration
+
+        _err(f"no samples of {args.name!r} in the last {format_duration(since)}")
         return EXIT_USAGE
     _print_series(series, sys.stdout, csv=args.csv)
     return EXIT_OK

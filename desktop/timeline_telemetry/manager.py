@@ -26,6 +26,7 @@ from .alerts.actions.base import Notifier
 from .budget import SelfBudget
 from .collectors.base import Collector, Sample
 from .collectors.registry import build_collectors
+from .config.durations import format_duration
 from .config.schema import (
     ConsoleExporterConfig,
     FileExporterConfig,
@@ -456,7 +457,7 @@ class TelemetryManager:
         _log.info(
             "history: %s (retention %s)",
             path,
-            _human_duration(self.config.metrics.retention_period),
+            format_duration(self.config.metrics.retention_period),
         )
 
     def _build_collectors(self) -> list[Collector]:
@@ -510,9 +511,3 @@ class TelemetryManager:
         # collectors' latest readings; it never runs the collectors itself.
         return self.metrics.snapshot()
 
-
-def _human_duration(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
