@@ -44,6 +44,23 @@ def test_rendering_samples_less_and_says_why() -> None:
     assert b.update(cpu_percent=0.1, rss_bytes=10e6, rendering=False).factor == 1
 
 
+def test_an_open_dashboard_is_not_held_against_the_budget() -> None:
+    b = SelfBudget(cpu_percent=1.0, rss_bytes=100e6, render_backoff=4)
+    for _ in range(4):
+        d = b.update(cpu_percent=5.0, rss_bytes=170e6, rendering=False)
+    assert d.factor == 4
+    # The user opens the dashboard: live data, full rate, nothing counted as over budget.
+    for _ in range(4):
+        d = b.update(cpu_percent=5.0, rss_bytes=170e6, rendering=False, interactive=True)
+        assert d.factor == 1 and not d.over_budget and d.interactive
+    # ... but a render still backs off.
+    d = b.update(cpu_percent=5.0, rss_bytes=170e6, rendering=True, interactive=True)
+    assert d.factor == 4
+    # Closed again: counting starts afresh (two readings over before the first doubling).
+    assert b.update(cpu_percent=5.0, rss_bytes=90e6, rendering=False).factor == 1
+    assert b.update(cpu_percent=5.0, rss_bytes=90e6, rendering=False).factor == 2
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1_800_000_000.0

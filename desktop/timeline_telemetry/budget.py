@@ -7,6 +7,11 @@ every N-th interval and the process rescan is N times rarer. Over budget for two
 in a row doubles the factor (up to ``max_backoff``); well under it (CPU below half the
 budget, memory below 90 %) for six readings halves it again, so it does not oscillate.
 While the editor renders, the factor is at least ``render_backoff``.
+
+The budget is for the monitor in the background (tray only, or headless). While the user has
+the dashboard open (``interactive``) the plots cost what they cost and the user wants live
+data, so readings are not counted and the factor is back to 1 (rendering still backs off:
+the editor's frames come first). Counting starts afresh when the dashboard closes.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class BudgetDecision:
     over_budget: bool
     rendering: bool
     reason: str
+    interactive: bool = False
 
 
 class SelfBudget:
@@ -52,14 +58,24 @@ class SelfBudget:
         self.decision = BudgetDecision(1, False, False, "")
 
     def update(
-        self, *, cpu_percent: float | None, rss_bytes: float | None, rendering: bool
+        self,
+        *,
+        cpu_percent: float | None,
+        rss_bytes: float | None,
+        rendering: bool,
+        interactive: bool = False,
     ) -> BudgetDecision:
-        """Take one reading (None = not measured yet) and return the new decision."""
+        """Take one reading (None = not measured yet) and return the new decision.
+        ``interactive``: the dashboard is open, so the reading is not held against the
+        budget."""
         cpu = cpu_percent if cpu_percent is not None else 0.0
         rss = rss_bytes if rss_bytes is not None else 0.0
         over = cpu > self.cpu_limit or rss > self.rss_limit
         well_under = cpu < 0.5 * self.cpu_limit and rss < 0.9 * self.rss_limit
-        if over:
+        if interactive:
+            self._budget_factor = 1
+            self._over = self._under = 0
+        elif over:
             self._over += 1
             self._under = 0
             if self._over >= _RAISE_AFTER:
@@ -85,5 +101,6 @@ class SelfBudget:
         if rendering:
             reasons.append("the editor is rendering")
         reason = f"sampling 1/{factor}: " + "; ".join(reasons) if factor > 1 else ""
-        self.decision = BudgetDecision(factor, over, rendering, reason)
+        self.decision = BudgetDecision(factor, over and not interactive, rendering, reason,
+                                       interactive)
         return self.decision

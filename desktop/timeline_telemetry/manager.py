@@ -34,8 +34,6 @@ from .config.schema import (
     TelemetryConfig,
 )
 from .export.base import ExportResult, ExportStatus, MetricsExporter
-from .export.console import ConsoleExporter
-from .export.file import FileExporter
 from .export.prometheus import PrometheusExporter
 from .health import (
     HealthCheckManager,
@@ -103,6 +101,8 @@ class TelemetryManager:
         self._notifier = notifier
         self._unsubscribe_alerts: Callable[[], None] | None = None
         bcfg = config.budget
+        #: Set by the tray while its dashboard is open: the self-budget does not count then.
+        self.interactive = False
         self.budget: SelfBudget | None = (
             SelfBudget(
                 cpu_percent=bcfg.cpu_percent,
@@ -355,6 +355,7 @@ class TelemetryManager:
             cpu_percent=cpu[0] if cpu else None,
             rss_bytes=rss[0] if rss else None,
             rendering=rendering,
+            interactive=self.interactive,
         )
         if d.factor != before:
             _log.info("%s", d.reason or "sampling normally again")
@@ -493,6 +494,8 @@ class TelemetryManager:
                     )
                 )
             elif isinstance(ecfg, FileExporterConfig):
+                from .export.file import FileExporter  # protobuf: only when configured
+
                 out.append(
                     FileExporter(
                         path=Path(ecfg.path),
@@ -503,6 +506,8 @@ class TelemetryManager:
                     )
                 )
             elif isinstance(ecfg, ConsoleExporterConfig):
+                from .export.console import ConsoleExporter
+
                 out.append(ConsoleExporter())
         return out
 

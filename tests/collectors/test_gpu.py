@@ -137,6 +137,22 @@ def test_real_pynvml_without_a_driver_is_unavailable_in_one_line() -> None:
     pytest.skip("an NVIDIA driver is present on this machine")
 
 
+def test_without_the_driver_pynvml_is_not_even_imported() -> None:
+    """Its ctypes bindings would stay in memory (~1 MB) for nothing."""
+    import subprocess
+
+    code = ("import sys\n"
+            "from timeline_telemetry.collectors.gpu import NvidiaGpuCollector\n"
+            "from timeline_telemetry.collectors.base import CollectorUnavailable\n"
+            "try:\n    NvidiaGpuCollector().close(); print('driver')\n"
+            "except CollectorUnavailable as e:\n    print('pynvml' in sys.modules, e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.strip()
+    if out == "driver" or not sys.platform.startswith("linux"):
+        pytest.skip("an NVIDIA driver is present (or not Linux): pynvml is used")
+    assert out == "False NVIDIA driver not usable (NVML Shared Library Not Found)"
+
+
 def test_missing_module_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pynvml", None)  # makes the import fail
     with pytest.raises(CollectorUnavailable, match="nvidia-ml-py is not installed"):

@@ -86,12 +86,11 @@ def test_head_sends_length_but_no_body(server: LocalHttpServer) -> None:
 def test_chunked_request_body_is_read(server: LocalHttpServer) -> None:
     server.add_route("/ingest", echo, methods=("POST",))
     server.start()
-    with socket.create_connection(("127.0.0.1", server.bound_port), timeout=10) as s:
-        s.sendall(b"POST /ingest HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                  b"Connection: close\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n")
-        reply = b""
-        while chunk := s.recv(4096):
-            reply += chunk
+    reply = _exchange(
+        server.bound_port,
+        b"POST /ingest HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n",
+    )
     assert reply.startswith(b"HTTP/1.1 200")
     assert reply.endswith(b"POST /ingest q= ua= n=11")
 
@@ -225,3 +224,117 @@ def test_ipv6_loopback_host() -> None:
         assert get(srv.url("/echo"))[0] == 200
     finally:
         srv.shutdown(5)
+
+
+def _exchange(port: int, raw: bytes) -> bytes:
+    """Send ``raw`` on a fresh connection and read until the server closes it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(raw)
+        reply = b""
+        while chunk := s.recv(4096):
+            reply += chunk
+    return reply
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"GARBAGE\r\n\r\n", b"400"),
+        (b"GET /echo HTTP/2.0\r\nHost: x\r\n\r\n", b"505"),
+        (b"GET /echo HTTP/1.1\r\nno colon here\r\n\r\n", b"400"),
+        (b"GET /echo HTTP/1.1\r\nHost: x\r\n folded: value\r\n\r\n", b"400"),
+        (b"GET /echo HTTP/1.1\r\nName : space before colon\r\n\r\n", b"400"),
+        (b"GET /echo HTTP/1.1\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(101))
+         + b"\r\n", b"431"),
+        (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", b"414"),
+        (b"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", b"400"),
+    ],
+)
+def test_malformed_requests_are_refused_and_closed(
+    server: LocalHttpServer, raw: bytes, status: bytes
+) -> None:
+    server.add_route("/echo", echo, methods=("GET", "POST"))
+    server.start()
+    reply = _exchange(server.bound_port, raw)
+    assert reply.startswith(b"HTTP/1.1 " + status), reply[:80]
+    assert b"\r\nConnection: close\r\n" in reply
+    assert get(server.url("/echo"))[0] == 200  # and the server keeps serving
+
+
+def test_http10_closes_unless_keep_alive(server: LocalHttpServer) -> None:
+    server.add_route("/echo", echo)
+    server.start()
+    reply = _exchange(server.bound_port, b"GET /echo HTTP/1.0\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 200 OK\r\n") and reply.endswith(b"GET /echo q= ua= n=0")
+    with socket.create_connection(("127.0.0.1", server.bound_port), timeout=10) as s:
+        s.sendall(b"GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" * 2)
+        reply = b""
+        while reply.count(b"n=0") < 2:
+            chunk = s.recv(4096)
+            assert chunk, "the server closed a keep-alive HTTP/1.0 connection"
+            reply += chunk
+    assert reply.count(b"HTTP/1.1 200 OK") == 2
+
+
+def test_pipelined_requests_on_one_connection_are_answered_in_order(
+    server: LocalHttpServer,
+) -> None:
+    server.add_route("/echo", echo, methods=("GET", "POST"))
+    server.start()
+    reply = _exchange(
+        server.bound_port,
+        b"\r\nGET /echo?a=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+        b"GET /echo?b=2 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    bodies = [part.split(b"\r\n\r\n", 1)[1][:40] for part in reply.split(b"HTTP/1.1 ")[1:]]
+    assert [b.split(b" ua=")[0] for b in bodies] == [
+        b"GET /echo q=a=1", b"POST /echo q=", b"GET /echo q=b=2"
+    ]
+
+
+def test_expect_100_continue_gets_an_interim_response(server: LocalHttpServer) -> None:
+    server.add_route("/ingest", echo, methods=("POST",))
+    server.start()
+    with socket.create_connection(("127.0.0.1", server.bound_port), timeout=10) as s:
+        s.sendall(b"POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                  b"Expect: 100-continue\r\nConnection: close\r\n\r\n")
+        interim = s.recv(4096)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"  # curl waits for this (1 s)
+        s.sendall(b"hello")
+        reply = b""
+        while chunk := s.recv(4096):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 200 OK") and reply.endswith(b"n=5")
+
+
+def test_responses_carry_a_locale_independent_date(server: LocalHttpServer) -> None:
+    import email.utils
+
+    server.add_route("/echo", echo)
+    server.start()
+    _, headers, _ = get(server.url("/echo"))
+    assert email.utils.parsedate_to_datetime(headers["date"]).tzname() == "UTC"
+    assert headers["server"] == "timeline-telemetry"
+
+
+def test_serving_does_not_import_http_client_or_ssl() -> None:
+    """http.server would pull in http.client, email and ssl: ~6 MB of an agent's RSS."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from timeline_telemetry.export.http_server import LocalHttpServer\n"
+        "from timeline_telemetry.export.http_server import Response\n"
+        "s = LocalHttpServer('127.0.0.1', 0); s.add_route('/x', lambda r: Response()); s.start()\n"
+        "import socket\n"
+        "c = socket.create_connection(('127.0.0.1', s.bound_port)); "
+        "c.sendall(b'GET /x HTTP/1.1\\r\\nConnection: close\\r\\n\\r\\n')\n"
+        "assert c.recv(100).startswith(b'HTTP/1.1 200'); s.shutdown(5)\n"
+        "print(sorted(m for m in ('http.client', 'ssl', 'email', 'http.server') "
+        "if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -172,3 +172,14 @@ def test_alert_events_notify_and_click_opens_alerts(
         assert app.centre.next_due_in() is None
     finally:
         next(gen, None)
+
+
+def test_open_dashboard_pauses_the_self_budget_until_closed(
+    qtbot: QtBot, tray_app: TrayApp, manager: TelemetryManager
+) -> None:
+    assert manager.interactive is False
+    tray_app.show_dashboard("")
+    assert tray_app.dashboard is not None
+    assert manager.interactive is True
+    tray_app.dashboard.close()
+    assert manager.interactive is False

@@ -7,17 +7,22 @@ Entry points: :class:`AlertManager`, :func:`load_rule_files`, :func:`run_rules_c
 
 from __future__ import annotations
 
-from .build import SHIPPED_RULES, build_alert_manager
-from .cli import run_rules_check, run_rules_test
-from .engine import FlapSettings, RuleEngine
-from .manager import AlertManager, RenderSilence, RulePolicy
-from .notify import StormSettings
-from .promql import Evaluator, PromQLError, UnsupportedQuery
-from .rules import AlertingRule, RecordingRule, RuleFileError, RuleGroup, load_rule_files
-from .seed import AlertRule, AlertSeverity, translate_condition
-from .series import HistorySource, MemorySource
-from .state import Alert, AlertState
-from .store import AlertStore, Silence
+from typing import TYPE_CHECKING
+
+from timeline_telemetry._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from .build import SHIPPED_RULES, build_alert_manager
+    from .cli import run_rules_check, run_rules_test
+    from .engine import FlapSettings, RuleEngine
+    from .manager import AlertManager, RenderSilence, RulePolicy
+    from .notify import StormSettings
+    from .promql import Evaluator, PromQLError, UnsupportedQuery
+    from .rules import AlertingRule, RecordingRule, RuleFileError, RuleGroup, load_rule_files
+    from .seed import AlertRule, AlertSeverity, translate_condition
+    from .series import HistorySource, MemorySource
+    from .state import Alert, AlertState
+    from .store import AlertStore, Silence
 
 __all__ = [
     "SHIPPED_RULES",
@@ -48,3 +53,33 @@ __all__ = [
     "run_rules_test",
     "translate_condition",
 ]
+
+__getattr__, __dir__ = lazy_attributes(__name__, {
+    "SHIPPED_RULES": ".build",
+    "build_alert_manager": ".build",
+    "run_rules_check": ".cli",
+    "run_rules_test": ".cli",
+    "FlapSettings": ".engine",
+    "RuleEngine": ".engine",
+    "AlertManager": ".manager",
+    "RenderSilence": ".manager",
+    "RulePolicy": ".manager",
+    "StormSettings": ".notify",
+    "Evaluator": ".promql",
+    "PromQLError": ".promql",
+    "UnsupportedQuery": ".promql",
+    "AlertingRule": ".rules",
+    "RecordingRule": ".rules",
+    "RuleFileError": ".rules",
+    "RuleGroup": ".rules",
+    "load_rule_files": ".rules",
+    "AlertRule": ".seed",
+    "AlertSeverity": ".seed",
+    "translate_condition": ".seed",
+    "HistorySource": ".series",
+    "MemorySource": ".series",
+    "Alert": ".state",
+    "AlertState": ".state",
+    "AlertStore": ".store",
+    "Silence": ".store",
+})

@@ -5,9 +5,9 @@ survive restarts: every firing/resolved/silenced event, the alerts firing at shu
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +129,7 @@ class AlertStore:
         """Create a silence; returns it (with a new id)."""
         if ends_at <= starts_at:
             raise ValueError("a silence must end after it starts")
-        s = Silence(uuid.uuid4().hex, tuple(matchers), starts_at, ends_at, created_by, comment)
+        s = Silence(secrets.token_hex(16), tuple(matchers), starts_at, ends_at, created_by, comment)
         data = json.dumps([[m.name, m.op, m.value] for m in s.matchers])
         with self._lock, self._conn:
             self._conn.execute("INSERT INTO silences VALUES (?,?,?,?,?,?)",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -104,11 +106,36 @@ class NvidiaGpuCollector:
 
 def _import_pynvml() -> Any:
     try:
+        installed = importlib.util.find_spec("pynvml") is not None
+    except (ImportError, ValueError):  # ValueError: sys.modules holds None for it
+        installed = False
+    if not installed:
+        raise CollectorUnavailable(
+            "nvidia-ml-py is not installed (pip install 'timeline-telemetry[gpu]')"
+        )
+    if not _nvml_loadable():
+        raise CollectorUnavailable("NVIDIA driver not usable (NVML Shared Library Not Found)")
+    try:
         return importlib.import_module("pynvml")
     except ImportError as exc:
         raise CollectorUnavailable(
             "nvidia-ml-py is not installed (pip install 'timeline-telemetry[gpu]')"
         ) from exc
+
+
+def _nvml_loadable() -> bool:
+    """False when the NVML library certainly cannot load, so pynvml is not imported at all:
+    its ctypes bindings (~1 MB) stay in memory once imported, driver or not. Only decided on
+    Linux (pynvml loads exactly ``libnvidia-ml.so.1`` there); elsewhere pynvml looks."""
+    if not sys.platform.startswith("linux"):
+        return True
+    import ctypes
+
+    try:
+        ctypes.CDLL("libnvidia-ml.so.1")
+    except OSError:
+        return False
+    return True
 
 
 def _one_line(exc: BaseException) -> str:

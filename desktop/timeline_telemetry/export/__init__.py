@@ -7,14 +7,19 @@ Prometheus exporter is used.
 
 from __future__ import annotations
 
-from .base import ExportResult, ExportState, ExportStatus, MetricsExporter
-from .console import ConsoleExporter
-from .exposition import ExpositionRenderer
-from .file import FileExporter, read_otlp_json_lines, repair_torn_tail, rotated_files
-from .http_server import LocalHttpServer, PortInUseError, Request, Response
-from .otlp_json import from_json_line, snapshot_to_otlp_request, to_json_line
-from .prometheus import PrometheusExporter, SnapshotCollector
-from .status import StatusTracker
+from typing import TYPE_CHECKING
+
+from timeline_telemetry._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from .base import ExportResult, ExportState, ExportStatus, MetricsExporter
+    from .console import ConsoleExporter
+    from .exposition import ExpositionRenderer
+    from .file import FileExporter, read_otlp_json_lines, repair_torn_tail, rotated_files
+    from .http_server import LocalHttpServer, PortInUseError, Request, Response
+    from .otlp_json import from_json_line, snapshot_to_otlp_request, to_json_line
+    from .prometheus import PrometheusExporter, SnapshotCollector
+    from .status import StatusTracker
 
 __all__ = [
     "ConsoleExporter",
@@ -38,3 +43,26 @@ __all__ = [
     "snapshot_to_otlp_request",
     "to_json_line",
 ]
+
+__getattr__, __dir__ = lazy_attributes(__name__, {
+    "ExportResult": ".base",
+    "ExportState": ".base",
+    "ExportStatus": ".base",
+    "MetricsExporter": ".base",
+    "ConsoleExporter": ".console",
+    "ExpositionRenderer": ".exposition",
+    "FileExporter": ".file",
+    "read_otlp_json_lines": ".file",
+    "repair_torn_tail": ".file",
+    "rotated_files": ".file",
+    "LocalHttpServer": ".http_server",
+    "PortInUseError": ".http_server",
+    "Request": ".http_server",
+    "Response": ".http_server",
+    "from_json_line": ".otlp_json",
+    "snapshot_to_otlp_request": ".otlp_json",
+    "to_json_line": ".otlp_json",
+    "PrometheusExporter": ".prometheus",
+    "SnapshotCollector": ".prometheus",
+    "StatusTracker": ".status",
+})

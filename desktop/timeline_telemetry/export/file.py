@@ -17,16 +17,17 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-)
+from typing import TYPE_CHECKING
 
 from timeline_telemetry.metrics.model import Snapshot
 
 from .base import ExportResult, ExportStatus
-from .otlp_json import from_json_line, snapshot_to_otlp_request, to_json_line
 from .status import StatusTracker
+
+if TYPE_CHECKING:  # the OTLP encoding (protobuf) is imported at the first export
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
 
 __all__ = ["FileExporter", "read_otlp_json_lines", "repair_torn_tail", "rotated_files"]
 
@@ -94,6 +95,8 @@ class FileExporter:
 
     def export(self, snapshot: Snapshot) -> ExportResult:
         """Append one line for ``snapshot``."""
+        from .otlp_json import snapshot_to_otlp_request, to_json_line
+
         try:
             msg = snapshot_to_otlp_request(
                 snapshot, resource=self._resource, start_time=self._start_time
@@ -226,6 +229,8 @@ def read_otlp_json_lines(
     """Every request in one file, in order. A final line without its newline (torn by a
     crash, or being written right now) is skipped; any other bad line raises ``ValueError``
     naming the line, unless ``skip_invalid``."""
+    from .otlp_json import from_json_line
+
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, start=1):
             if not raw.endswith(b"\n"):

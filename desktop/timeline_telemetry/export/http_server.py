@@ -1,10 +1,13 @@
 """A small local HTTP/1.1 server with routes, shared by /metrics and (later) /health.
 
-Built on the stdlib ``http.server`` with three changes that matter for an always-on agent:
+Built on ``socketserver`` with its own request parsing (``http.server`` would pull in
+``http.client``, ``email`` and ``ssl``: 6 MB of resident memory), and three things that
+matter for an always-on agent:
 
 * the accept loop waits on a selector with a wake-up socket instead of polling every 0.5 s
   (``serve_forever``), so an idle server costs no wake-ups and ``shutdown`` returns at once;
-* ``server_bind`` does not call ``socket.getfqdn`` (a reverse DNS lookup that can take seconds);
+* no ``socket.getfqdn`` at bind (``http.server`` does a reverse DNS lookup that can take
+  seconds);
 * open keep-alive connections are tracked, capped, and closed on shutdown, and their threads
   joined with a deadline, so nothing is left running.
 
@@ -25,7 +28,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any
 
 __all__ = [
@@ -314,26 +317,23 @@ class LocalHttpServer:
             return Response.text(500, "internal error (see the telemetry agent's log)\n")
 
 
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that tracks its connection threads and skips the FQDN lookup."""
+class _Server(socketserver.ThreadingTCPServer):
+    """A threading TCP server that tracks its connection threads and caps their number."""
 
     daemon_threads = True
     # SO_REUSEADDR lets Windows bind a port another process is listening on; keep it POSIX-only.
     allow_reuse_address = os.name != "nt"
 
-    def __init__(self, owner: LocalHttpServer, handler: type[BaseHTTPRequestHandler]) -> None:
+    def __init__(self, owner: LocalHttpServer) -> None:
         self.owner = owner
         self._conns: dict[socket.socket, threading.Thread] = {}
         self._conns_lock = threading.Lock()
         self._refused = 0
-        super().__init__((owner.host, owner.port), handler, bind_and_activate=False)
+        super().__init__((owner.host, owner.port), _Handler, bind_and_activate=False)
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind would call socket.getfqdn(host): a DNS lookup, for nothing.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
+    @property
+    def server_port(self) -> int:
+        return int(self.server_address[1])
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # socketserver prints a traceback to stderr; a client hanging up mid-response is
@@ -387,94 +387,99 @@ class _Server(ThreadingHTTPServer):
 
 
 def _make_server(owner: LocalHttpServer) -> _Server:
-    handler = _handler_class(owner)
     if ":" in owner.host:
-        return _Server6(owner, handler)
-    return _Server(owner, handler)
+        return _Server6(owner)
+    return _Server(owner)
 
 
 class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
-def _handler_class(owner: LocalHttpServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(_Handler):
-        server_owner = owner
-        timeout = owner.idle_timeout_s  # idle keep-alive connections end
+class _BadRequest(Exception):
+    """A request the server answers with ``status`` and then closes the connection."""
 
-    return Handler
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; with Nagle on, the body waited ~40 ms for the
-    # scraper's delayed ACK (found by bench/bench_scrape.py).
+class _Handler(socketserver.StreamRequestHandler):
+    """One connection: requests are read and answered in turn until either side closes.
+
+    The request head is parsed here rather than by ``http.server``: that module pulls in
+    ``http.client``, ``email`` and ``ssl`` (about 6 MB of the agent's resident memory, for
+    a server that only ever speaks plain HTTP on loopback).
+    """
+
+    server: _Server
+    # Headers and body go out in one write, and Nagle stays off so a response never waits
+    # ~40 ms for the scraper's delayed ACK (found by bench/bench_scrape.py).
     disable_nagle_algorithm = True
-    server_version = "timeline-telemetry"
-    sys_version = ""
-    server_owner: LocalHttpServer
 
-    def version_string(self) -> str:
-        return self.server_version
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.owner.idle_timeout_s)  # idle keep-alives end
 
-    def do_GET(self) -> None:
-        self._handle()
+    def handle(self) -> None:
+        owner = self.server.owner
+        client = (str(self.client_address[0]), int(self.client_address[1]))
+        while True:
+            try:
+                head = _read_head(self.rfile)
+            except _BadRequest as exc:
+                with contextlib.suppress(OSError):
+                    self._send(Response.text(exc.status, f"{exc}\n"), head_only=False,
+                               close=True)
+                return
+            except (OSError, ValueError):  # idle timeout, reset, or the socket shut down
+                return
+            if head is None:  # the client closed the connection between requests
+                return
+            method, target, version, headers = head
+            close = _wants_close(version, headers)
+            if headers.get("expect", "").lower() == "100-continue":
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            try:
+                body = _read_body(self.rfile, headers, owner.max_body_bytes)
+            except RequestBodyTooLarge:
+                self._send(owner._body_error(
+                    413, f"request body larger than {owner.max_body_bytes} bytes", headers
+                ), head_only=method == "HEAD", close=True)
+                self._drain_unread(headers)
+                return
+            except (ValueError, OSError) as exc:
+                with contextlib.suppress(OSError):
+                    self._send(owner._body_error(400, f"bad request body: {exc}", headers),
+                               head_only=method == "HEAD", close=True)
+                return
+            if target.startswith(("http://", "https://")):  # absolute-form (proxies send it)
+                split = urllib.parse.urlsplit(target)
+                path, query = split.path, split.query
+            else:
+                path, _, query = target.partition("?")
+            req = Request(method, path or "/", query, headers, body, client)
+            self._send(owner._dispatch(req), head_only=method == "HEAD", close=close)
+            _log.debug("%s %s %s", client[0], method, path)
+            if close:
+                return
 
-    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        _log.debug("%s " + format, self.address_string(), *args)
-
-    def _handle(self) -> None:
-        owner = self.server_owner
-        target = self.path
-        if target.startswith(("http://", "https://")):  # absolute-form (proxies send it)
-            split = urllib.parse.urlsplit(target)
-            path, query = split.path, split.query
-        else:
-            path, _, query = target.partition("?")
-        headers: dict[str, str] = {}
-        for name, value in self.headers.items():
-            key = name.lower()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
-        try:
-            body = self._read_body(headers, owner.max_body_bytes)
-        except RequestBodyTooLarge:
-            self.close_connection = True
-            self._send(owner._body_error(
-                413, f"request body larger than {owner.max_body_bytes} bytes", headers
-            ))
-            self._drain_unread(headers)
-            return
-        except ValueError as exc:
-            self.close_connection = True
-            self._send(owner._body_error(400, f"bad request body: {exc}", headers))
-            return
-        req = Request(
-            method=self.command,
-            path=path or "/",
-            query=query,
-            headers=headers,
-            body=body,
-            client=(str(self.client_address[0]), int(self.client_address[1])),
-        )
-        self._send(owner._dispatch(req))
-
-    def _read_body(self, headers: Mapping[str, str], limit: int) -> bytes:
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            return _read_chunked(self.rfile, limit)
-        raw = headers.get("content-length", "").strip()
-        if not raw:
-            return b""
-        if not raw.isdigit():
-            raise ValueError(f"Content-Length {raw!r} is not a number")
-        length = int(raw)
-        if length > limit:
-            raise RequestBodyTooLarge(length)
-        body = self.rfile.read(length)
-        if len(body) != length:
-            raise ValueError("connection closed before the whole body arrived")
-        return body
+    def _send(self, resp: Response, *, head_only: bool, close: bool) -> None:
+        lines = [
+            f"HTTP/1.1 {resp.status} {_reason(resp.status)}",
+            "Server: timeline-telemetry",
+            f"Date: {_http_date(time.time())}",
+            f"Content-Type: {resp.content_type}",
+            f"Content-Length: {len(resp.body)}",
+            "X-Content-Type-Options: nosniff",
+        ]
+        lines.extend(f"{name}: {value}" for name, value in resp.headers)
+        if close:
+            lines.append("Connection: close")
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if not head_only and resp.body:
+            data += resp.body
+        self.wfile.write(data)
 
     def _drain_unread(self, headers: Mapping[str, str]) -> None:
         """After refusing a too-large body, read (and discard) what the client is still
@@ -484,7 +489,6 @@ class _Handler(BaseHTTPRequestHandler):
         budget = min(int(raw), _MAX_DRAIN_BYTES) if raw.isdigit() else _MAX_DRAIN_BYTES
         deadline = time.monotonic() + _MAX_DRAIN_SECONDS
         with contextlib.suppress(OSError, ValueError):
-            self.wfile.flush()
             self.connection.settimeout(_MAX_DRAIN_SECONDS)
             while budget > 0 and time.monotonic() < deadline:
                 chunk = self.rfile.read1(min(65536, budget))
@@ -492,18 +496,75 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 budget -= len(chunk)
 
-    def _send(self, resp: Response) -> None:
-        self.send_response(resp.status)
-        self.send_header("Content-Type", resp.content_type)
-        self.send_header("Content-Length", str(len(resp.body)))
-        self.send_header("X-Content-Type-Options", "nosniff")
-        for name, value in resp.headers:
-            self.send_header(name, value)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD" and resp.body:
-            self.wfile.write(resp.body)
+
+_Head = tuple[str, str, str, dict[str, str]]
+
+
+def _read_head(rfile: Any) -> _Head | None:
+    """The request line and headers, or ``None`` at a clean end of the connection.
+
+    Raises :class:`_BadRequest` for what RFC 9112 says to refuse: a malformed request line
+    or header field, obsolete line folding, an unsupported version, or a head over the limits.
+    """
+    line = rfile.readline(_MAX_LINE + 1)
+    while line in (b"\r\n", b"\n"):  # RFC 9112 2.2: ignore empty lines before a request
+        line = rfile.readline(_MAX_LINE + 1)
+    if not line:
+        return None
+    if len(line) > _MAX_LINE:
+        raise _BadRequest(414, "request line too long")
+    parts = line.decode("latin-1").rstrip("\r\n").split(" ")
+    if len(parts) != 3 or not parts[0].isalpha() or not parts[1]:
+        raise _BadRequest(400, "malformed request line")
+    method, target, version = parts
+    if version not in ("HTTP/1.1", "HTTP/1.0"):
+        if version.startswith("HTTP/"):
+            raise _BadRequest(505, f"HTTP version {version[5:]!r} not supported (use 1.1)")
+        raise _BadRequest(400, "malformed request line")
+    headers: dict[str, str] = {}
+    for _ in range(_MAX_HEADERS + 1):
+        raw = rfile.readline(_MAX_LINE + 1)
+        if not raw:
+            raise OSError("connection closed inside the request head")
+        if raw in (b"\r\n", b"\n"):
+            return method, target, version, headers
+        if len(raw) > _MAX_LINE:
+            raise _BadRequest(431, "header line too long")
+        text = raw.decode("latin-1").rstrip("\r\n")
+        name, sep, value = text.partition(":")
+        if not sep or not name or name != name.strip() or text[0] in " \t":
+            raise _BadRequest(400, "malformed header field")
+        key = name.lower()
+        value = value.strip(" \t")
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    raise _BadRequest(431, f"more than {_MAX_HEADERS} header fields")
+
+
+def _wants_close(version: str, headers: Mapping[str, str]) -> bool:
+    tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
+    if version == "HTTP/1.0":
+        return "keep-alive" not in tokens
+    return "close" in tokens
+
+
+def _read_body(rfile: Any, headers: Mapping[str, str], limit: int) -> bytes:
+    if "transfer-encoding" in headers:
+        if headers["transfer-encoding"].strip().lower() != "chunked":
+            raise ValueError(f"Transfer-Encoding {headers['transfer-encoding']!r} (only "
+                             "chunked is accepted)")
+        return _read_chunked(rfile, limit)
+    raw = headers.get("content-length", "").strip()
+    if not raw:
+        return b""
+    if not raw.isdigit():
+        raise ValueError(f"Content-Length {raw!r} is not a number")
+    length = int(raw)
+    if length > limit:
+        raise RequestBodyTooLarge(length)
+    body: bytes = rfile.read(length)
+    if len(body) != length:
+        raise ValueError("connection closed before the whole body arrived")
+    return body
 
 
 def _read_chunked(rfile: Any, limit: int) -> bytes:
@@ -529,3 +590,23 @@ def _read_chunked(rfile: Any, limit: int) -> bytes:
             raise ValueError("connection closed inside a chunk")
         out += chunk
         rfile.readline(16)  # the CRLF after the chunk data
+
+
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _http_date(ts: float) -> str:
+    """IMF-fixdate (RFC 9110 5.6.7), spelled out so the process locale cannot change it."""
+    t = time.gmtime(ts)
+    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
+            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"

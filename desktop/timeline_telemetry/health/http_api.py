@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from .model import HealthCheckResult
+
+if TYPE_CHECKING:  # urllib.request brings http.client, email and ssl (~5 MB): first check
+    import urllib.request
 
 __all__ = ["HttpHealthCheck", "redact_url"]
 
@@ -60,12 +61,17 @@ class HttpHealthCheck:
         self.name = name or f"http:{parts.hostname}" + (f":{parts.port}" if parts.port else "")
         self.timeout = timeout
         self._request_timeout = (timeout or request_timeout) + _GRACE
-        self._opener = opener or urllib.request.build_opener()
+        self._opener = opener
         self._clock = clock
         self._shown = redact_url(url)
 
     def check(self) -> HealthCheckResult:
         """One GET; the body is not read."""
+        import urllib.error
+        import urllib.request
+
+        if self._opener is None:
+            self._opener = urllib.request.build_opener()
         req = urllib.request.Request(self.url, method="GET",
                                      headers={"User-Agent": "timeline-telemetry-health"})
         started = self._clock()

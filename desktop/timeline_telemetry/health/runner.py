@@ -9,7 +9,6 @@ steady agent creates no threads per round and ``threads <= parallel + stuck chec
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import queue
@@ -257,6 +256,8 @@ def _bounded(check: HealthCheck, timeout: float) -> Callable[[], HealthCheckResu
         try:
             out: object = check.check()
             if inspect.isawaitable(out):
+                import asyncio  # ~1 MB with ssl: only for async (user-written) checks
+
                 out = asyncio.run(_wait(out, timeout))
         except TimeoutError:
             return HealthCheckResult(HealthStatus.UNHEALTHY,
@@ -279,4 +280,6 @@ def _bounded(check: HealthCheck, timeout: float) -> Callable[[], HealthCheckResu
 async def _wait(aw: Awaitable[object], timeout: float) -> object:
     # Cancel a little before the round's deadline so the check unwinds and its thread is free
     # by then (no "stuck" round); the deadline stays the hard bound.
+    import asyncio
+
     return await asyncio.wait_for(aw, timeout - min(0.1, timeout * 0.1))

@@ -9,10 +9,7 @@ from timeline_telemetry.tracing.file import JsonLinesSender
 from timeline_telemetry.tracing.pipeline import TraceExporters
 from timeline_telemetry.tracing.queue import LOG_COUNTERS, QueuedExporter, RetryPolicy
 
-from .log_store import LogStore
-from .metrics_sink import MetricsSink
 from .receiver import OtlpReceiver, default_logs_file
-from .trace_store import TraceStore
 
 __all__ = ["build_ingest"]
 
@@ -48,9 +45,7 @@ def build_ingest(
         host=ingest.otlp.host,
         port=ingest.otlp.port,
         max_body_bytes=ingest.otlp.max_body_bytes,
-        trace_store=TraceStore(max_traces=ingest.trace_store_max_traces),
-        log_store=LogStore(),
+        trace_store_max_traces=ingest.trace_store_max_traces,
         trace_exporters=trace_exporters,
         logs_exporter=logs_exporter,
-        sink=MetricsSink(metrics),
     )

@@ -10,28 +10,18 @@ so an SDK's ``OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318`` just works). P
 * logs -> the :class:`LogStore` and the logs file (OTLP/JSON lines, rotated).
 
 Request handling is in the connection's thread and never waits for an exporter (they queue).
+Protobuf, the OTLP message classes and the stores are imported when the first request
+arrives (or a store is first read): an agent the editor never pushes to does not carry them
+(about 4 MB of resident memory).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
-
-from google.protobuf.message import Message
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-    ExportLogsServiceRequest,
-    ExportLogsServiceResponse,
-)
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
-    ExportMetricsServiceRequest,
-    ExportMetricsServiceResponse,
-)
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from typing import TYPE_CHECKING, TypeVar
 
 from timeline_telemetry.export.base import ExportStatus
 from timeline_telemetry.export.http_server import LocalHttpServer, Request, Response
@@ -40,17 +30,27 @@ from timeline_telemetry.tracing.batch import OtlpBatch, count_spans
 from timeline_telemetry.tracing.pipeline import TraceExporters
 from timeline_telemetry.tracing.queue import QueuedExporter
 
-from .codec import OtlpHttpError, decode_request, encode_response, error_response, response_type
-from .log_store import LogStore
-from .metrics_sink import MetricsSink
-from .trace_store import TraceStore
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+        ExportMetricsServiceRequest,
+    )
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    from .log_store import LogStore
+    from .metrics_sink import MetricsSink
+    from .trace_store import TraceStore
 
 __all__ = ["PORT_SETTING", "OtlpReceiver"]
 
 _log = logging.getLogger(__name__)
 
 PORT_SETTING = "telemetry.ingest.otlp.port"
-M = TypeVar("M", bound=Message)
+M = TypeVar("M", bound="Message")
+_T = TypeVar("_T")
 
 
 class OtlpReceiver:
@@ -65,6 +65,7 @@ class OtlpReceiver:
         port: int = 4318,
         max_body_bytes: int = 16 * 1024 * 1024,
         trace_store: TraceStore | None = None,
+        trace_store_max_traces: int = 1000,
         log_store: LogStore | None = None,
         trace_exporters: TraceExporters | None = None,
         logs_exporter: QueuedExporter | None = None,
@@ -72,11 +73,14 @@ class OtlpReceiver:
     ) -> None:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
-        self.trace_store = trace_store if trace_store is not None else TraceStore()
-        self.log_store = log_store if log_store is not None else LogStore()
+        self._lazy_lock = threading.Lock()
+        self._trace_store = trace_store
+        self._max_traces = trace_store.max_traces if trace_store is not None else (
+            trace_store_max_traces)
+        self._log_store = log_store
+        self._sink = sink
         self.trace_exporters = trace_exporters if trace_exporters is not None else TraceExporters()
         self.logs_exporter = logs_exporter
-        self.sink = sink if sink is not None else MetricsSink(metrics)
         self.server = LocalHttpServer(
             host, port, max_body_bytes=max_body_bytes, setting=PORT_SETTING, env=None,
             body_error=_body_error,
@@ -84,6 +88,44 @@ class OtlpReceiver:
         self.server.add_route("/v1/traces", self._traces, methods=("POST",))
         self.server.add_route("/v1/metrics", self._metrics, methods=("POST",))
         self.server.add_route("/v1/logs", self._logs, methods=("POST",))
+
+    # -- the stores, made on first use ----------------------------------------------------
+    @property
+    def trace_store(self) -> TraceStore:
+        """The last ``trace_store_max_traces`` traces received (the dashboard reads it)."""
+        from .trace_store import TraceStore
+
+        return self._made("_trace_store", lambda: TraceStore(max_traces=self._max_traces))
+
+    @property
+    def log_store(self) -> LogStore:
+        """The recent log records received."""
+        from .log_store import LogStore
+
+        return self._made("_log_store", LogStore)
+
+    @property
+    def sink(self) -> MetricsSink:
+        """Where received metrics go (into :class:`Metrics`)."""
+        from .metrics_sink import MetricsSink
+
+        return self._made("_sink", lambda: MetricsSink(self.metrics))
+
+    def _made(self, attr: str, make: Callable[[], _T]) -> _T:
+        value: _T | None = getattr(self, attr)
+        if value is None:
+            with self._lazy_lock:
+                value = getattr(self, attr)
+                if value is None:
+                    value = make()
+                    setattr(self, attr, value)
+        return value
+
+    @property
+    def received_anything(self) -> bool:
+        """True once a store exists, i.e. a request arrived or a store was read."""
+        return self._trace_store is not None or self._log_store is not None or (
+            self._sink is not None)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
@@ -131,12 +173,17 @@ class OtlpReceiver:
         return (
             f"OTLP/HTTP receiver on {where} (/v1/traces, /v1/metrics, /v1/logs; protobuf or "
             f"JSON, gzip; max body {self.max_body_bytes} bytes): keeping the last "
-            f"{self.trace_store.max_traces} traces, forwarding traces to {forwards} "
+            f"{self._max_traces} traces, forwarding traces to {forwards} "
             f"exporter{'s' if forwards != 1 else ''}, {logs}"
         )
 
     # -- handlers -------------------------------------------------------------------------
     def _traces(self, req: Request) -> Response:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+            ExportTraceServiceResponse,
+        )
+
         def handle(msg: ExportTraceServiceRequest) -> Message:
             n = count_spans(msg)
             self._count("traces", n)
@@ -150,6 +197,11 @@ class OtlpReceiver:
         return self._serve(req, "traces", ExportTraceServiceRequest, handle)
 
     def _metrics(self, req: Request) -> Response:
+        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+            ExportMetricsServiceRequest,
+            ExportMetricsServiceResponse,
+        )
+
         def handle(msg: ExportMetricsServiceRequest) -> Message:
             outcome = self.sink.apply(msg)
             self._count("metrics", outcome.accepted + outcome.rejected)
@@ -167,6 +219,11 @@ class OtlpReceiver:
         return self._serve(req, "metrics", ExportMetricsServiceRequest, handle)
 
     def _logs(self, req: Request) -> Response:
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+            ExportLogsServiceRequest,
+            ExportLogsServiceResponse,
+        )
+
         def handle(msg: ExportLogsServiceRequest) -> Message:
             n = self.log_store.add_request(msg)
             self._count("logs", n)
@@ -179,6 +236,14 @@ class OtlpReceiver:
     def _serve(
         self, req: Request, signal: str, message_type: type[M], handle: Callable[[M], Message]
     ) -> Response:
+        from .codec import (
+            OtlpHttpError,
+            decode_request,
+            encode_response,
+            error_response,
+            response_type,
+        )
+
         kind = response_type(req)
         try:
             msg = decode_request(req, message_type, max_body_bytes=self.max_body_bytes)
@@ -205,6 +270,8 @@ class OtlpReceiver:
 
 def _body_error(status: int, message: str, req_headers: Mapping[str, str]) -> Response:
     """413/400 decided by the HTTP server before routing, as an OTLP Status body."""
+    from .codec import error_response
+
     kind = "application/json" if req_headers.get("content-type", "").startswith(
         "application/json") else "application/x-protobuf"
     return error_response(status, message, kind)

@@ -7,23 +7,29 @@ wrapped by one :class:`QueuedExporter` (bounded queue, retry with backoff, statu
 
 from __future__ import annotations
 
-from .api import Span, SpanBuilder, Tracer, TraceScope
-from .batch import OtlpBatch, count_spans, trace_batch
-from .build import build_trace_exporters, build_tracer
-from .console import ConsoleSender, format_span
-from .file import JsonLinesSender
-from .jsonlines import message_from_json, message_to_json_line, read_json_lines
-from .otlp_http import OtlpHttpSender, jaeger_otlp_url, otlp_signal_url, redact_url
-from .pipeline import LoggingSpanProcessor, SdkBridge, TraceExporters
-from .queue import (
-    LOG_COUNTERS,
-    TRACE_COUNTERS,
-    DeliveryError,
-    ExportCounters,
-    QueuedExporter,
-    RetryPolicy,
-    Sender,
-)
+from typing import TYPE_CHECKING
+
+from timeline_telemetry._lazy import lazy_attributes
+
+if TYPE_CHECKING:
+    from .api import Span, SpanBuilder, Tracer, TraceScope
+    from .batch import OtlpBatch, count_spans, trace_batch
+    from .build import build_trace_exporters, build_tracer
+    from .console import ConsoleSender, format_span
+    from .file import JsonLinesSender
+    from .jsonlines import message_from_json, message_to_json_line, read_json_lines
+    from .otlp_http import OtlpHttpSender, jaeger_otlp_url, otlp_signal_url, redact_url
+    from .pipeline import TraceExporters
+    from .queue import (
+        LOG_COUNTERS,
+        TRACE_COUNTERS,
+        DeliveryError,
+        ExportCounters,
+        QueuedExporter,
+        RetryPolicy,
+        Sender,
+    )
+    from .sdk_bridge import LoggingSpanProcessor, SdkBridge
 
 __all__ = [
     "LOG_COUNTERS",
@@ -56,3 +62,35 @@ __all__ = [
     "redact_url",
     "trace_batch",
 ]
+
+__getattr__, __dir__ = lazy_attributes(__name__, {
+    "Span": ".api",
+    "SpanBuilder": ".api",
+    "Tracer": ".api",
+    "TraceScope": ".api",
+    "OtlpBatch": ".batch",
+    "count_spans": ".batch",
+    "trace_batch": ".batch",
+    "build_trace_exporters": ".build",
+    "build_tracer": ".build",
+    "ConsoleSender": ".console",
+    "format_span": ".console",
+    "JsonLinesSender": ".file",
+    "message_from_json": ".jsonlines",
+    "message_to_json_line": ".jsonlines",
+    "read_json_lines": ".jsonlines",
+    "OtlpHttpSender": ".otlp_http",
+    "jaeger_otlp_url": ".otlp_http",
+    "otlp_signal_url": ".otlp_http",
+    "redact_url": ".otlp_http",
+    "LoggingSpanProcessor": ".sdk_bridge",
+    "SdkBridge": ".sdk_bridge",
+    "TraceExporters": ".pipeline",
+    "LOG_COUNTERS": ".queue",
+    "TRACE_COUNTERS": ".queue",
+    "DeliveryError": ".queue",
+    "ExportCounters": ".queue",
+    "QueuedExporter": ".queue",
+    "RetryPolicy": ".queue",
+    "Sender": ".queue",
+})

@@ -8,9 +8,13 @@ editor travel the same way, as an ``ExportTraceServiceRequest``; received logs t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from google.protobuf.message import Message
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+if TYPE_CHECKING:  # protobuf is imported by whoever builds a batch, not by this module
+    from google.protobuf.message import Message
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
 
 __all__ = ["OtlpBatch", "count_spans", "trace_batch"]
 

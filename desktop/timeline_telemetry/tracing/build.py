@@ -14,15 +14,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
-from typing import TextIO
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanLimits, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
+from opentelemetry import trace as otel_trace
 from opentelemetry.trace import NoOpTracer
 
 from timeline_telemetry import __version__
@@ -37,11 +36,11 @@ from timeline_telemetry.config.schema import (
 from timeline_telemetry.metrics.api import Metrics
 
 from .api import Tracer
-from .console import ConsoleSender
-from .file import JsonLinesSender
-from .otlp_http import OtlpHttpSender, jaeger_otlp_url, otlp_signal_url
-from .pipeline import LoggingSpanProcessor, SdkBridge, TraceExporters
+from .pipeline import TraceExporters
 from .queue import TRACE_COUNTERS, QueuedExporter, RetryPolicy, Sender
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 __all__ = ["build_trace_exporters", "build_tracer"]
 
@@ -69,16 +68,24 @@ def build_trace_exporters(
         timeout = default_timeout_s
         sender: Sender
         if isinstance(cfg, ConsoleExporterConfig):
+            from .console import ConsoleSender  # each sender's imports only when configured
+
             sender = ConsoleSender(stream=console_stream)
         elif isinstance(cfg, FileExporterConfig):
+            from .file import JsonLinesSender
+
             sender = JsonLinesSender(cfg.path, max_bytes=cfg.max_bytes, backups=cfg.backups)
         elif isinstance(cfg, OtlpExporterConfig):
+            from .otlp_http import OtlpHttpSender, otlp_signal_url
+
             sender = OtlpHttpSender(
                 otlp_signal_url(cfg.endpoint), headers=cfg.headers,
                 compression=cfg.compression, environ=environ, keyring_get=keyring_get,
             )
             timeout = cfg.timeout
         elif isinstance(cfg, JaegerExporterConfig):
+            from .otlp_http import OtlpHttpSender, jaeger_otlp_url
+
             url, warning = jaeger_otlp_url(cfg.endpoint)
             if warning:
                 _log.warning("%s", warning)
@@ -121,6 +128,21 @@ def build_tracer(
     if tracing_config.debug_mode and tracing_config.sample_rate < 1.0:
         _log.info("tracing.debug_mode: sampling every trace (sample_rate %g is ignored)",
                   tracing_config.sample_rate)
+    sdk = _DeferredSdkTracer(lambda: _make_provider(tracing_config, resource, exporters))
+    return Tracer(sdk, exporters=exporters, flush=sdk.flush, stop=sdk.stop)
+
+
+def _make_provider(
+    tracing_config: TracingConfig, resource: Mapping[str, str], exporters: TraceExporters
+) -> TracerProvider:
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
+
+    from .sdk_bridge import LoggingSpanProcessor, SdkBridge
+
+    batch = tracing_config.batch_export
     sampler = ParentBased(
         ALWAYS_ON if tracing_config.debug_mode else TraceIdRatioBased(tracing_config.sample_rate)
     )
@@ -150,13 +172,66 @@ def build_tracer(
                 max_export_batch_size=batch.max_batch_size,
                 export_timeout_millis=batch.max_export_timeout * 1000,
             ))
+    return provider
 
-    def flush(timeout_s: float) -> bool:
-        return bool(provider.force_flush(int(timeout_s * 1000)))
 
-    def stop(timeout_s: float) -> None:
-        provider.force_flush(int(timeout_s * 1000))
-        provider.shutdown()
+class _DeferredSdkTracer(otel_trace.Tracer):
+    """The SDK tracer, made when the first span starts.
 
-    return Tracer(provider.get_tracer(INSTRUMENTATION_NAME, __version__),
-                  exporters=exporters, flush=flush, stop=stop)
+    Importing the OpenTelemetry SDK and its OTLP encoder costs about 4 MB of resident memory;
+    an agent that records no spans of its own (the default: spans come from the editor, over
+    the receiver) never pays it. After a ``stop`` no provider is made any more.
+    """
+
+    def __init__(self, make: Callable[[], TracerProvider]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._provider: TracerProvider | None = None
+        self._tracer: otel_trace.Tracer | None = None
+        self._stopped = False
+
+    def _real(self) -> otel_trace.Tracer:
+        tracer = self._tracer
+        if tracer is not None:
+            return tracer
+        with self._lock:
+            if self._tracer is None:
+                if self._stopped:
+                    self._tracer = NoOpTracer()
+                else:
+                    self._provider = self._make()
+                    self._tracer = self._provider.get_tracer(INSTRUMENTATION_NAME, __version__)
+            return self._tracer
+
+    def start_span(self, *args: Any, **kwargs: Any) -> otel_trace.Span:
+        """The SDK's ``start_span``."""
+        return self._real().start_span(*args, **kwargs)
+
+    # The API decorates this with a private context-manager helper; contextlib's is the same
+    # thing at run time, with a type mypy cannot match to the private one.
+    @contextlib.contextmanager
+    def start_as_current_span(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> Iterator[otel_trace.Span]:
+        """The SDK's ``start_as_current_span``."""
+        with self._real().start_as_current_span(*args, **kwargs) as span:
+            yield span
+
+    @property
+    def started(self) -> bool:
+        """True once the SDK provider exists (a span was started)."""
+        return self._provider is not None
+
+    def flush(self, timeout_s: float) -> bool:
+        """Export every finished span (nothing to do before the first span)."""
+        provider = self._provider
+        return True if provider is None else bool(provider.force_flush(int(timeout_s * 1000)))
+
+    def stop(self, timeout_s: float) -> None:
+        """Flush and shut the provider down; later spans are no-ops."""
+        with self._lock:
+            self._stopped = True
+            provider = self._provider
+        if provider is not None:
+            provider.force_flush(int(timeout_s * 1000))
+            provider.shutdown()

@@ -12,7 +12,6 @@ from pathlib import Path
 from timeline_telemetry.export.file import FileExporter
 
 from .batch import OtlpBatch
-from .jsonlines import message_to_json_line
 from .queue import DeliveryError
 
 __all__ = ["JsonLinesSender"]
@@ -51,6 +50,8 @@ class JsonLinesSender:
 
     def deliver(self, batch: OtlpBatch, *, timeout_s: float) -> int:
         """Append one line."""
+        from .jsonlines import message_to_json_line  # protobuf: imported at the first line
+
         try:
             data = (message_to_json_line(batch.message) + "\n").encode("utf-8")
         except Exception as exc:

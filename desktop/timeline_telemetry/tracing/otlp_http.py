@@ -13,23 +13,20 @@ Jaeger's legacy Thrift collector, which does not: see :func:`jaeger_otlp_url`.
 from __future__ import annotations
 
 import gzip
-import http.client
 import logging
 import os
-import ssl
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit, urlunsplit
-
-from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 
 from timeline_telemetry.config.secrets import SecretError, resolve_secret
 
 from .batch import OtlpBatch
 from .queue import DeliveryError
+
+if TYPE_CHECKING:  # http.client brings ssl and email (~5 MB): imported at first delivery
+    import http.client
+    import ssl
 
 __all__ = [
     "JAEGER_OTLP_PORT",
@@ -132,6 +129,7 @@ class OtlpHttpSender:
 
     def deliver(self, batch: OtlpBatch, *, timeout_s: float) -> int:
         """POST the request; return the items the server rejected (partial success)."""
+        import http.client
         body = batch.message.SerializeToString()
         headers = {
             "Content-Type": "application/x-protobuf",
@@ -179,6 +177,9 @@ class OtlpHttpSender:
         return self._parts.port or (443 if self._parts.scheme == "https" else 80)
 
     def _connection(self, timeout_s: float) -> http.client.HTTPConnection:
+        import http.client
+        import ssl
+
         conn = self._conn
         if conn is None:
             host = self._parts.hostname or "localhost"
@@ -210,6 +211,14 @@ class OtlpHttpSender:
     def _rejected(self, batch: OtlpBatch, data: bytes) -> int:
         if not data:
             return 0
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+            ExportLogsServiceResponse,
+        )
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+            ExportTraceServiceResponse,
+        )
+
         try:
             if isinstance(batch.message, ExportTraceServiceRequest):
                 tresp = ExportTraceServiceResponse.FromString(data)

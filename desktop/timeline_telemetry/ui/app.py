@@ -120,14 +120,21 @@ class TrayApp(QObject):
             from .dashboard.window import DashboardWindow
 
             self.dashboard = DashboardWindow(self.controller, paths=self.paths)
+            self.dashboard.closed.connect(self._dashboard_closed)
             if not self.tray_available:
                 self.dashboard.closed.connect(self.quit)
         if banner:
             self.dashboard.set_banner(banner)
         self.dashboard.open_item(item)
+        # The self-budget is for the monitor in the background; live plots are what the
+        # user asked for (budget.py).
+        self.controller.manager.interactive = True
         self.dashboard.show()
         self.dashboard.raise_()
         self.dashboard.activateWindow()
+
+    def _dashboard_closed(self) -> None:
+        self.controller.manager.interactive = False
 
     def export_bundle(self) -> None:
         """Preview what goes in (built on the pool), ask for a folder, then write the zip

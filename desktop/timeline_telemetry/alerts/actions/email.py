@@ -3,14 +3,17 @@ reference resolved at each send. The seed's ``recipients`` and ``subject``."""
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from collections.abc import Sequence
-from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from timeline_telemetry.tracing.queue import DeliveryError
 
 from .base import Notification, SecretResolver
+
+if TYPE_CHECKING:  # smtplib, ssl and email cost ~5 MB: imported when a mail is sent
+    import smtplib
+    import ssl
+    from email.message import EmailMessage
 
 __all__ = ["EmailSender"]
 
@@ -39,6 +42,8 @@ class EmailSender:
         """Nothing to prepare (connections are per send)."""
 
     def _message(self, n: Notification) -> EmailMessage:
+        from email.message import EmailMessage
+
         msg = EmailMessage()
         prefix = "[RESOLVED] " if n.status == "resolved" else ""
         msg["Subject"] = prefix + (self._subject or n.title)
@@ -53,6 +58,9 @@ class EmailSender:
 
     def send(self, n: Notification, *, timeout_s: float) -> None:
         """Connect, secure, log in if configured, send."""
+        import smtplib
+        import ssl
+
         ctx = self._ctx or ssl.create_default_context()
         try:
             smtp: smtplib.SMTP
@@ -77,6 +85,8 @@ class EmailSender:
                                 retryable=True) from None
 
     def _login(self, smtp: smtplib.SMTP) -> None:
+        import smtplib
+
         # PLAIN when offered (always inside TLS here): one round trip, and no fallback to
         # other mechanisms after a refusal (a wrong password fails fast, not by timeout).
         smtp.ehlo_or_helo_if_needed()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 
 from timeline_telemetry.tracing.otlp_http import redact_url
@@ -20,6 +18,9 @@ def post_json(
 ) -> bytes:
     """POST ``body`` as JSON; raises :class:`DeliveryError` (retryable for 429/5xx and
     connection problems). Messages never include the URL's query or user info."""
+    import urllib.error  # with http.client and ssl, ~5 MB: only once an action sends
+    import urllib.request
+
     data = json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="POST")
     req.add_header("Content-Type", "application/json")
