@@ -27,11 +27,14 @@ groups:
 class Recorder:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str]] = []
+        self.statuses: list[str] = []
         self.lock = threading.Lock()
 
-    def notify(self, title: str, body: str, *, severity: str, key: str) -> None:
+    def notify(self, title: str, body: str, *, severity: str, key: str,
+               status: str = "firing") -> None:
         with self.lock:
             self.calls.append((title, body, severity))
+            self.statuses.append(status)
 
 
 @pytest.fixture
@@ -63,6 +66,7 @@ def test_rule_fires_and_notifies(manager) -> None:
     wait_for(lambda: rec.calls, timeout=30, what="a notification")
     title, _body, severity = rec.calls[0]
     assert title.startswith("agent uses ") and title.endswith("B") and severity == "warning"
+    assert rec.statuses[0] == "firing"
     assert mgr.alerts is not None
     assert [a.name for a in mgr.alerts.firing()] == ["AgentAlive"]
     snap = mgr.metrics.snapshot()
@@ -84,3 +88,29 @@ def test_tray_view_snoozes_an_alert(manager) -> None:
     view.snooze(rows[0].key, 900)
     assert [r.state for r in view.list_active()] == ["silenced"]
     assert len(mgr.alerts.silences()) == 1
+
+
+def test_the_desktop_action_tells_the_notifier_the_status() -> None:
+    from timeline_telemetry.alerts.actions.base import Notification, NotifierSender
+
+    rec = Recorder()
+    sender = NotifierSender(rec)
+    for status in ("firing", "resolved"):
+        sender.send(Notification("k", "t", "b", "warning", status), timeout_s=1)
+    assert rec.statuses == ["firing", "resolved"]
+
+
+def test_the_tray_forwarder_reads_the_status_not_the_title() -> None:
+    from timeline_telemetry.ui.alerts_adapter import ForwardingNotifier
+
+    got: list[tuple[str, bool]] = []
+    fwd = ForwardingNotifier()
+    fwd.sink = lambda key, name, *, firing, summary, critical: got.append((name, firing))
+    fwd.notify("Resolved: disk almost full", "b", severity="warning", key="k",
+               status="resolved")
+    fwd.notify("3 alerts resolved: HighCPUUsage", "b", severity="warning", key="k",
+               status="resolved")
+    fwd.notify("Resolved: a firing alert whose summary starts so", "b", severity="warning",
+               key="k")
+    assert got == [("disk almost full", False), ("3 alerts resolved: HighCPUUsage", False),
+                   ("Resolved: a firing alert whose summary starts so", True)]

@@ -14,26 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ui_support import make_config
 
-from timeline_telemetry.config import parse_config
 from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.paths import AppPaths
-
-
-def make_config(tmp_path: Path, *, max_used: float = 0.9999) -> object:
-    """A small config: 1 s collection, no exporters, one disk check on tmp_path."""
-    data = {"telemetry": {
-        "metrics": {"collection_interval": "1s", "exporters": [],
-                    "collectors": {"gpu": False}},
-        "tracing": {"enabled": False},
-        "ingest": {"otlp": {"port": 0}},
-        "health": {"check_interval": "1s", "checks": [
-            {"DiskSpace": {"name": "scratch-disk", "path": str(tmp_path),
-                           "max_used_fraction": max_used,
-                           "warning_margin": 0.0001 if max_used > 0.5 else max_used / 2}},
-        ]},
-    }}
-    return parse_config(data, source="test", base_dir=tmp_path)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def test_has_display() -> None:
 def test_no_display_exits_2_with_headless_hint(
     capsys: pytest.CaptureFixture[str], paths: AppPaths, tmp_path: Path
 ) -> None:
-    from conftest import make_config
+    from ui_support import make_config
 
     code = run_tray_app(make_config(tmp_path), paths, ["x"], environ={})  # type: ignore[arg-type]
     assert code == 2
@@ -54,7 +54,7 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, {str(Path(__file__).parent)!r})
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
-from conftest import make_config
+from ui_support import make_config
 from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.ui.app import TrayApp
@@ -83,6 +83,7 @@ def test_screenshots_command_writes_every_tab(tmp_path: Path) -> None:
                     "--seconds", "2"], capture_output=True, timeout=120, check=True,
                    env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["tab-alerts.png", "tab-exporters.png", "tab-health.png",
-                     "tab-metrics.png", "tab-traces.png", "tray-menu.png"]
+    assert names == ["settings-general.png", "settings-network.png", "tab-alerts.png",
+                     "tab-exporters.png", "tab-health.png", "tab-metrics.png", "tab-traces.png",
+                     "tray-menu.png"]
     assert all((out / n).stat().st_size > 3000 for n in names)

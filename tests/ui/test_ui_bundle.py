@@ -6,7 +6,8 @@ import threading
 import zipfile
 from pathlib import Path
 
-from conftest import make_config
+from ui_support import make_config
+
 from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.ui.app import _ManagerBundle

@@ -61,6 +61,22 @@ def test_plots_fill_from_history(qtbot: QtBot, app: TrayApp) -> None:
     assert d.metrics_tab.span() == (7 * 86400.0, 60)
 
 
+def test_plots_rest_while_another_tab_is_shown(qtbot: QtBot, app: TrayApp) -> None:
+    app.start()
+    d = app.dashboard
+    assert d is not None and d.metrics_tab.span()[1] == 1  # 5 min: every tick
+    qtbot.waitUntil(lambda: d.metrics_tab.queries >= 1, timeout=5000)
+    d.tabs.setCurrentWidget(d.health_tab)
+    before = d.metrics_tab.queries
+    for _ in range(3):
+        d.metrics_tab.refresh()
+    assert d.metrics_tab.queries == before
+    d.tabs.setCurrentWidget(d.metrics_tab)  # shown again: catches up at once
+    assert d.metrics_tab.queries == before + 1
+    d.metrics_tab.refresh()
+    assert d.metrics_tab.queries == before + 2
+
+
 def test_health_tab_and_open_item(qtbot: QtBot, app: TrayApp) -> None:
     app.start()
     d = app.dashboard

@@ -68,7 +68,7 @@ class OtlpReceiver:
         trace_store_max_traces: int = 1000,
         log_store: LogStore | None = None,
         trace_exporters: TraceExporters | None = None,
-        logs_exporter: QueuedExporter | None = None,
+        logs_exporter: QueuedExporter[OtlpBatch] | None = None,
         sink: MetricsSink | None = None,
     ) -> None:
         self.metrics = metrics

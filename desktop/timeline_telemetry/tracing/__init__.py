@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .queue import (
         LOG_COUNTERS,
         TRACE_COUNTERS,
+        Batch,
         DeliveryError,
         ExportCounters,
         QueuedExporter,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LOG_COUNTERS",
     "TRACE_COUNTERS",
+    "Batch",
     "ConsoleSender",
     "DeliveryError",
     "ExportCounters",
@@ -88,6 +90,7 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "TraceExporters": ".pipeline",
     "LOG_COUNTERS": ".queue",
     "TRACE_COUNTERS": ".queue",
+    "Batch": ".queue",
     "DeliveryError": ".queue",
     "ExportCounters": ".queue",
     "QueuedExporter": ".queue",

@@ -36,6 +36,7 @@ from timeline_telemetry.config.schema import (
 from timeline_telemetry.metrics.api import Metrics
 
 from .api import Tracer
+from .batch import OtlpBatch
 from .pipeline import TraceExporters
 from .queue import TRACE_COUNTERS, QueuedExporter, RetryPolicy, Sender
 
@@ -63,10 +64,10 @@ def build_trace_exporters(
 ) -> TraceExporters:
     """One queued exporter per config entry (not started). A Jaeger endpoint on the legacy
     Thrift collector is redirected to Jaeger's OTLP port with a warning."""
-    out: list[QueuedExporter] = []
+    out: list[QueuedExporter[OtlpBatch]] = []
     for cfg in configs:
         timeout = default_timeout_s
-        sender: Sender
+        sender: Sender[OtlpBatch]
         if isinstance(cfg, ConsoleExporterConfig):
             from .console import ConsoleSender  # each sender's imports only when configured
 

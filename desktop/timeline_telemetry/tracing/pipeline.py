@@ -25,10 +25,10 @@ _log = logging.getLogger(__name__)
 class TraceExporters:
     """The configured trace exporters, fed together. Owns them: ``shutdown`` stops all."""
 
-    def __init__(self, exporters: Sequence[QueuedExporter] = ()) -> None:
+    def __init__(self, exporters: Sequence[QueuedExporter[OtlpBatch]] = ()) -> None:
         self._exporters = tuple(exporters)
 
-    def __iter__(self) -> Iterator[QueuedExporter]:
+    def __iter__(self) -> Iterator[QueuedExporter[OtlpBatch]]:
         return iter(self._exporters)
 
     def __len__(self) -> int:

@@ -18,17 +18,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from timeline_telemetry.export.base import ExportResult, ExportStatus
 from timeline_telemetry.export.status import StatusTracker
 from timeline_telemetry.metrics.api import Metrics
 
-from .batch import OtlpBatch
-
 __all__ = [
     "LOG_COUNTERS",
     "TRACE_COUNTERS",
+    "Batch",
     "DeliveryError",
     "ExportCounters",
     "QueuedExporter",
@@ -53,7 +52,21 @@ class DeliveryError(Exception):
         self.retry_after_s = retry_after_s
 
 
-class Sender(Protocol):
+class Batch(Protocol):
+    """What the queue needs of a unit of work: how many items (spans, log records,
+    notifications) it counts for the queue bound and the drop counters."""
+
+    @property
+    def items(self) -> int:
+        """Items in this batch."""
+        ...
+
+
+B = TypeVar("B", bound=Batch)
+B_contra = TypeVar("B_contra", bound=Batch, contravariant=True)
+
+
+class Sender(Protocol[B_contra]):
     """One blocking delivery at a time (called from a single worker thread)."""
 
     name: str
@@ -62,7 +75,7 @@ class Sender(Protocol):
         """Prepare (create a folder...). Raises ``OSError`` or :class:`DeliveryError`."""
         ...
 
-    def deliver(self, batch: OtlpBatch, *, timeout_s: float) -> int:
+    def deliver(self, batch: B_contra, *, timeout_s: float) -> int:
         """Deliver ``batch``; return how many of its items the receiver rejected (OTLP
         partial success, usually 0). Raises :class:`DeliveryError`."""
         ...
@@ -117,8 +130,10 @@ LOG_COUNTERS = ExportCounters(
 )
 
 
-class QueuedExporter:
-    """A trace (or log) exporter: ``export`` enqueues, one worker thread delivers.
+class QueuedExporter(Generic[B]):
+    """A trace (or log, or alert action) exporter: ``export`` enqueues, one worker thread
+    delivers. Generic over the batch type its sender takes (:class:`OtlpBatch` for traces
+    and logs).
 
     ``timeout_s`` bounds one delivery attempt. Thread-safe; ``start`` starts the worker,
     ``shutdown`` delivers what it can until the deadline and drops the rest (counted).
@@ -126,7 +141,7 @@ class QueuedExporter:
 
     def __init__(
         self,
-        sender: Sender,
+        sender: Sender[B],
         *,
         metrics: Metrics,
         counters: ExportCounters = TRACE_COUNTERS,
@@ -144,7 +159,7 @@ class QueuedExporter:
         self._labels = {"exporter": self.name}
         self._tracker = StatusTracker(initial=ExportStatus.degraded("not started"))
         self._cond = threading.Condition()
-        self._queue: collections.deque[OtlpBatch] = collections.deque()
+        self._queue: collections.deque[B] = collections.deque()
         self._queued_items = 0
         self._in_flight = False
         self._stopping = False
@@ -195,7 +210,7 @@ class QueuedExporter:
         self._tracker.set(ExportStatus.degraded("stopped"))
 
     # -- exporting ----------------------------------------------------------------------
-    def export(self, batch: OtlpBatch) -> ExportResult:
+    def export(self, batch: B) -> ExportResult:
         """Queue ``batch``; FAILURE (and the items counted as dropped) if the queue is full
         or the exporter is stopped. Never blocks on the network."""
         if batch.items <= 0:
@@ -296,7 +311,7 @@ class QueuedExporter:
 
     def _done(
         self,
-        batch: OtlpBatch,
+        batch: B,
         *,
         delivered: int,
         drop_reason: str | None,

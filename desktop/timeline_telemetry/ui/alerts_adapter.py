@@ -38,14 +38,16 @@ class ForwardingNotifier:
     def __init__(self) -> None:
         self.sink: AlertSink | None = None
 
-    def notify(self, title: str, body: str, *, severity: str, key: str) -> None:
+    def notify(
+        self, title: str, body: str, *, severity: str, key: str, status: str = "firing"
+    ) -> None:
         sink = self.sink
         if sink is None:
             _log.warning("ALERT [%s] %s: %s", severity, title, body)
             return
-        # alerts.notify titles resolved notices "Resolved: <summary>" or "N alerts resolved: …".
-        resolved = title.startswith("Resolved: ") or " alerts resolved" in title
-        name = title.removeprefix("Resolved: ")
+        resolved = status == "resolved"
+        # The tray words the state itself ("<name>: resolved"); alerts.notify's prefix goes.
+        name = title.removeprefix("Resolved: ") if resolved else title
         sink(key, name, firing=not resolved, summary=body, critical=severity == "critical")
 
 

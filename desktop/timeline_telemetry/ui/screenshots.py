@@ -1,4 +1,5 @@
-"""Regenerate the screenshots in ``docs/screenshots/``: the tray menu and every dashboard tab.
+"""Regenerate the screenshots in ``docs/screenshots/``: the tray menu, every dashboard tab and
+the settings dialog's form pages.
 
     QT_QPA_PLATFORM=offscreen python -m timeline_telemetry.ui.screenshots docs/screenshots
 
@@ -42,7 +43,8 @@ class _SampleBundle:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write ``tray-menu.png`` and ``tab-<name>.png`` into the output folder."""
+    """Write ``tray-menu.png``, ``tab-<name>.png`` and ``settings-<page>.png`` into the output
+    folder."""
     parser = argparse.ArgumentParser(prog="python -m timeline_telemetry.ui.screenshots")
     parser.add_argument("out", type=Path, nargs="?", default=Path("docs/screenshots"))
     parser.add_argument("--seconds", type=float, default=8.0, help="collection time first")
@@ -122,6 +124,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 d.traces_tab.show_spans(spans)
                 d.traces_tab._show_trace(spans)
             d.grab().save(str(args.out / f"tab-{name}.png"))
+        from .settings import SettingsDialog
+
+        dialog = SettingsDialog(paths, app.controller.runner, parent=d)
+        dialog.show()
+        for page in ("general", "network"):
+            dialog.tabs.setCurrentWidget(getattr(dialog, f"{page}_page"))
+            _wait(qapp, lambda: False, 0.3)
+            dialog.grab().save(str(args.out / f"settings-{page}.png"))
+        dialog.close()
         app.quit()
     del qapp
     print(f"screenshots written to {args.out}")

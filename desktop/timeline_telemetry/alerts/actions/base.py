@@ -8,11 +8,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import Protocol
 
 from timeline_telemetry.export.base import ExportResult, ExportStatus
 from timeline_telemetry.metrics.api import Metrics
-from timeline_telemetry.tracing.batch import OtlpBatch
 from timeline_telemetry.tracing.queue import (
     DeliveryError,
     ExportCounters,
@@ -87,8 +86,11 @@ class Notification:
 class Notifier(Protocol):
     """The desktop notification interface the tray app implements (no Qt here)."""
 
-    def notify(self, title: str, body: str, *, severity: str, key: str) -> None:
-        """Show (or replace, same ``key``) a notification."""
+    def notify(
+        self, title: str, body: str, *, severity: str, key: str, status: str = "firing"
+    ) -> None:
+        """Show (or replace, same ``key``) a notification; ``status`` is ``firing`` or
+        ``resolved`` (a recovery may be shown more calmly)."""
         ...
 
 
@@ -98,9 +100,13 @@ class LoggingNotifier:
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self._log = logger or logging.getLogger("timeline_telemetry.alerts.notify")
 
-    def notify(self, title: str, body: str, *, severity: str, key: str) -> None:
-        """Log the notification at WARNING (critical: ERROR)."""
+    def notify(
+        self, title: str, body: str, *, severity: str, key: str, status: str = "firing"
+    ) -> None:
+        """Log the notification at WARNING (critical: ERROR; resolved: INFO)."""
         level = logging.ERROR if severity == "critical" else logging.WARNING
+        if status == "resolved":
+            level = logging.INFO
         self._log.log(level, "ALERT [%s] %s: %s", severity, title, body)
 
 
@@ -136,8 +142,8 @@ class _SenderAdapter:
     def open(self) -> None:
         self.sender.open()
 
-    def deliver(self, batch: OtlpBatch, *, timeout_s: float) -> int:
-        self.sender.send(cast(Notification, batch), timeout_s=timeout_s)
+    def deliver(self, batch: Notification, *, timeout_s: float) -> int:
+        self.sender.send(batch, timeout_s=timeout_s)
         return 0
 
     def close(self) -> None:
@@ -162,7 +168,7 @@ class ActionQueue:
     ) -> None:
         self.name = sender.name
         kwargs = {} if rand is None else {"rand": rand}
-        self._q = QueuedExporter(
+        self._q: QueuedExporter[Notification] = QueuedExporter(
             _SenderAdapter(sender), metrics=metrics, counters=ACTION_COUNTERS,
             policy=policy or RetryPolicy(max_queue_items=1000), timeout_s=timeout_s,
             **kwargs,
@@ -174,8 +180,7 @@ class ActionQueue:
 
     def submit(self, n: Notification) -> bool:
         """Queue ``n``; False when dropped (queue full or stopped). Never blocks."""
-        # The queue only reads ``items`` and hands the object back to our adapter.
-        return self._q.export(cast(OtlpBatch, n)) is ExportResult.SUCCESS
+        return self._q.export(n) is ExportResult.SUCCESS
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until everything queued was delivered or dropped."""
@@ -208,7 +213,8 @@ class NotifierSender:
     def send(self, n: Notification, *, timeout_s: float) -> None:
         """Call the notifier; an exception from it becomes a retryable failure."""
         try:
-            self._notifier.notify(n.title, n.body, severity=n.severity, key=n.key)
+            self._notifier.notify(n.title, n.body, severity=n.severity, key=n.key,
+                                  status=n.status)
         except Exception as exc:  # the tray app's bug must not kill the worker
             raise DeliveryError(f"notifier failed: {type(exc).__name__}: {exc}",
                                 retryable=True) from None

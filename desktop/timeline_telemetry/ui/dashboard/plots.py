@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import pyqtgraph as pg  # type: ignore[import-untyped]
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -55,6 +56,8 @@ class MetricsTab(QWidget):
         super().__init__(parent)
         self._ctl = controller
         self._ticks = 0
+        #: History reads submitted so far (each re-plots every curve).
+        self.queries = 0
         self._custom: str | None = None
         pg.setConfigOptions(antialias=False, background="w", foreground="k")
         top = QHBoxLayout()
@@ -120,13 +123,20 @@ class MetricsTab(QWidget):
             return
         seconds, every = self.span()
         self._ticks += 1
-        if not force and self._ticks % every:
-            return
+        if not force and (self._ticks % every or not self.isVisible()
+                          or self.window().isMinimized()):
+            return  # another tab, or the window hidden or minimised: no work for nothing
         specs = list(PLOTS)
         if self._custom:
             specs.append(PlotSpec("Pushed metric", "", (self._custom,)))
+        self.queries += 1
         self._ctl.runner.submit(lambda: (_query(history, specs, seconds), history.names()),
                                 self._apply, tag="plots")
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Catch up at once when the tab (or the window) is shown again."""
+        super().showEvent(event)
+        self.refresh(force=True)
 
     def _apply(self, result: object) -> None:
         if not isinstance(result, tuple):
