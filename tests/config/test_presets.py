@@ -97,3 +97,14 @@ def test_unknown_preset_lists_the_names(tmp_path: Path) -> None:
         load_preset("staging", base_dir=tmp_path)
     assert str(info.value) == (
         'preset: unknown preset "staging" (accepted: development, production, high-load)')
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_a_preset_written_as_a_file_means_the_same(name: str, tmp_path: Path) -> None:
+    """The settings dialog's first config.json: same config, wherever the file lives."""
+    from timeline_telemetry.config import parse_config, preset_as_file
+
+    data_dir = tmp_path / "data"
+    text = preset_as_file(name, base_dir=data_dir)
+    as_file = parse_config(json.loads(text), source="file", base_dir=tmp_path / "config")
+    assert as_file == load_preset(name, base_dir=data_dir)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,6 +15,7 @@ from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from timeline_telemetry.config import load_config, load_preset
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.ui.settings import SettingsDialog, save_config_text
 from timeline_telemetry.ui.settings_form import (
@@ -178,8 +180,8 @@ def test_form_change_writes_only_that_key(make_dialog: MakeDialog) -> None:
     assert on_disk(d) == expected
 
 
-def test_untouched_and_default_settings_stay_out_of_the_file(qtbot: QtBot,
-                                                             make_dialog: MakeDialog) -> None:
+def test_untouched_and_default_settings_stay_out_of_the_file(
+        qtbot: QtBot, make_dialog: MakeDialog, paths: AppPaths) -> None:
     text = json.dumps(ORIGINAL, indent=4)
     d = make_dialog(ORIGINAL)
     per_cpu = field_of(d, "telemetry.metrics.collectors.per_cpu", BoolField)
@@ -189,16 +191,21 @@ def test_untouched_and_default_settings_stay_out_of_the_file(qtbot: QtBot,
     assert d.config_path.read_text(encoding="utf-8") == text  # byte for byte
     d.config_path.unlink()
 
-    d = make_dialog()  # no file: the form shows the schema's defaults
+    d = make_dialog()  # no file: the form shows the preset the monitor runs on
     interval = field_of(d, INTERVAL, DurationField)
-    assert interval.combo.currentText() == "10s"
+    assert interval.combo.currentText() == "5s"
     level = field_of(d, "telemetry.logging.level", ChoiceField)
     assert level.combo.currentText() == "INFO"
     line = interval.combo.lineEdit()
     line.clear()
     qtbot.keyClicks(line, "2s")
     assert d.save()
-    assert on_disk(d) == {"telemetry": {"metrics": {"collection_interval": "2s"}}}
+    # The first file is the development preset with that one change, and means the same
+    # to the monitor (its File exporter paths written out absolute).
+    saved = load_config(d.config_path)
+    preset = load_preset("development", base_dir=paths.data_dir)
+    assert saved.metrics.collection_interval == 2.0
+    assert replace(saved, metrics=replace(saved.metrics, collection_interval=5.0)) == preset
 
 
 def test_port_out_of_range_in_json_is_refused_and_fixable_in_the_form(

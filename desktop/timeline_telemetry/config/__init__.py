@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from .durations import format_duration, parse_duration
 from .errors import ConfigError, ConfigProblem
-from .loader import PRESET_NAMES, load_config, load_preset, parse_config, validate_file
+from .loader import (
+    PRESET_NAMES,
+    load_config,
+    load_preset,
+    parse_config,
+    preset_as_file,
+    validate_file,
+)
 from .lookup import apply_env_overrides, resolve_config
 from .render import config_to_json
 from .schema import (
@@ -63,6 +70,7 @@ __all__ = [
     "load_preset",
     "parse_config",
     "parse_duration",
+    "preset_as_file",
     "resolve_config",
     "resolve_secret",
     "set_secret",

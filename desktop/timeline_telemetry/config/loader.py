@@ -23,6 +23,7 @@ __all__ = [
     "load_preset",
     "parse_config",
     "parse_json_text",
+    "preset_as_file",
     "validate_file",
 ]
 
@@ -106,6 +107,28 @@ def load_preset(name: str, *, base_dir: Path | None = None) -> TelemetryConfig:
     source = f"preset {name}"
     text = resources.files(__package__).joinpath("presets", f"{name}.json").read_text("utf-8")
     return parse_config(parse_json_text(text, where=source), source=source, base_dir=base_dir)
+
+
+def preset_as_file(name: str, *, base_dir: Path) -> str:
+    """The preset's JSON text as a config file of its own, for a first ``config.json``.
+
+    A preset resolves relative File exporter paths against ``base_dir`` (the data folder), a
+    file against its own folder: the paths are written out absolute, so saving the text as
+    the user's config changes nothing about what the monitor does.
+    """
+    from importlib import resources
+
+    if name not in PRESET_NAMES:
+        raise ValueError(f"unknown preset {name!r} (accepted: {', '.join(PRESET_NAMES)})")
+    text = resources.files(__package__).joinpath("presets", f"{name}.json").read_text("utf-8")
+    data = json.loads(text)
+    for section in ("tracing", "metrics"):
+        for entry in data.get("telemetry", {}).get(section, {}).get("exporters", []):
+            body = entry.get("File") if isinstance(entry, dict) else None
+            if isinstance(body, dict) and isinstance(body.get("path"), str):
+                path = Path(body["path"]).expanduser()
+                body["path"] = str(path if path.is_absolute() else base_dir / path)
+    return json.dumps(data, indent=2) + "\n"
 
 
 def validate_file(path: Path) -> list[ConfigProblem]:

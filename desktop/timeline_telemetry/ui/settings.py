@@ -41,10 +41,11 @@ from timeline_telemetry.config import (
     ConfigProblem,
     SecretError,
     parse_config,
+    preset_as_file,
     set_secret,
     validate_file,
 )
-from timeline_telemetry.config.lookup import CONFIG_FILE_NAME
+from timeline_telemetry.config.lookup import CONFIG_FILE_NAME, DEFAULT_PRESET
 from timeline_telemetry.paths import AppPaths
 
 from .autostart import autostart_enabled, set_autostart
@@ -54,9 +55,6 @@ from .settings_pages import SettingsForm
 from .workers import JobRunner
 
 __all__ = ["SettingsDialog", "save_config_text"]
-
-_TEMPLATE = '{\n  "telemetry": {}\n}\n'
-
 
 def save_config_text(text: str, path: Path) -> list[ConfigProblem]:
     """Validate ``text`` as a config; if valid write it to ``path`` atomically.
@@ -110,9 +108,11 @@ class SettingsDialog(QDialog):
             text = self.config_path.read_text(encoding="utf-8")
             note = ""
         except OSError:
-            text = _TEMPLATE
-            note = (" There is no file yet (the monitor runs on the development preset): "
-                    "saving creates it, and what it does not set takes the defaults shown.")
+            # What the monitor runs on without a file, so a first save changes only what the
+            # user changed (an empty file would fall back to the schema's defaults instead).
+            text = preset_as_file(DEFAULT_PRESET, base_dir=paths.data_dir)
+            note = (f" There is no file yet: shown is the {DEFAULT_PRESET} preset the "
+                    "monitor runs on now; saving writes it with your changes.")
         header = QLabel(f"Configuration file: {self.config_path}. Changes take effect when "
                         f"the monitor restarts.{note}")
         header.setWordWrap(True)
