@@ -23,18 +23,20 @@ class PlotSpec:
     """One plot: a title, its unit and the sample names drawn (one curve per series).
 
     ``rate`` turns cumulative counters into per-second rates; ``scale`` divides values
-    (bytes -> GiB)."""
+    (bytes -> GiB). ``y_range`` fixes the vertical axis (percentages: 0-100) instead of
+    following the data: an axis that moves is redrawn, text and all, at every update."""
 
     title: str
     unit: str
     metrics: tuple[str, ...]
     rate: bool = False
     scale: float = 1.0
+    y_range: tuple[float, float] | None = None
 
 
 PLOTS: tuple[PlotSpec, ...] = (
-    PlotSpec("CPU total", "%", ("system_cpu_usage_percent",)),
-    PlotSpec("CPU per core", "%", ("system_cpu_core_usage_percent",)),
+    PlotSpec("CPU total", "%", ("system_cpu_usage_percent",), y_range=(0.0, 100.0)),
+    PlotSpec("CPU per core", "%", ("system_cpu_core_usage_percent",), y_range=(0.0, 100.0)),
     PlotSpec("Memory", "GiB", ("system_memory_usage_bytes", "system_memory_total_bytes"),
              scale=2**30),
     PlotSpec("Disk usage", "GiB", ("system_disk_usage_bytes",), scale=2**30),
@@ -42,7 +44,7 @@ PLOTS: tuple[PlotSpec, ...] = (
                                    "system_disk_written_bytes_total"), rate=True, scale=2**20),
     PlotSpec("Network", "MiB/s", ("system_network_bytes_received",
                                   "system_network_bytes_sent"), rate=True, scale=2**20),
-    PlotSpec("GPU", "%", ("gpu_utilization_percent",)),
+    PlotSpec("GPU", "%", ("gpu_utilization_percent",), y_range=(0.0, 100.0)),
     PlotSpec("Editor CPU", "%", ("editor_cpu_usage_percent",)),
     PlotSpec("Editor RSS", "GiB", ("editor_memory_rss_bytes",), scale=2**30),
 )
