@@ -145,7 +145,7 @@ def ours_spec(interval: float, workdir: Path, *, extra_config: dict[str, object]
                  "everything else default (history on, compression off)",
         workdir=workdir,
         files={"config.json": json.dumps(config)},
-        ready_marker=b"system_cpu_usage_percent",
+        ready_marker=b"system_memory_usage_bytes",
     )
 
 

@@ -45,7 +45,7 @@ def tray_spec(workdir: Path, env: dict[str, str], interval: float) -> ba.AgentSp
         settings=f"tray app, config {json.dumps(config['telemetry'])}",
         workdir=workdir,
         files={"config.json": json.dumps(config)},
-        ready_marker=b"system_cpu_usage_percent",
+        ready_marker=b"system_memory_usage_bytes",
     )
 
 

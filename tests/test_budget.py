@@ -61,6 +61,43 @@ def test_an_open_dashboard_is_not_held_against_the_budget() -> None:
     assert b.update(cpu_percent=5.0, rss_bytes=90e6, rendering=False).factor == 2
 
 
+def test_start_up_cost_is_not_held_against_the_budget() -> None:
+    b = SelfBudget(cpu_percent=1.0, rss_bytes=100e6, window_s=15, warmup_s=10)
+    for t in range(10):  # imports, the first full process scan: 8 % of a core
+        assert b.update(cpu_percent=8.0, rss_bytes=40e6, rendering=False, now=t).factor == 1
+    for t in range(10, 40):
+        d = b.update(cpu_percent=0.5, rss_bytes=40e6, rendering=False, now=t)
+        assert d.factor == 1 and not d.over_budget
+
+
+def test_one_costly_second_is_averaged_out_a_sustained_cost_is_not() -> None:
+    b = SelfBudget(cpu_percent=1.0, rss_bytes=100e6, window_s=15, warmup_s=0)
+    readings = [0.5] * 29
+    readings[10] = 6.0  # the 30-second process rescan lands in one interval
+    for t, cpu in enumerate(readings):
+        d = b.update(cpu_percent=cpu, rss_bytes=40e6, rendering=False, now=t)
+        assert d.factor == 1, (t, d)
+    for t in range(29, 60):  # now every second costs 2 % of a core
+        d = b.update(cpu_percent=2.0, rss_bytes=40e6, rendering=False, now=t)
+        if d.factor > 1:
+            break
+    # Once the 15 s mean is over 1 %, two readings in a row: about 6 s after the change.
+    assert d.factor == 2 and d.over_budget and "over budget (CPU 1." in d.reason
+    assert 33 <= t <= 37, t
+
+
+def test_closing_the_dashboard_starts_a_new_warm_up() -> None:
+    b = SelfBudget(cpu_percent=1.0, rss_bytes=200e6, window_s=15, warmup_s=10)
+    for t in range(20):
+        b.update(cpu_percent=0.5, rss_bytes=40e6, rendering=False, now=t)
+    for t in range(20, 40):  # plots live: 5 % of a core
+        b.update(cpu_percent=5.0, rss_bytes=160e6, rendering=False, interactive=True, now=t)
+    for t in range(40, 50):  # closed: the last plot repaints are not judged
+        d = b.update(cpu_percent=3.0 if t == 40 else 0.5, rss_bytes=150e6, rendering=False,
+                     now=t)
+        assert d.factor == 1 and not d.over_budget
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1_800_000_000.0

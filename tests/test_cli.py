@@ -39,7 +39,12 @@ def test_run_headless_serves_writes_and_stops_cleanly(tmp_path: Path, app_home: 
     try:
         port = int(agent.wait_for_line(SERVING).group(1))
         agent.wait_for_line(r"writing metrics to .*m\.jsonl")
-        body = scrape(port)
+        # The CPU figures need one measuring window (a second collection).
+        def with_cpu() -> str | None:
+            text = scrape(port)
+            return text if "system_cpu_usage_percent " in text else None
+
+        body = wait_for(with_cpu, timeout=30, what="the CPU figure on /metrics")
         assert "# TYPE system_cpu_usage_percent gauge" in body
         assert "telemetry_agent_memory_rss_bytes " in body
     finally:
@@ -153,6 +158,15 @@ def test_secret_set_without_keyring_says_how_to_fix(app_home: Path) -> None:
     assert res.returncode == 2
     assert "keyring" in res.stderr.lower() and "env:" in res.stderr
     assert "hunter2" not in res.stderr + res.stdout
+
+
+def test_secret_set_says_there_is_no_keyring_before_asking(app_home: Path) -> None:
+    """Piped (no --stdin, no terminal): no prompt and no getpass echo warning either."""
+    res = run_cli("secret", "set", "pagerduty_key", home=app_home, stdin="abc\n")
+    assert res.returncode == 2
+    assert "no OS keyring" in res.stderr
+    assert "Secret for" not in res.stderr + res.stdout
+    assert "GetPassWarning" not in res.stderr
 
 
 @pytest.mark.parametrize(

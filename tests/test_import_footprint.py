@@ -92,7 +92,7 @@ def test_the_default_agent_serves_without_the_heavy_imports(tmp_path: Path) -> N
     out = _run_agent(tmp_path, """
         reply = http(prom, "GET", "/metrics")
         out["scrape"] = reply.split(b"\\r\\n", 1)[0].decode()
-        out["has_cpu"] = b"system_cpu_usage_percent" in reply
+        out["has_cpu"] = b"system_memory_usage_bytes" in reply  # (CPU: a 2nd collection)
         out["health"] = http(prom, "GET", "/health").split(b"\\r\\n", 1)[0].decode()
         out["heavy"] = heavy()
     """)

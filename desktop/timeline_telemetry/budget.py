@@ -8,6 +8,12 @@ in a row doubles the factor (up to ``max_backoff``); well under it (CPU below ha
 budget, memory below 90 %) for six readings halves it again, so it does not oscillate.
 While the editor renders, the factor is at least ``render_backoff``.
 
+CPU is judged on its mean over the last ``window_s`` seconds, not on one interval: at a 1 s
+interval a single reading swings with whatever that second held (a history flush, the
+30-second process rescan, a scrape), and the budget must not chase those. The first
+``warmup_s`` seconds are not judged at all: start-up (imports, the first full scan) is not
+what the monitor costs.
+
 The budget is for the monitor in the background (tray only, or headless). While the user has
 the dashboard open (``interactive``) the plots cost what they cost and the user wants live
 data, so readings are not counted and the factor is back to 1 (rendering still backs off:
@@ -16,6 +22,7 @@ the editor's frames come first). Counting starts afresh when the dashboard close
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 __all__ = ["BudgetDecision", "SelfBudget"]
@@ -47,8 +54,14 @@ class SelfBudget:
         rss_bytes: float,
         max_backoff: int = 8,
         render_backoff: int = 4,
+        window_s: float = 15.0,
+        warmup_s: float = 10.0,
     ) -> None:
         self.cpu_limit = cpu_percent
+        self.window_s = window_s
+        self.warmup_s = warmup_s
+        self._cpu_readings: deque[tuple[float, float]] = deque()
+        self._first: float | None = None
         self.rss_limit = rss_bytes
         self.max_backoff = max(1, max_backoff)
         self.render_backoff = max(1, render_backoff)
@@ -64,15 +77,32 @@ class SelfBudget:
         rss_bytes: float | None,
         rendering: bool,
         interactive: bool = False,
+        now: float | None = None,
     ) -> BudgetDecision:
         """Take one reading (None = not measured yet) and return the new decision.
         ``interactive``: the dashboard is open, so the reading is not held against the
-        budget."""
+        budget. ``now`` (seconds, any clock) enables the CPU window and the warm-up; without
+        it every reading is judged on its own."""
         cpu = cpu_percent if cpu_percent is not None else 0.0
         rss = rss_bytes if rss_bytes is not None else 0.0
+        warming = False
+        if now is not None:
+            if self._first is None or interactive:
+                self._first = now  # closing the dashboard starts a new warm-up
+                self._cpu_readings.clear()
+            warming = now - self._first < self.warmup_s
+            if cpu_percent is not None and not warming:
+                self._cpu_readings.append((now, cpu))
+            while self._cpu_readings and self._cpu_readings[0][0] <= now - self.window_s:
+                self._cpu_readings.popleft()
+            if self._cpu_readings:
+                cpu = sum(c for _, c in self._cpu_readings) / len(self._cpu_readings)
         over = cpu > self.cpu_limit or rss > self.rss_limit
         well_under = cpu < 0.5 * self.cpu_limit and rss < 0.9 * self.rss_limit
-        if interactive:
+        if warming:
+            over = well_under = False
+            self._over = self._under = 0
+        elif interactive:
             self._budget_factor = 1
             self._over = self._under = 0
         elif over:
@@ -81,12 +111,14 @@ class SelfBudget:
             if self._over >= _RAISE_AFTER:
                 self._budget_factor = min(self.max_backoff, self._budget_factor * 2)
                 self._over = 0
+                self._cpu_readings.clear()  # judge the new rate on its own readings
         elif well_under:
             self._under += 1
             self._over = 0
             if self._under >= _LOWER_AFTER:
                 self._budget_factor = max(1, self._budget_factor // 2)
                 self._under = 0
+                self._cpu_readings.clear()
         else:
             self._over = self._under = 0
         factor = self._budget_factor

@@ -6,7 +6,6 @@ Exit codes: 0 success, 2 bad input or a configuration/start-up problem the user 
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import logging
 import os
@@ -333,10 +332,20 @@ def cmd_tray(args: argparse.Namespace) -> int:
             "'timeline-telemetry run --headless'"
         )
         return EXIT_USAGE
-    loaded = _load_config(args)
-    if loaded is None:
+    from .config import ConfigError
+
+    paths = AppPaths.resolve(_environ())
+    try:
+        config = _load(args, paths)
+    except ConfigError as exc:
+        source = getattr(exc, "source", None)
+        head = f"invalid configuration ({source}):" if source else "invalid configuration:"
+        _err(head)
+        print(str(exc), file=sys.stderr)
+        from .ui import report_startup_failure
+
+        report_startup_failure(f"{head}\n{exc}", folder=paths.config_dir, environ=_environ())
         return EXIT_USAGE
-    config, paths = loaded
     from .logsetup import configure_logging
 
     configure_logging(
@@ -432,10 +441,19 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 def cmd_secret_set(args: argparse.Namespace) -> int:
     """``secret set NAME``: prompt without echo, store in the keyring."""
     from .config import SecretError, set_secret
+    from .config.secrets import require_keyring, validate_secret_name
 
-    if args.stdin:
+    try:  # before asking: a secret typed for nothing is a poor first experience
+        validate_secret_name(args.name)
+        require_keyring(args.name)
+    except (SecretError, ValueError) as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    if args.stdin or not sys.stdin.isatty():  # piped in: no prompt, no echo warning
         value = sys.stdin.readline().rstrip("\r\n")
     else:
+        import getpass
+
         try:
             value = getpass.getpass(f"Secret for {args.name!r} (input hidden): ")
         except EOFError:

@@ -356,6 +356,7 @@ class TelemetryManager:
             rss_bytes=rss[0] if rss else None,
             rendering=rendering,
             interactive=self.interactive,
+            now=self._clock(),
         )
         if d.factor != before:
             _log.info("%s", d.reason or "sampling normally again")

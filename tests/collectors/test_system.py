@@ -13,6 +13,7 @@ import psutil
 import pytest
 from collector_helpers import ManualClock, assert_catalogued, series, value
 
+from support import wait_for
 from timeline_telemetry.collectors.mounts import mount_point_of
 from timeline_telemetry.collectors.system import SystemCollector
 
@@ -29,9 +30,21 @@ def burn(seconds: float) -> None:
         assert time.monotonic() < deadline, "could not get CPU time"
 
 
+def with_cpu(col: SystemCollector, cores: int | None = None) -> list[Any]:
+    """Collect until the first CPU window has passed (about 0.5 s of wall time), for the
+    machine and for every core (each core has its own window)."""
+    want = psutil.cpu_count() if cores is None else cores
+
+    def probe() -> list[Any] | None:
+        s = list(col.collect())
+        total = series(s, "system_cpu_usage_percent")
+        return s if total and len(series(s, "system_cpu_core_usage_percent")) == want else None
+    return wait_for(probe, timeout=30, what="a CPU reading")
+
+
 def test_reports_every_system_family_from_real_psutil(tmp_path: Path) -> None:
     col = SystemCollector(disk_paths=[str(tmp_path)])
-    s = col.collect()
+    s = with_cpu(col)
     assert_catalogued(s)
     assert 0 <= value(s, "system_cpu_usage_percent") <= 100
     cores = series(s, "system_cpu_core_usage_percent")
@@ -68,13 +81,21 @@ def test_cpu_percent_follows_load_and_totals_only_grow(tmp_path: Path) -> None:
         assert value(first, name) <= value(second, name) <= value(third, name), name
 
 
-def test_first_collect_is_sane_even_right_after_construction() -> None:
-    s = SystemCollector(disk_paths=["/"]).collect()
-    assert 0 < value(s, "system_cpu_usage_percent") <= 100  # since-boot average, never noise
+def test_no_cpu_figure_until_there_is_a_window_to_measure() -> None:
+    """Right after construction the only figure would be the average since boot, which is
+    not "now": nothing is reported (the other families are) until a real window."""
+    col = SystemCollector(disk_paths=["/"])
+    s = col.collect()
+    assert series(s, "system_cpu_usage_percent") == {}
+    assert series(s, "system_cpu_core_usage_percent") == {}
+    assert value(s, "system_memory_total_bytes") > 0
+    s = with_cpu(col)
+    assert 0 <= value(s, "system_cpu_usage_percent") <= 100
+    assert len(series(s, "system_cpu_core_usage_percent")) == psutil.cpu_count()
 
 
 def test_per_cpu_off_reports_only_the_machine_figure() -> None:
-    s = SystemCollector(disk_paths=["/"], per_cpu=False).collect()
+    s = with_cpu(SystemCollector(disk_paths=["/"], per_cpu=False), cores=0)
     assert series(s, "system_cpu_core_usage_percent") == {}
     assert 0 <= value(s, "system_cpu_usage_percent") <= 100
 

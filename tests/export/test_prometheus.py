@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.openmetrics import parser as om_parser
 from prometheus_client.parser import text_string_to_metric_families
 
-from support import PROMTOOL, body_text, get, sample_metrics
+from support import PROMTOOL, body_text, get, sample_metrics, wait_for
 from timeline_telemetry.config import parse_config
 from timeline_telemetry.export.base import ExportResult, ExportState, MetricsExporter
 from timeline_telemetry.export.http_server import LocalHttpServer, PortInUseError, Response
@@ -218,7 +218,8 @@ def promtool_findings(payload: bytes) -> tuple[int, list[str]]:
 
 @pytest.fixture
 def agent_manager(tmp_path: Path) -> Iterator[TelemetryManager]:
-    """The real agent (real system/agent collectors), collected once, without exporters."""
+    """The real agent (real system/agent collectors), collected until the CPU figures exist
+    (they need one measuring window), without exporters."""
     cfg = parse_config(
         {"telemetry": {"metrics": {"exporters": [], "history": {"enabled": False}},
                        "editor": {"process_names": ["no-such-editor-xyz"]},
@@ -230,7 +231,8 @@ def agent_manager(tmp_path: Path) -> Iterator[TelemetryManager]:
         cfg, paths=AppPaths.resolve({"TIMELINE_TELEMETRY_HOME": str(tmp_path / "home")})
     )
     mgr.initialize(start_loop=False)
-    mgr.collect_once()
+    wait_for(lambda: mgr.collect_once().family("system_cpu_core_usage_percent"), timeout=30,
+             what="the CPU figures")
     yield mgr
     mgr.shutdown()
 

@@ -87,3 +87,37 @@ def test_screenshots_command_writes_every_tab(tmp_path: Path) -> None:
                      "tab-exporters.png", "tab-health.png", "tab-metrics.png", "tab-traces.png",
                      "tray-menu.png"]
     assert all((out / n).stat().st_size > 3000 for n in names)
+
+
+def test_a_startup_failure_is_said_in_a_dialog_with_the_config_folder(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    from timeline_telemetry.ui.startup_error import HEADLINE, startup_failure_box
+
+    reason = "invalid configuration (config.json):\ntelemetry.metrics.collection_interval: ..."
+    box, open_button = startup_failure_box(reason, folder=tmp_path / "config")
+    qtbot.addWidget(box)
+    assert box.icon() is QMessageBox.Icon.Critical
+    assert box.text() == HEADLINE and box.informativeText() == reason
+    assert open_button is not None and open_button.text() == "Open config folder"
+    assert open_button.toolTip() == str(tmp_path / "config")
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Close)
+    box2, none = startup_failure_box("port 9090 is in use", folder=None)
+    qtbot.addWidget(box2)
+    assert none is None and len(box2.buttons()) == 1
+
+
+def test_tray_with_a_broken_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    """Offscreen there is nobody to show the dialog to: the problems go to stderr only."""
+    home = tmp_path / "home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "config.json").write_text(
+        '{"telemetry": {"metrics": {"collection_interval": "soon"}}}')
+    proc = subprocess.run(
+        [sys.executable, "-m", "timeline_telemetry.cli"], capture_output=True, text=True,
+        timeout=60, check=False,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "TIMELINE_TELEMETRY_HOME": str(home)})
+    assert proc.returncode == 2
+    assert "telemetry.metrics.collection_interval" in proc.stderr

@@ -11,6 +11,8 @@ from typing import Any, NamedTuple
 
 import psutil
 
+from timeline_telemetry.metrics.model import Labels
+
 from .base import Sample
 from .mounts import MountResolver
 
@@ -64,9 +66,9 @@ class _CpuMeter:
     def __init__(self, first: _CpuTicks, min_window: float) -> None:
         self._last = first
         self._min_window = min_window
-        self._value = _clamp(100.0 * first.busy / first.total) if first.total > 0 else 0.0
+        self._value: float | None = None
 
-    def update(self, now: _CpuTicks) -> float:
+    def update(self, now: _CpuTicks) -> float | None:
         d_total = now.total - self._last.total
         if d_total >= self._min_window:
             self._value = _clamp(100.0 * (now.busy - self._last.busy) / d_total)
@@ -74,6 +76,11 @@ class _CpuMeter:
         elif d_total < 0:  # counters went back (should not happen): restart from here
             self._last = now
         return self._value
+
+
+def _add(out: list[Sample], name: str, value: float | None, labels: Labels = ()) -> None:
+    if value is not None:
+        out.append(Sample(name, value, labels))
 
 
 def _clamp(pct: float) -> float:
@@ -138,16 +145,15 @@ class SystemCollector:
     def _collect_cpu(self, out: list[Sample]) -> None:
         if not self._per_cpu:
             now = _ticks(self._ps.cpu_times(percpu=False))
-            out.append(Sample("system_cpu_usage_percent", self._cpu.update(now)))
+            _add(out, "system_cpu_usage_percent", self._cpu.update(now))
             return
         per_core = self._ps.cpu_times(percpu=True)
         if len(per_core) != len(self._cores):  # a core went on/offline: start over
             self._cores = _core_meters(per_core)
         cores = [_ticks(t) for t in per_core]
-        out.append(Sample("system_cpu_usage_percent", self._cpu.update(_sum_ticks(cores))))
+        _add(out, "system_cpu_usage_percent", self._cpu.update(_sum_ticks(cores)))
         for i, (meter, now) in enumerate(zip(self._cores, cores, strict=True)):
-            labels = (("cpu", str(i)),)
-            out.append(Sample("system_cpu_core_usage_percent", meter.update(now), labels))
+            _add(out, "system_cpu_core_usage_percent", meter.update(now), (("cpu", str(i)),))
 
     def _collect_memory(self, out: list[Sample]) -> None:
         vm = self._ps.virtual_memory()

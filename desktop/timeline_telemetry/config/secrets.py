@@ -137,7 +137,18 @@ def _default_get(service: str, name: str) -> str | None:
     return keyring.get_password(service, name)
 
 
-def _default_set(service: str, name: str, value: str) -> None:
+def require_keyring(name: str) -> None:
+    """Raise :class:`SecretError` now if ``keyring:NAME`` could not be stored (no real OS
+    keyring), so ``secret set`` says so before asking for the secret."""
+    from keyring.errors import NoKeyringError
+
+    try:
+        _real_backend()
+    except NoKeyringError:
+        raise _no_backend(f"store keyring:{name}") from None
+
+
+def _real_backend() -> object:
     import keyring
     from keyring.errors import NoKeyringError
 
@@ -148,4 +159,11 @@ def _default_set(service: str, name: str, value: str) -> None:
     if module.startswith("keyrings.alt"):
         # keyrings.alt stores secrets in a plaintext or weakly encrypted file: not a keyring.
         raise NoKeyringError(module)
+    return backend
+
+
+def _default_set(service: str, name: str, value: str) -> None:
+    import keyring
+
+    _real_backend()
     keyring.set_password(service, name, value)

@@ -5,14 +5,16 @@ Importing this package does not import Qt; :func:`run_tray_app` does, when calle
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from timeline_telemetry.config import TelemetryConfig
     from timeline_telemetry.paths import AppPaths
 
-__all__ = ["run_tray_app"]
+__all__ = ["report_startup_failure", "run_tray_app"]
 
 
 def run_tray_app(config: TelemetryConfig, paths: AppPaths, argv: Sequence[str]) -> int:
@@ -20,3 +22,12 @@ def run_tray_app(config: TelemetryConfig, paths: AppPaths, argv: Sequence[str]) 
     from .app import run_tray_app as _run
 
     return _run(config, paths, argv)
+
+
+def report_startup_failure(
+    reason: str, *, folder: Path | None, environ: Mapping[str, str] = os.environ
+) -> None:
+    """Say in a dialog why the app did not start (see ``startup_error.py``)."""
+    from .startup_error import report_startup_failure as _report
+
+    _report(reason, folder=folder, environ=environ)

@@ -29,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 environ=dict(os.environ), paths=paths)
     except ConfigError as exc:
         print(f"timeline-telemetry: invalid configuration:\n{exc}", file=sys.stderr)
+        from .startup_error import report_startup_failure
+
+        report_startup_failure(f"invalid configuration:\n{exc}", folder=paths.config_dir)
         return 2
     configure_logging(paths, config.logging.level)
     from .app import run_tray_app

@@ -248,6 +248,9 @@ def run_tray_app(
     except OSError as exc:  # PortInUseError is an OSError too
         print(f"timeline-telemetry: cannot start: {exc}", file=sys.stderr)
         single.release()
+        from .startup_error import report_startup_failure
+
+        report_startup_failure(str(exc), folder=paths.config_dir, environ=environ)
         return EXIT_USAGE
     if alerts is None and manager.alerts is not None:
         alerts = AlertManagerView(manager.alerts)

@@ -57,7 +57,7 @@ def tooltip_text(
             lines.append("Attention: " + ", ".join(bad))
     v = latest_values(snapshot, _TOOLTIP_METRICS)
     cpu = v["system_cpu_usage_percent"]
-    lines.append(f"CPU: {cpu[0]:.0f}%" if cpu else "CPU: n/a")
+    lines.append(f"CPU: {cpu[0]:.0f}%" if cpu else "CPU: measuring…")
     used, total = v["system_memory_usage_bytes"], v["system_memory_total_bytes"]
     if used and total:
         lines.append(f"Memory: {_gib(used[0])} of {_gib(total[0])}")
