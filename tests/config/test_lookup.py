@@ -68,7 +68,7 @@ def test_then_user_config_dir(files: dict[str, Path], paths: AppPaths) -> None:
 def test_then_development_preset_against_the_data_dir(paths: AppPaths) -> None:
     c = resolve_config(cli_path=None, preset=None, environ={}, paths=paths)
     assert c.service_name == "timeline-studio-dev"
-    assert c.source == "preset development (no config file found)"
+    assert c.source == f"preset development (no config file at {paths.config_dir / 'config.json'})"
     assert FileExporterConfig(paths.data_dir / "logs" / "metrics.json") in c.metrics.exporters
     assert not paths.data_dir.exists(), "resolving a config creates nothing"
 

@@ -63,7 +63,8 @@ def resolve_config(
         config = load_config(paths.config_dir / CONFIG_FILE_NAME)
     else:
         default = load_preset(DEFAULT_PRESET, base_dir=paths.data_dir)
-        config = replace(default, source=f"{default.source} (no config file found)")
+        where = paths.config_dir / CONFIG_FILE_NAME
+        config = replace(default, source=f"{default.source} (no config file at {where})")
     return apply_env_overrides(config, environ)
 
 
