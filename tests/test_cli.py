@@ -287,3 +287,13 @@ def _ready_health(port: int) -> str | None:
 
 def _with(text: str, needle: str) -> str | None:
     return text if needle in text else None
+
+
+def test_history_list_orders_histogram_buckets_by_bound() -> None:
+    from timeline_telemetry.cli import _series_order
+
+    les = ["+Inf", "0.001", "1.0", "10.0", "2.5"]
+    items = [("h_bucket", (("check", "disk"), ("le", le))) for le in les]
+    items.append(("a_total", ()))
+    ordered = [dict(labels).get("le", "") for _, labels in sorted(items, key=_series_order)]
+    assert ordered == ["", "0.001", "1.0", "2.5", "10.0", "+Inf"]

@@ -24,6 +24,7 @@ from .paths import AppPaths
 if TYPE_CHECKING:
     from .config import TelemetryConfig
     from .history import HistoryStore, SeriesData
+    from .metrics.model import Labels
 
 __all__ = ["main"]
 
@@ -491,9 +492,24 @@ def cmd_history_list(args: argparse.Namespace) -> int:
     if store is None:
         return EXIT_USAGE
     with store:
-        for name, labels in store.series(args.prefix):
+        for name, labels in sorted(store.series(args.prefix), key=_series_order):
             print(name + _fmt_labels(labels))
     return EXIT_OK
+
+
+def _series_order(item: tuple[str, Labels]) -> tuple[str, tuple[tuple[str, float, str], ...]]:
+    """By name, then labels; histogram ``le`` bounds in numeric order (``+Inf`` last)."""
+    name, labels = item
+    key = []
+    for k, v in labels:
+        number = 0.0
+        if k in ("le", "quantile"):
+            try:
+                number = float(v)
+            except ValueError:
+                number = 0.0
+        key.append((k, number, v))
+    return name, tuple(key)
 
 
 def cmd_history_show(args: argparse.Namespace) -> int:
