@@ -3,12 +3,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
+from pathlib import Path
 
 import pytest
 
 import timeline_telemetry.config as config_pkg
 from timeline_telemetry.config import OtlpExporterConfig, TelemetryConfig
-from timeline_telemetry.config.schema import FrozenMap, json_keys
+from timeline_telemetry.config.schema import DiskSpaceCheckConfig, FrozenMap, json_keys
 
 
 def test_all_is_what_the_package_exports() -> None:
@@ -49,3 +50,16 @@ def test_headers_are_a_read_only_copy() -> None:
     assert hash(e) == hash(OtlpExporterConfig("http://o", {"A": "1"}))
     assert copy.deepcopy(e) == e and pickle.loads(pickle.dumps(e)) == e
     assert FrozenMap({"a": "b"}) != FrozenMap({"a": "c"}) and FrozenMap() != 3
+
+
+def test_a_small_disk_limit_scales_the_default_warning_margin(tmp_path: Path) -> None:
+    """max_used_fraction 0.05 alone must not be refused over a warning_margin not written."""
+    from timeline_telemetry.config import parse_config
+
+    cfg = parse_config({"telemetry": {"health": {"checks": [
+        {"DiskSpace": {"path": str(tmp_path), "max_used_fraction": 0.05}}]}}},
+        source="t", base_dir=tmp_path)
+    assert cfg.health.checks is not None
+    check = cfg.health.checks[0]
+    assert isinstance(check, DiskSpaceCheckConfig)
+    assert check.max_used_fraction == 0.05 and 0 < check.warning_margin < 0.05

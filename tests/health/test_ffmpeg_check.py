@@ -20,7 +20,7 @@ def test_present_on_path(ffmpeg_dir: Path) -> None:
     version = r.metadata["version"]
     assert isinstance(version, str) and version[0].isdigit()
     assert f"ffmpeg {version} at {ffmpeg_dir / 'ffmpeg'}" in r.message
-    assert "encoders libx264 present" in r.message
+    assert "encoders libx264 built in" in r.message
 
 
 def test_absent_from_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

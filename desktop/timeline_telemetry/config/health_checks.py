@@ -103,6 +103,8 @@ def _common(r: ObjectReader) -> tuple[str | None, float | None]:
 
 
 def _margin_below(r: ObjectReader, limit: float, margin: float, default: float) -> float:
+    if margin >= limit and not r.has("warning_margin"):
+        return default  # the default margin does not fit under a small limit: scale it
     if margin >= limit:
         r.ctx.problem(r.path("warning_margin"),
                       f"{margin:g} is not below max_used_fraction ({limit:g}); the warning "

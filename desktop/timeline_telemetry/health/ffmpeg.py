@@ -118,7 +118,8 @@ class FfmpegHealthCheck:
             return HealthCheckResult.warning(
                 f"{where} lacks encoder{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
                 **meta)
-        have = f"; encoders {', '.join(self.encoders)} present" if self.encoders else ""
+        # "built in": ffmpeg lists an encoder whether or not the hardware it needs is here.
+        have = f"; encoders {', '.join(self.encoders)} built in" if self.encoders else ""
         return HealthCheckResult.healthy(f"{where}{have}", **meta)
 
     # -- internals ----------------------------------------------------------------------
