@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import json
+import logging
 import shutil
 import ssl
 import subprocess
@@ -83,6 +84,23 @@ def test_webhook_failure_is_visible_and_does_not_block(capture_server: Capture) 
     capture_server.statuses = [400]
     q = _run(WebhookSender(capture_server.url, resolve=_secrets), _note())
     assert "Failed" in str(q.status()) and "HTTP 400" in str(q.status())
+    q.shutdown()
+
+
+def test_a_failing_webhook_never_shows_its_path_token(
+    capture_server: Capture, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack/Discord-style webhook URLs carry their secret in the path: status, log lines and
+    describe() show only scheme, host and port."""
+    capture_server.statuses = [400]
+    token = "T0AAA/B0BBB/XOXOSECRETTOKEN"
+    sender = WebhookSender(f"{capture_server.url}/services/{token}", resolve=_secrets)
+    with caplog.at_level(logging.DEBUG):
+        q = _run(sender, _note())
+    shown = f"{q.status()} {sender.describe()} {caplog.text}"
+    assert "HTTP 400" in str(q.status())
+    assert "XOXOSECRETTOKEN" not in shown and "services" not in shown
+    assert capture_server.url.split("//")[1] in shown  # where it goes is still visible
     q.shutdown()
 
 

@@ -41,3 +41,89 @@ def test_home_and_user_only_when_asked() -> None:
     s = Scrubber(home="/home/alice", user="alice")
     assert s.text(text) == "~/media/clip.mov opened by <user>"
     assert s.counts["home_path"] == 1 and s.counts["user_name"] == 1
+
+
+# --- command lines: the space-separated forms ------------------------------------------------
+
+@pytest.mark.parametrize(("line", "shown"), [
+    ("someprog --token CMDTOK1 --verbose", "someprog --token *** --verbose"),
+    ("app --password PW1 --api-key AK1 --secret S1 --client-secret=CS1",
+     "app --password *** --api-key *** --secret *** --client-secret=***"),
+    ("goprog -api-key AK2 -auth-token AT2 -passphrase PP2",
+     "goprog -api-key *** -auth-token *** -passphrase ***"),
+    ("env AWS_SECRET_ACCESS_KEY=wJalr/K7+MDENG PGPASSWORD=PgPw3 GITHUB_TOKEN=ghp_x1 run",
+     "env AWS_SECRET_ACCESS_KEY=*** PGPASSWORD=*** GITHUB_TOKEN=*** run"),
+    ("/usr/bin/mysql -uroot -pMyPw4 -h db.local -P3306 shop",
+     "/usr/bin/mysql -uroot -p*** -h db.local -P3306 shop"),
+    ("redis-cli -a RedisPw5 -h cache.local --pass RedisPw6",
+     "redis-cli -a *** -h cache.local --pass ***"),
+    ("sshpass -p SshPw7 ssh -p 2222 render@farm", "sshpass -p *** ssh -p 2222 render@farm"),
+    ("curl -u bob:CurlPw8 -Ualice:ProxyPw9 https://x.example",
+     "curl -u bob:*** -Ualice:*** https://x.example"),
+    ("openssl enc -passin pass:OsslPw10 -passout env:OUT_PW",
+     "openssl enc -passin pass:*** -passout env:OUT_PW"),
+    # quoted inside JSON text: the quotes and punctuation stay
+    ('{"cmdline": "prog --token JsonTok11", "pid": 7}',
+     '{"cmdline": "prog --token ***", "pid": 7}'),
+])
+def test_command_line_secrets(line: str, shown: str) -> None:
+    s = Scrubber()
+    assert s.text(line) == shown
+    assert s.text(shown) == shown  # masks are not masked again
+
+
+@pytest.mark.parametrize("line", [
+    "ssh -p 2222 render@farm",                    # -p is a port here
+    "psql -h db -p 5432 -U render",
+    "mysql -p shop",                              # -p alone prompts; shop is the database
+    "prog --token-file /run/secrets/tok --password-stdin registry.example",
+    "prog --no-password host.example --token keyring:deploy",
+    "curl -u bob https://x.example",              # no password given: curl asks
+    "2026-01-01 INFO used 512 tokens - queue-depth 0",
+])
+def test_command_lines_without_secrets_are_unchanged(line: str) -> None:
+    s = Scrubber()
+    assert s.text(line) == line
+    assert s.counts["secret_arg"] == 0
+
+
+def test_argv_lists_mask_whole_elements() -> None:
+    s = Scrubber()
+    argv = ["prog", "--token", "tok with space", "--api-key=AK", "-p", "8080",
+            "PGPASSWORD=pg", "mysql", "-pGlued"]
+    assert s.argv(argv) == ["prog", "--token", "***", "--api-key=***", "-p", "8080",
+                            "PGPASSWORD=***", "mysql", "-p***"]
+    assert s.counts["secret_arg"] == 2
+    # a list of strings inside JSON is read as a command line too
+    data = s.json({"cmdline": ["prog", "--secret", "S3cr3tArg"], "names": ["a", "b"]})
+    assert data == {"cmdline": ["prog", "--secret", "***"], "names": ["a", "b"]}
+
+
+# --- alert webhook URLs -------------------------------------------------------------------
+
+def test_webhook_action_url_keeps_scheme_host_port_and_is_forgotten_everywhere() -> None:
+    s = Scrubber()
+    config = {"telemetry": {"alerts": {"actions": [
+        {"Webhook": {"url": "https://alerts.example:8443/hook/GenericPathSecret987?x=1"}},
+        {"Webhook": {"url": "https://discord.com/api/webhooks/42/DiscordTok"}},
+        {"Webhook": {"url": "keyring:teams_url"}},
+        {"Alertmanager": {"url": "http://am.local:9093/prefix"}},
+    ]}}}
+    shown = s.json(config)
+    actions = shown["telemetry"]["alerts"]["actions"]  # type: ignore[index]
+    assert [next(iter(a.values()))["url"] for a in actions] == [
+        "https://alerts.example:8443/***", "https://discord.com/***", "keyring:teams_url",
+        "http://am.local:9093/prefix"]
+    assert s.counts["webhook_url"] == 2
+    # the same URL in a later log line (an action's error message) is removed as well
+    log = "ERROR alerts: POST https://alerts.example:8443/hook/GenericPathSecret987: HTTP 500"
+    out = s.text(log)
+    assert "GenericPathSecret987" not in out and "alerts.example:8443" in out
+
+
+def test_known_webhook_paths_in_text() -> None:
+    s = Scrubber()
+    out = s.text("to https://discord.com/api/webhooks/42/DiscTok and "
+                 "https://acme.webhook.office.com/webhookb2/abc@def/IncomingWebhook/TeamsTok")
+    assert "DiscTok" not in out and "TeamsTok" not in out
+    assert "discord.com/api/webhooks/***" in out and s.counts["webhook_path"] == 2

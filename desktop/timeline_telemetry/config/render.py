@@ -1,10 +1,17 @@
-"""The config back as the seed's JSON form (``config show``): the inverse of the loader.
+"""The config back as the seed's JSON form (``config show``): the inverse of the loader, and
+the one rule set that says what in it is secret.
 
 Durations become strings (``"15s"``), exporters ``{"Kind": {...}}``, paths strings. With
-``mask_secrets`` every literal value under a secret-looking key (password, token, secret,
-api_key, authorization, routing_key) and every literal HTTP header value is shown as
-``"***"``; ``keyring:``/``env:`` references are shown as they are.
+``mask_secrets`` every literal value under a secret-looking key (:data:`SECRET_KEY`:
+password, token, secret, api_key, authorization, routing_key, ...) and every literal HTTP
+header value is shown as ``"***"``; every URL goes through :func:`redact_url` (user info,
+secret query values and well-known webhook paths masked), and an alert ``Webhook`` action's
+``url`` keeps only its scheme, host and port (its path is the credential for Slack, Discord,
+Teams and most generic webhooks). ``keyring:``/``env:`` references are shown as they are.
 ``parse_config(config_to_json(c, mask_secrets=False), ...) == c``.
+
+The diagnostics bundle's scrubber builds on the same names and patterns (it may import this
+module; nothing here imports ``diagnostics``).
 """
 
 from __future__ import annotations
@@ -18,14 +25,92 @@ from .durations import format_duration
 from .schema import TelemetryConfig, is_duration_field
 from .secrets import is_secret_ref
 
-__all__ = ["MASK", "config_to_json", "mask_json"]
+__all__ = [
+    "ALL_VALUES_SECRET",
+    "MASK",
+    "SECRET_KEY",
+    "SECRET_KEY_WORDS",
+    "URL_RULES",
+    "config_to_json",
+    "hides_url_path",
+    "is_secret_key",
+    "mask_json",
+    "redact_url",
+]
 
 MASK = "***"
-_SECRET_KEY = re.compile(r"password|passwd|token|secret|api[_-]?key|authorization|routing[_-]?key",
-                         re.IGNORECASE)
-_ALL_VALUES_SECRET = ("headers",)
+#: Alternatives (a regex fragment) found in the names of keys, flags, query parameters and
+#: environment variables whose values are secrets.
+SECRET_KEY_WORDS = (
+    r"password|passwd|passphrase|pwd|token|secret|api[_-]?key|apikey|authorization"
+    r"|auth[_-]?header|routing[_-]?key|integration[_-]?key|service[_-]?key|private[_-]?key"
+    r"|access[_-]?key|cookie|credential"
+)
+#: Searched in a key name: a match means the key's values are secret.
+SECRET_KEY = re.compile(SECRET_KEY_WORDS, re.IGNORECASE)
+#: Keys all of whose values are secret whatever their own names (HTTP headers).
+ALL_VALUES_SECRET = frozenset({"headers"})
+#: ``{"Webhook": {"url": ...}}``: objects under these keys hold a URL whose path is secret.
+_PATH_SECRET_OWNERS = frozenset({"Webhook"})
+_PATH_SECRET_KEYS = frozenset({"url"})
+# query parameter names that are secret although too short to be key words elsewhere
+_QUERY_NAMES = r"key|sig|signature|auth|code"
+_STOP = r"&#\s\"'<>"  # where a query value ends in a URL written in text or JSON
+
+#: ``(kind, pattern, replacement)`` masking credentials inside URLs, wherever the URL is
+#: (a whole string or a part of a log line); each is idempotent on its own output.
+URL_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("slack_webhook", re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)"
+                                 r"[A-Za-z0-9/_-]+"), r"\1" + MASK),
+    ("webhook_path", re.compile(r"(discord(?:app)?\.com/api/webhooks/|\.webhook\.office\.com"
+                                r"/webhookb2/|outlook\.office\.com/webhook/)[A-Za-z0-9/_@.-]+"),
+     r"\1" + MASK),
+    ("pagerduty_key", re.compile(r"(events\.pagerduty\.com/[A-Za-z0-9/_.-]*?"
+                                 r"(?:integration|enqueue|e|v2)/?)([A-Za-z0-9]{20,})"),
+     r"\1" + MASK),
+    ("url_userinfo", re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)(?!\*\*\*@)[^/\s:@\"'<>]+"
+                                r"(?::[^/\s@\"'<>]*)?@"), r"\1" + MASK + "@"),
+    ("url_query_token", re.compile(
+        r"([?&;#](?:[A-Za-z0-9_.-]*(?:" + SECRET_KEY_WORDS + r")[A-Za-z0-9_.-]*|"
+        + _QUERY_NAMES + r")=)(?!\*\*\*(?:[" + _STOP + r"]|$))[^" + _STOP + r"]+",
+        re.IGNORECASE), r"\1" + MASK),
+)
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_AUTHORITY = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*)(.*)", re.DOTALL)
 
 JsonValue = object
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether the values under key ``name`` are secrets (a secret-looking name or
+    ``headers``): the test the config render, the bundle and secret collection share."""
+    return name in ALL_VALUES_SECRET or bool(SECRET_KEY.search(name))
+
+
+def hides_url_path(owner: str | None, key: str) -> bool:
+    """Whether the URL under ``key`` of an object that sits under key ``owner`` is secret by
+    its path (an alert ``Webhook`` action's ``url``), so only scheme, host and port show."""
+    return owner in _PATH_SECRET_OWNERS and key in _PATH_SECRET_KEYS
+
+
+def redact_url(url: str, *, hide_path: bool = False) -> str:
+    """``url`` with user info, secret-looking query values and well-known webhook paths
+    masked (non-secret query parameters and the host are kept byte for byte).
+
+    ``hide_path``: everything after ``scheme://host:port`` becomes ``/***`` (a string that is
+    not a URL becomes ``***``). ``keyring:``/``env:`` references are returned as they are.
+    """
+    if is_secret_ref(url):
+        return url
+    for _kind, rx, repl in URL_RULES:
+        url = rx.sub(repl, url)
+    if hide_path:
+        m = _AUTHORITY.fullmatch(url)
+        if m is None:
+            return MASK if url else url
+        if m.group(2) not in ("", "/"):
+            return m.group(1) + "/" + MASK
+    return url
 
 
 def config_to_json(config: TelemetryConfig, *, mask_secrets: bool = True) -> dict[str, object]:
@@ -35,12 +120,13 @@ def config_to_json(config: TelemetryConfig, *, mask_secrets: bool = True) -> dic
 
 
 def mask_json(value: object) -> object:
-    """A copy of decoded JSON with literal secrets masked by key name (see the module doc).
+    """A copy of decoded JSON with literal secrets masked (see the module doc).
 
-    Also for later sections and the diagnostics bundle: anything under a key such as
-    ``smtp_password`` or ``api_key``, and every ``headers`` value, unless it is a reference.
+    Also for later sections: anything under a key such as ``smtp_password`` or ``api_key``
+    and every ``headers`` value, unless it is a reference; every string that is a URL through
+    :func:`redact_url` (with ``hide_path`` for webhook action URLs).
     """
-    return _mask(value, secret=False)
+    return _mask(value, secret=False, owner=None, hide_path=False)
 
 
 def _value(value: object) -> JsonValue:
@@ -64,14 +150,19 @@ def _value(value: object) -> JsonValue:
     return value
 
 
-def _mask(value: JsonValue, *, secret: bool) -> JsonValue:
+def _mask(value: JsonValue, *, secret: bool, owner: str | None, hide_path: bool) -> JsonValue:
     if isinstance(value, dict):
         return {
-            k: _mask(v, secret=secret or bool(_SECRET_KEY.search(k)) or k in _ALL_VALUES_SECRET)
+            k: _mask(v, secret=secret or is_secret_key(str(k)), owner=str(k),
+                     hide_path=hides_url_path(owner, str(k)))
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_mask(v, secret=secret) for v in value]
-    if secret and isinstance(value, str) and value and not is_secret_ref(value):
+        return [_mask(v, secret=secret, owner=None, hide_path=hide_path) for v in value]
+    if not isinstance(value, str) or not value or is_secret_ref(value):
+        return value
+    if secret:
         return MASK
+    if hide_path or _URL.match(value):
+        return redact_url(value, hide_path=hide_path)
     return value

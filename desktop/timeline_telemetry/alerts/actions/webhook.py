@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from timeline_telemetry.tracing.otlp_http import redact_url
+from timeline_telemetry.config.render import redact_url
 
 from .base import Notification, SecretResolver
 from .http import post_json
@@ -73,13 +73,14 @@ class WebhookSender:
     def send(self, n: Notification, *, timeout_s: float) -> None:
         """POST the body."""
         body = slack_body(n, self._payload) if self._format == "slack" else generic_body(n)
-        post_json(self._resolve(self._url), body, timeout_s=timeout_s)
+        post_json(self._resolve(self._url), body, timeout_s=timeout_s, hide_path=True)
 
     def close(self) -> None:
         """Nothing to release."""
 
     def describe(self) -> str:
-        """No secrets: a reference is shown as such, a URL without query."""
+        """No secrets: a reference is shown as such, a URL as its scheme and host (a
+        webhook's path is often its token)."""
         shown = self._url if ":" in self._url and not self._url.startswith("http") else (
-            redact_url(self._url))
+            redact_url(self._url, hide_path=True))
         return f"webhook ({self._format}) to {shown}"
