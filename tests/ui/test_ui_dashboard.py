@@ -3,16 +3,35 @@ waterfall, exporters, alerts with and without a provider."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QEvent, QPoint
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QHeaderView, QTableWidget, QToolTip
 from pytestqt.qtbot import QtBot
 
+from timeline_telemetry.health import HealthStatus, HealthTransition
+from timeline_telemetry.history import HistoryStore
 from timeline_telemetry.ingest.trace_store import StoredSpan
 from timeline_telemetry.manager import TelemetryManager
+from timeline_telemetry.metrics.model import FlatSample
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.ui.app import NO_TRAY_REASON, TrayApp
 from timeline_telemetry.ui.dashboard.alerts_tab import NOT_AVAILABLE
+from timeline_telemetry.ui.dashboard.plotdata import PlotData, PlotReader
+from timeline_telemetry.ui.dashboard.plotspec import (
+    PAD,
+    PLOTS,
+    curve_name,
+    plotted_names,
+    sticky_y_range,
+    y_range_for,
+)
+from timeline_telemetry.ui.dashboard.tables import ago
+from timeline_telemetry.ui.dashboard.traces_tab import span_tip, tree_order
 
 
 @pytest.fixture
@@ -46,19 +65,165 @@ def test_plots_fill_from_history(qtbot: QtBot, app: TrayApp) -> None:
         return sum(0 if c.getData()[0] is None else len(c.getData()[0]) for c in curves.values())
 
     qtbot.waitUntil(lambda: cpu_points() >= 2, timeout=20_000)
-    assert items["Memory"], "memory curves"
-    assert "usage_percent" in " ".join(items["CPU per core"]) or items["CPU per core"] == {}
-    # The searchable list offers every stored name; picking one plots it.
-    qtbot.waitUntil(lambda: d.metrics_tab.metric_list.count() > 5, timeout=5000)
+    assert items["Memory used"], "memory curves"
+    assert all(k.startswith("core ") for k in items["CPU per core"])
+    # The searchable list offers every stored name the fixed plots do not draw.
+    lst = d.metrics_tab.metric_list
+    qtbot.waitUntil(lambda: lst.count() > 5, timeout=5000)
+    listed = {lst.item(i).text() for i in range(lst.count())}
+    assert not listed & plotted_names()
+    assert "system_cpu_usage_percent" not in listed and "system_memory_total_bytes" in listed
     d.metrics_tab.search.setText("memory_total")
-    visible = [d.metrics_tab.metric_list.item(i).text()
-               for i in range(d.metrics_tab.metric_list.count())
-               if not d.metrics_tab.metric_list.item(i).isHidden()]
+    visible = [lst.item(i).text() for i in range(lst.count()) if not lst.item(i).isHidden()]
     assert visible == ["system_memory_total_bytes"]
     d.metrics_tab.select_metric("system_memory_total_bytes")
     qtbot.waitUntil(lambda: bool(items["Pushed metric"]), timeout=5000)
     d.metrics_tab.window_box.setCurrentIndex(3)  # 7 d
     assert d.metrics_tab.span() == (7 * 86400.0, 60)
+
+
+def test_plot_ranges_are_fixed_floored_and_calm(qtbot: QtBot, app: TrayApp) -> None:
+    app.start()
+    d = app.dashboard
+    assert d is not None
+    tab = d.metrics_tab
+    plots = tab._plots
+
+    def has_data(title: str) -> bool:
+        return any(c.getData()[0] is not None and len(c.getData()[0])
+                   for c in tab._items[title].values())
+
+    qtbot.waitUntil(lambda: has_data("Disk usage") and has_data("Network"), timeout=20_000)
+    for spec in PLOTS:
+        vb = plots[spec.title].getViewBox()
+        assert vb.state["autoRange"] == [False, False], spec.title
+        assert plots[spec.title].viewRange()[0] == [-300.0, 0.0], spec.title
+        lo, hi = plots[spec.title].viewRange()[1]
+        if spec.y_range is not None:  # percentages: 0-100 (and a little room)
+            assert lo == pytest.approx(-2.0) and hi == pytest.approx(102.0)
+            continue
+        limits = vb.state["limits"]
+        assert hi - lo >= spec.min_span, spec.title  # noise never fills the plot
+        assert limits["yRange"][0] == spec.min_span
+        assert limits["yLimits"][0] == pytest.approx(lo)  # never panned below the floor
+        assert lo >= -PAD * (hi - lo) * 1.001, spec.title  # nothing below 0 but the margin
+    # The curves are inside the range, and the range stays put while they are.
+    disk = plots["Disk usage"]
+    ys = [y for c in tab._items["Disk usage"].values() for y in c.getData()[1]]
+    lo, hi = disk.viewRange()[1]
+    assert lo <= min(ys) and max(ys) <= hi and hi - lo >= 1.0  # GiB, not 24.6835..24.68375
+    # Legends are see-through and at the left, away from "now" (the right edge).
+    legend = plots["Disk I/O"].legend
+    assert legend.opts["brush"].color().alpha() < 255 and legend.offset[0] > 0
+    assert not plots["CPU total"].legend.isVisible()  # one curve, no labels: no legend
+    before, queries = disk.viewRange()[1], tab.queries
+    qtbot.waitUntil(lambda: tab.queries >= queries + 2, timeout=10_000)
+    assert disk.viewRange()[1] == before
+
+
+def test_y_range_for_ignores_noise_and_keeps_zero_in_view() -> None:
+    lo, hi = y_range_for(24.6835, 24.68375, min_span=1.0, floor=0.0)  # "Disk usage" noise
+    assert hi - lo >= 1.0 and lo <= 24.6835 and hi >= 24.68375
+    assert lo == round(lo * 4) / 4 and hi == round(hi * 4) / 4  # round ends
+    lo, hi = y_range_for(0.0, 0.0, min_span=1.0, floor=0.0)  # no traffic: 0..1, not -0.4..0.4
+    assert (lo, hi) == (pytest.approx(-PAD), 1.0)
+    lo, hi = y_range_for(0.0, 37.0, min_span=1.0, floor=0.0)  # a burst
+    assert lo == pytest.approx(-PAD * 40) and hi == 40.0
+    lo, hi = y_range_for(-5.0, 5.0, min_span=0.0, floor=None)  # may be negative
+    assert lo <= -5 and hi >= 5
+    lo, hi = y_range_for(7.0, 7.0, min_span=0.0, floor=None)  # flat, no minimum
+    assert lo < 7 < hi
+    assert y_range_for(float("inf"), float("-inf"), min_span=1.0, floor=0.0)[1] == 1.0
+
+
+def test_sticky_y_range_moves_only_when_needed() -> None:
+    cur = y_range_for(24.68, 24.69, min_span=1.0, floor=0.0)
+    assert sticky_y_range(24.6, 24.9, cur, min_span=1.0, floor=0.0) is None  # still inside
+    moved = sticky_y_range(24.6, cur[1] + 0.1, cur, min_span=1.0, floor=0.0)  # left it
+    assert moved is not None and moved[1] >= cur[1] + 0.1
+    burst = y_range_for(0.0, 90.0, min_span=1.0, floor=0.0)
+    back = sticky_y_range(0.0, 0.2, burst, min_span=1.0, floor=0.0)  # after the burst
+    assert back is not None and back[1] == 1.0
+    assert sticky_y_range(float("inf"), float("-inf"), cur, min_span=1.0, floor=0.0) is None
+
+
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _write(store: HistoryStore, start: int, stop: float, step: float = 1.0) -> None:
+    t = float(start)
+    while t < stop:
+        store.append(t, [
+            FlatSample("system_disk_usage_bytes", (("mountpoint", "/"),), 2**30 * 24 + t),
+            FlatSample("system_network_bytes_sent", (), 1000.0 * t),
+            FlatSample("system_memory_usage_bytes", (), 2**30 * (1 + t % 3)),
+            FlatSample("system_memory_total_bytes", (), 2**30 * 16)])
+        t += step
+    store.flush()
+
+
+def _same(a: dict[str, PlotData], b: dict[str, PlotData]) -> None:
+    assert a.keys() == b.keys()
+    for title, da in a.items():
+        db = b[title]
+        assert [c[0] for c in da.curves] == [c[0] for c in db.curves], title
+        for (_n, xa, ya), (_m, xb, yb) in zip(da.curves, db.curves, strict=True):
+            assert list(xa) == pytest.approx(list(xb)) and list(ya) == pytest.approx(list(yb))
+        assert (da.lo, da.hi, da.total) == (db.lo, db.hi, db.total)
+
+
+def test_plot_reader_reads_only_whats_new(tmp_path: Path) -> None:
+    t0 = 1_700_000_000
+    clock = _Clock(t0 + 100.0)
+    store = HistoryStore(tmp_path / "h.sqlite3", retention=86400.0, clock=clock)
+    try:
+        specs = [s for s in PLOTS if s.title in ("Disk usage", "Network", "Memory used")]
+        _write(store, t0, t0 + 100)
+        reader = PlotReader(store, clock=clock)
+        first = reader.read(specs, 300.0, incremental=True)
+        assert (reader.full_reads, reader.incremental_reads) == (1, 0)
+        assert len(first["Disk usage"].curves[0][1]) == 100
+        assert first["Network"].curves[0][2] == pytest.approx([1000 / 2**20] * 99)
+        assert first["Memory used"].total == 16.0
+        _write(store, t0 + 100, t0 + 110)
+        clock.now = t0 + 110.0
+        second = reader.read(specs, 300.0, incremental=True)
+        assert (reader.full_reads, reader.incremental_reads) == (1, 1)
+        _same(second, PlotReader(store, clock=clock).read(specs, 300.0, incremental=False))
+        # Stamped before the last read but written after it: still picked up.
+        _write(store, t0 + 109, t0 + 109.6, step=0.5)  # 109.0 again and 109.5
+        _write(store, t0 + 110, t0 + 111)
+        clock.now = t0 + 111.0
+        xs = reader.read(specs, 300.0, incremental=True)["Disk usage"].curves[0][1]
+        assert len(xs) == 112 and -1.5 in xs  # 0..110 and 109.5
+        # The window slides: points older than it are dropped.
+        _write(store, t0 + 111, t0 + 350)
+        clock.now = t0 + 350.0
+        third = reader.read(specs, 300.0, incremental=True)
+        assert reader.full_reads == 1
+        xs = third["Disk usage"].curves[0][1]
+        assert xs[0] == -300.0 and len(xs) == 301  # 50..349 and 109.5
+        # Another window (or other metrics) reads everything again.
+        reader.read(specs, 3600.0, incremental=False)
+        reader.read(specs[:1], 300.0, incremental=True)
+        assert (reader.full_reads, reader.incremental_reads) == (3, 3)
+    finally:
+        store.close()
+
+
+def test_curve_names() -> None:
+    disk_io = next(s for s in PLOTS if s.title == "Disk I/O")
+    assert curve_name(disk_io, 0, (("device", "sda"),)) == "read sda"
+    cpu = next(s for s in PLOTS if s.title == "CPU total")
+    assert curve_name(cpu, 0, ()) == ""  # a lone curve: the title names it, no legend
+    memory = next(s for s in PLOTS if s.title == "Memory used")
+    assert memory.metrics == ("system_memory_usage_bytes",)
+    assert memory.total == "system_memory_total_bytes"
 
 
 def test_plots_rest_while_another_tab_is_shown(qtbot: QtBot, app: TrayApp) -> None:
@@ -87,11 +252,61 @@ def test_health_tab_and_open_item(qtbot: QtBot, app: TrayApp) -> None:
     assert "scratch-disk" in names
     row = names.index("scratch-disk")
     assert table.item(row, 1).text() == "Healthy"
-    assert "used" in table.item(row, 2).text()
+    assert not table.item(row, 1).icon().isNull()
+    assert table.item(row, 2).text().endswith(" s ago")
+    assert "used" in table.item(row, 3).text()
     d.open_item("health:scratch-disk")
     assert d.tabs.currentWidget() is d.health_tab
     assert table.currentRow() == row
     assert d.health_tab.timeline._rows == names
+
+
+def test_status_timeline_says_what_it_shows(qtbot: QtBot, app: TrayApp) -> None:
+    app.show_dashboard("health")
+    d = app.dashboard
+    assert d is not None
+    timeline = d.health_tab.timeline
+    now = time.time()
+    transitions = [
+        HealthTransition("disk", HealthStatus.UNKNOWN, HealthStatus.HEALTHY, now - 1800, "ok", 1),
+        HealthTransition("disk", HealthStatus.HEALTHY, HealthStatus.WARNING, now - 600,
+                         "92% used", 2)]
+    timeline.set_data(["disk"], transitions)
+    assert timeline.status_at("disk", now - 3000)[0] is HealthStatus.UNKNOWN
+    assert timeline.status_at("disk", now - 1000)[0] is HealthStatus.HEALTHY
+    assert timeline.status_at("disk", now - 60) == (HealthStatus.WARNING, "92% used")
+    timeline.resize(800, 200)
+    assert not timeline.grab().isNull()
+    # Hovering the right end of the bar names the check, its status and the message.
+    y = 50 + 5  # the first row
+    tip = QHelpEvent(QEvent.Type.ToolTip, QPoint(timeline.width() - 14, y),
+                     timeline.mapToGlobal(QPoint(timeline.width() - 14, y)))
+    assert timeline.event(tip)
+    qtbot.waitUntil(lambda: "disk: Warning" in QToolTip.text(), timeout=2000)
+    assert "92% used" in QToolTip.text()
+
+
+def _list_like(table: QTableWidget) -> bool:
+    header = table.horizontalHeader()
+    last = table.columnCount() - 1
+    return (table.verticalHeader().isHidden() and header.stretchLastSection()
+            and all(header.sectionResizeMode(c) == QHeaderView.ResizeMode.ResizeToContents
+                    for c in range(last)))
+
+
+def test_tables_read_like_lists(app: TrayApp) -> None:
+    app.show_dashboard("")
+    d = app.dashboard
+    assert d is not None
+    for tab in (d.health_tab, d.alerts_tab, d.traces_tab, d.exporters_tab):
+        assert _list_like(tab.table), type(tab).__name__
+    # The long free text is the last (stretched) column.
+    assert d.health_tab.table.horizontalHeaderItem(3).text() == "Message"
+    assert d.exporters_tab.table.horizontalHeaderItem(3).text() == "Detail"
+    assert d.alerts_tab.table.horizontalHeaderItem(4).text() == "Summary"
+    assert d.traces_tab.table.horizontalHeaderItem(3).text() == "Trace"
+    assert [ago(s) for s in (3, 300, 7200, 3 * 86400)] == [
+        "3 s ago", "5 min ago", "2 h ago", "3 d ago"]
 
 
 def test_exporters_tab_lists_receiver(qtbot: QtBot, app: TrayApp) -> None:
@@ -103,6 +318,15 @@ def test_exporters_tab_lists_receiver(qtbot: QtBot, app: TrayApp) -> None:
     qtbot.waitUntil(lambda: t.rowCount() == 1 and t.item(0, 0) is not None, timeout=10_000)
     assert t.item(0, 0).text() == "otlp-receiver"
     assert t.item(0, 1).text() == "Healthy"
+    assert t.item(0, 2).text() == "0"
+    # Hidden (another tab), the per-collection refresh reads nothing.
+    runner = app.controller.runner
+    qtbot.waitUntil(lambda: not runner.busy("exporters"), timeout=5000)
+    d.open_item("health")
+    assert not d.exporters_tab.refresh(only_if_shown=True)
+    d.open_item("exporters")
+    qtbot.waitUntil(lambda: not runner.busy("exporters"), timeout=5000)
+    assert d.exporters_tab.refresh(only_if_shown=True)
 
 
 def test_alerts_tab_without_provider(app: TrayApp) -> None:
@@ -129,10 +353,38 @@ def test_traces_tab_table_and_waterfall(qtbot: QtBot, app: TrayApp) -> None:
     tab.show_spans(list(reversed(spans)))
     assert [tab.table.item(r, 0).text() for r in range(2)] == ["export", "encode"]
     assert tab.table.item(0, 2).text() == "2000.0 ms"
+    assert tab.table.item(0, 3).text() == "ab" * 16  # the whole trace id
     tab._show_trace(spans)
     assert tab.waterfall.spans == spans
     pix = tab.waterfall.grab()
     assert not pix.isNull()
+    # The bar under the mouse explains itself; red bars say "Error".
+    wf = tab.waterfall
+    first_row = 48 + 5
+    assert wf.span_at(first_row) == spans[0] and wf.span_at(first_row + 20) == spans[1]
+    assert wf.span_at(5) is None and wf.span_at(first_row + 40) is None
+    at = QPoint(300, first_row + 20)
+    assert wf.event(QHelpEvent(QEvent.Type.ToolTip, at, wf.mapToGlobal(at)))
+    qtbot.waitUntil(lambda: QToolTip.text().startswith("encode (editor)"), timeout=2000)
+    assert "starts at +100.0 ms, lasts 1400.0 ms" in QToolTip.text()
     # A refresh against the real (empty) receiver store yields no rows.
     tab.refresh()
     qtbot.waitUntil(lambda: tab.note.text() == "0 spans", timeout=5000)
+
+
+def test_trace_order_and_error_tip() -> None:
+    def span(name: str, sid: str, parent: str, start: int, *, error: bool = False
+             ) -> StoredSpan:
+        return StoredSpan("cd" * 16, sid, parent, name, "", start, start + 10, (("k", "v"),),
+                          (), error, "disk full" if error else "", 1)
+
+    root = span("root", "a", "", 0)
+    late, early = span("late", "b", "a", 50), span("early", "c", "a", 5)
+    grandchild = span("leaf", "d", "b", 60, error=True)
+    orphan = span("orphan", "e", "zz", 1)  # its parent was not received: a root
+    order = tree_order([grandchild, late, orphan, early, root])
+    assert [(s.name, depth) for s, depth in order] == [
+        ("root", 0), ("early", 1), ("late", 1), ("leaf", 2), ("orphan", 0)]
+    tip = span_tip(grandchild, 0)
+    assert tip.splitlines() == ["leaf", "starts at +0.0 ms, lasts 0.0 ms",
+                                "Error: disk full", "k = v"]

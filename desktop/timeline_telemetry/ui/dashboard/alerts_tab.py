@@ -7,19 +7,12 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from timeline_telemetry.ui.controller import AppController
 from timeline_telemetry.ui.providers import AlertRow
+
+from .tables import ago, cell, list_table
 
 __all__ = ["AlertsTab"]
 
@@ -36,11 +29,7 @@ class AlertsTab(QWidget):
         lay = QVBoxLayout(self)
         self.note = QLabel("")
         lay.addWidget(self.note)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["Alert", "State", "Severity", "Summary", "Since"])
-        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table = list_table(["Alert", "State", "Severity", "Since", "Summary"])
         lay.addWidget(self.table)
         buttons = QHBoxLayout()
         self.btn_15m = QPushButton("Snooze 15 min")
@@ -75,9 +64,10 @@ class AlertsTab(QWidget):
         self.table.setRowCount(len(self._rows))
         now = time.time()
         for i, r in enumerate(self._rows):
-            since = f"{max(0.0, now - r.since) / 60:.0f} min ago"
-            for col, text in enumerate((r.name, r.state, r.severity, r.summary, since)):
-                self.table.setItem(i, col, QTableWidgetItem(text))
+            cells = (cell(r.name), cell(r.state), cell(r.severity),
+                     cell(ago(now - r.since), right=True), cell(r.summary, tip=r.summary))
+            for col, item in enumerate(cells):
+                self.table.setItem(i, col, item)
         self.note.setText(f"{sum(r.state == 'firing' for r in self._rows)} firing")
 
     def _act(self, what: str, seconds: float) -> None:

@@ -1,28 +1,31 @@
-"""The Health tab: a table of checks (status, message, age) and a status timeline."""
+"""The Health tab: a table of checks (status, when checked, message) and a status timeline."""
 
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
-from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QRectF, Qt
+from PySide6.QtGui import QColor, QHelpEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
 
 from timeline_telemetry.health import HealthReport, HealthStatus, HealthTransition
 from timeline_telemetry.ui.controller import AppController
 
+from .painting import draw_swatches, draw_ticks
+from .tables import STATUS_COLOURS, ago, cell, list_table, status_icon
+
 __all__ = ["STATUS_COLOURS", "HealthTab", "StatusTimeline"]
 
-STATUS_COLOURS = {
-    HealthStatus.HEALTHY: QColor("#2e9d4f"),
-    HealthStatus.WARNING: QColor("#d99a00"),
-    HealthStatus.UNHEALTHY: QColor("#d0352b"),
-    HealthStatus.UNKNOWN: QColor("#b0b4ba"),
-}
+_ROW, _TOP, _LEFT = 22, 50, 150.0
+_LEGEND: tuple[tuple[HealthStatus, str], ...] = (
+    (HealthStatus.HEALTHY, "Healthy"), (HealthStatus.WARNING, "Warning"),
+    (HealthStatus.UNHEALTHY, "Unhealthy"), (HealthStatus.UNKNOWN, "Unknown / no data yet"))
 
 
 class StatusTimeline(QWidget):
-    """One row per check, coloured by status over the last ``span_s`` seconds."""
+    """One row per check, coloured by its status over the last ``span_s`` seconds ("now" at
+    the right), under a line saying so with the colours' meaning and a time scale; hovering
+    a bar tells the status at that moment."""
 
     def __init__(self, span_s: float = 3600.0, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,23 +38,64 @@ class StatusTimeline(QWidget):
         """Replace the rows (check names) and the transitions to draw."""
         self._rows = names
         self._transitions = transitions
-        self.setMinimumHeight(30 + 22 * max(1, len(names)))
+        self.setMinimumHeight(_TOP + _ROW * max(1, len(names)) + 8)
         self.update()
 
+    def status_at(self, name: str, when: float) -> tuple[HealthStatus, str]:
+        """Check ``name``'s status at wall-clock ``when`` and the message it changed with
+        (unknown before its first transition)."""
+        status, message = HealthStatus.UNKNOWN, ""
+        for tr in self._transitions:
+            if tr.component == name and tr.when <= when:
+                status, message = tr.new, tr.message
+        return status, message
+
+    def event(self, event: QEvent) -> bool:
+        """Tooltips: the hovered check's status at the hovered time."""
+        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
+            row = int((event.pos().y() - _TOP) // _ROW)
+            width = max(1.0, self.width() - _LEFT - 12)
+            frac = (event.pos().x() - _LEFT) / width
+            if event.pos().y() < _TOP or row >= len(self._rows) or not 0 <= frac <= 1:
+                QToolTip.hideText()
+                event.ignore()
+                return True
+            back = (1 - frac) * self.span_s
+            status, message = self.status_at(self._rows[row], time.time() - back)
+            text = f"{self._rows[row]}: {status.label}, {ago(back) if back >= 1 else 'now'}"
+            QToolTip.showText(event.globalPos(), text + (f"\n{message}" if message else ""),
+                              self)
+            return True
+        return super().event(event)
+
     def paintEvent(self, _event: QPaintEvent) -> None:
-        """Draw each row's status segments, newest at the right."""
+        """The caption and legend, the time scale, then each row's status segments."""
         p = QPainter(self)
+        text_colour = self.palette().text().color()
+        p.setPen(text_colour)
+        caption = f"Each check's status over the last {self.span_s / 60:.0f} min:"
+        cw = p.fontMetrics().horizontalAdvance(caption)
+        p.drawText(QRectF(4, 2, cw + 4, 18), Qt.AlignmentFlag.AlignVCenter, caption)
+        draw_swatches(p, cw + 18, 2, [(STATUS_COLOURS[s], text) for s, text in _LEGEND])
         now = time.time()
-        left, width = 150.0, max(1.0, self.width() - 160.0)
+        width = max(1.0, self.width() - _LEFT - 12)
+        p.save()
+        p.setPen(QColor("#555"))
+        draw_ticks(p, (_LEFT, _TOP - 2, width, _ROW * max(1, len(self._rows))), self.span_s,
+                   lambda v: "now" if v == 0 else ago(v), step=self.span_s / 4,
+                   from_right=True)
+        p.restore()
         for i, name in enumerate(self._rows):
-            y = 10 + 22 * i
-            p.setPen(Qt.GlobalColor.black)
-            p.drawText(QRectF(4, y, left - 8, 18), Qt.AlignmentFlag.AlignVCenter, name)
+            y = _TOP + _ROW * i
+            p.setPen(text_colour)
+            p.drawText(QRectF(4, y, _LEFT - 8, 18), Qt.AlignmentFlag.AlignVCenter,
+                       p.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight,
+                                                  int(_LEFT - 8)))
             status, since = HealthStatus.UNKNOWN, now - self.span_s
             for tr in (t for t in self._transitions if t.component == name):
-                self._segment(p, (left, width, y), (since, tr.when), status, now)
+                self._segment(p, (_LEFT, width, y), (since, tr.when), status, now)
                 status, since = tr.new, tr.when
-            self._segment(p, (left, width, y), (since, now), status, now)
+            self._segment(p, (_LEFT, width, y), (since, now), status, now)
         p.end()
 
     def _segment(self, p: QPainter, geom: tuple[float, float, float], span: tuple[float, float],
@@ -72,10 +116,7 @@ class HealthTab(QWidget):
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctl = controller
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["Check", "Status", "Message", "Age"])
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table = list_table(["Check", "Status", "Checked", "Message"])
         self.timeline = StatusTimeline()
         lay = QVBoxLayout(self)
         lay.addWidget(self.table, 3)
@@ -91,11 +132,11 @@ class HealthTab(QWidget):
         now = time.time()
         self.table.setRowCount(len(report.results))
         for row, (name, res) in enumerate(report.results.items()):
-            age = f"{max(0.0, now - res.timestamp):.0f} s" if res.timestamp else "-"
-            for col, text in enumerate((name, res.status.label, res.message, age)):
-                item = QTableWidgetItem(text)
-                if col == 1:
-                    item.setBackground(STATUS_COLOURS[res.status].lighter(150))
+            status = cell(res.status.label)
+            status.setIcon(status_icon(res.status))
+            checked = ago(now - res.timestamp) if res.timestamp else "-"
+            for col, item in enumerate((cell(name), status, cell(checked, right=True),
+                                        cell(res.message, tip=res.message))):
                 self.table.setItem(row, col, item)
         health = self._ctl.manager.health
         transitions = health.transitions() if health is not None else []

@@ -1,12 +1,20 @@
-"""The Metrics tab: live pyqtgraph plots from the history, plus any pushed metric.
+"""The Metrics tab: live pyqtgraph plots from the history, plus any other stored metric.
 
-Data is read from the history on the pool (one job per refresh, skipped while one runs);
-each curve is a PlotDataItem updated with ``setData``. pyqtgraph is imported here only.
+Data is read from the history on the pool (one job per refresh, skipped while one runs,
+see :mod:`.plotdata`); each curve is a PlotDataItem updated with ``setData``. pyqtgraph is
+imported here only.
+
+Measured (bench/bench_tray.py): replaying the axes' pictures (their text) was most of the
+open dashboard's CPU. An axis is redrawn whenever its range moves, which autorange over a
+sliding window does every second, and a grid makes every axis part of each curve's repaint.
+So: fixed x ranges, fixed 0-100 for percentages, no grid, and the other plots' y range set
+by :func:`.plotspec.sticky_y_range`, which changes only when the data leaves it (15 % -> 4 %
+of a core at 1 s updates).
 """
 
 from __future__ import annotations
 
-import time
+import math
 from typing import Any
 
 import pyqtgraph as pg  # type: ignore[import-untyped]
@@ -23,30 +31,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from timeline_telemetry.history import HistoryStore
 from timeline_telemetry.ui.controller import AppController
 
-from .plotspec import PLOTS, WINDOWS, PlotSpec, legend, rate
+from .plotdata import PlotData, PlotReader
+from .plotspec import PLOTS, WINDOWS, PlotSpec, plotted_names, sticky_y_range, y_range_for
 
-__all__ = ["MetricsTab"]
+__all__ = ["PUSHED", "MetricsTab"]
 
-_MAX_POINTS = 600
-_Curves = dict[str, list[tuple[str, list[tuple[float, float]]]]]
+#: The title of the last plot, which draws the metric picked in the list.
+PUSHED = "Pushed metric"
+_LEGEND_ROWS = 4
+#: The stored names (for the list) are read again every this many refreshes.
+_NAMES_EVERY = 10
 
 
-def _query(history: HistoryStore, specs: list[PlotSpec], span: float) -> _Curves:
-    end = time.time()
-    out: _Curves = {}
-    for spec in specs:
-        curves: list[tuple[str, list[tuple[float, float]]]] = []
-        for name in spec.metrics:
-            for series in history.query(name, start=end - span, end=end,
-                                        max_points=_MAX_POINTS):
-                pts = rate(series.points) if spec.rate else series.points
-                pts = [(t - end, v / spec.scale) for t, v in pts]
-                curves.append((legend(name, series.labels), pts))
-        out[spec.title] = curves
-    return out
+def _pushed_spec(name: str | None) -> PlotSpec:
+    return PlotSpec(PUSHED, "", (name,) if name else (), min_span=0.0, floor=None)
 
 
 class MetricsTab(QWidget):
@@ -59,6 +59,11 @@ class MetricsTab(QWidget):
         #: History reads submitted so far (each re-plots every curve).
         self.queries = 0
         self._custom: str | None = None
+        self._reader: PlotReader | None = None
+        self._specs: dict[str, PlotSpec] = {s.title: s for s in (*PLOTS, _pushed_spec(None))}
+        self._titles: dict[str, str] = {}
+        self._listed: set[str] = set()
+        self._hidden_names = plotted_names()
         pg.setConfigOptions(antialias=False, background="w", foreground="k")
         top = QHBoxLayout()
         top.addWidget(QLabel("Window:"))
@@ -75,42 +80,33 @@ class MetricsTab(QWidget):
         grid.setMinimumHeight(len(PLOTS) // 2 * 190 + 190)
         self._plots: dict[str, Any] = {}
         self._items: dict[str, dict[str, Any]] = {}
-        specs = [*PLOTS, PlotSpec("Pushed metric", "", ())]
-        for i, spec in enumerate(specs):
-            plot = grid.addPlot(row=i // 2, col=i % 2, title=f"{spec.title} ({spec.unit})"
-                                if spec.unit else spec.title)
-            plot.setLabel("bottom", "seconds ago")
-            # Measured (bench/bench_tray.py): replaying the axes' pictures (their text) was
-            # most of the open dashboard's CPU. An axis is redrawn whenever its range moves,
-            # which autorange over a sliding window does every second, and a grid makes
-            # every axis part of each curve's repaint. Fixed ranges and no grid: 15 % -> 4 %
-            # of a core at 1 s updates.
-            plot.enableAutoRange(x=False)
-            plot.setMouseEnabled(x=False)
-            if spec.y_range is not None:
-                plot.enableAutoRange(y=False)
-                plot.setYRange(*spec.y_range, padding=0.02)
-            plot.addLegend(offset=(5, 5))
-            self._plots[spec.title] = plot
+        for i, spec in enumerate(self._specs.values()):
+            self._plots[spec.title] = self._make_plot(grid, i, spec)
             self._items[spec.title] = {}
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(grid)
+            self._set_title(spec.title, None, has_data=False)
+        self._scroll = QScrollArea()
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setWidget(grid)
 
         side = QWidget()
+        side.setMinimumWidth(220)
         sl = QVBoxLayout(side)
         sl.setContentsMargins(0, 0, 0, 0)
-        sl.addWidget(QLabel("Other metrics (pushed by the editor, ...)"))
+        hint = QLabel("More metrics: click one to plot it (last plot)")
+        hint.setWordWrap(True)
+        sl.addWidget(hint)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search metrics…")
+        self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._filter)
         sl.addWidget(self.search)
         self.metric_list = QListWidget()
+        self.metric_list.setSortingEnabled(True)
         self.metric_list.currentTextChanged.connect(self._pick)
         sl.addWidget(self.metric_list)
 
         split = QSplitter()
-        split.addWidget(scroll)
+        split.addWidget(self._scroll)
         split.addWidget(side)
         split.setStretchFactor(0, 4)
         split.setStretchFactor(1, 1)
@@ -120,6 +116,34 @@ class MetricsTab(QWidget):
         controller.snapshot_ready.connect(lambda _s: self.refresh())
         for plot in self._plots.values():
             plot.setXRange(-self.span()[0], 0, padding=0)
+
+    def _make_plot(self, grid: Any, i: int, spec: PlotSpec) -> Any:
+        plot = grid.addPlot(row=i // 2, col=i % 2)
+        plot.setLabel("bottom", "seconds ago")
+        plot.enableAutoRange(x=False, y=False)
+        plot.setMouseEnabled(x=False)
+        plot.hideButtons()  # its "A" would turn autorange back on, x included
+        if spec.y_range is not None:
+            lo, hi = spec.y_range
+            pad = 0.02 * (hi - lo)
+            plot.setLimits(yMin=lo - pad, yMax=hi + pad)
+            plot.setYRange(lo, hi, padding=0.02)
+        else:
+            self._set_y(plot, spec, y_range_for(math.inf, -math.inf, min_span=spec.min_span,
+                                                floor=spec.floor))
+        # Top left, where the oldest data is (the right edge is "now"), and see-through.
+        plot.addLegend(offset=(4, 2), brush=pg.mkBrush(255, 255, 255, 170),
+                       pen=pg.mkPen(200, 200, 200, 200), labelTextSize="8pt", verSpacing=-8)
+        plot.legend.setVisible(False)
+        return plot
+
+    @staticmethod
+    def _set_y(plot: Any, spec: PlotSpec, rng: tuple[float, float]) -> None:
+        # Limits first: they also bound the user's zoom and pan (never below the floor,
+        # never thinner than min_span).
+        plot.setLimits(yMin=None if spec.floor is None else rng[0],
+                       minYRange=spec.min_span or None)
+        plot.setYRange(*rng, padding=0)
 
     def _window_changed(self) -> None:
         seconds, _every = self.span()
@@ -145,10 +169,17 @@ class MetricsTab(QWidget):
             return  # another tab, or the window hidden or minimised: no work for nothing
         specs = list(PLOTS)
         if self._custom:
-            specs.append(PlotSpec("Pushed metric", "", (self._custom,)))
+            specs.append(self._specs[PUSHED])
+        if self._reader is None or self._reader.history is not history:
+            self._reader = PlotReader(history)
+        # The stored names grow during the first collections, then hardly ever.
+        reader = self._reader
+        names = self.queries < _NAMES_EVERY or self.queries % _NAMES_EVERY == 0
         self.queries += 1
-        self._ctl.runner.submit(lambda: (_query(history, specs, seconds), history.names()),
-                                self._apply, tag="plots")
+        self._ctl.runner.submit(
+            lambda: (reader.read(specs, seconds, incremental=every == 1),
+                     history.names() if names else []),
+            self._apply, tag="plots")
 
     def showEvent(self, event: QShowEvent) -> None:
         """Catch up at once when the tab (or the window) is shown again."""
@@ -158,30 +189,62 @@ class MetricsTab(QWidget):
     def _apply(self, result: object) -> None:
         if not isinstance(result, tuple):
             return
-        data: _Curves = result[0]
+        data: dict[str, PlotData] = result[0]
         names: list[str] = result[1]
-        for title, curves in data.items():
-            self._set_curves(title, curves)
-        known = {self.metric_list.item(i).text() for i in range(self.metric_list.count())}
-        for name in names:
-            if name not in known:
-                self.metric_list.addItem(name)
-        self._filter(self.search.text())
+        for title, plot_data in data.items():
+            if title == PUSHED and self._specs[PUSHED].metrics != (self._custom,):
+                continue  # read before another metric was picked
+            self._set_curves(title, plot_data)
+        new = [n for n in names if n not in self._listed and n not in self._hidden_names]
+        if new:
+            self._listed.update(new)
+            self.metric_list.addItems(new)
+            self._filter(self.search.text())
 
-    def _set_curves(self, title: str, curves: list[tuple[str, list[tuple[float, float]]]]
-                    ) -> None:
+    def _set_curves(self, title: str, data: PlotData) -> None:
         plot, items = self._plots[title], self._items[title]
         seen = set()
-        for i, (name, pts) in enumerate(curves):
+        for name, xs, ys in data.curves:
             seen.add(name)
             item = items.get(name)
             if item is None:
-                item = plot.plot(name=name, pen=pg.mkPen(pg.intColor(i, hues=9), width=1.5))
+                item = plot.plot(name=name or None, pen=pg.mkPen(pg.intColor(len(items), hues=9),
+                                                         width=1.5))
                 items[name] = item
-            item.setData([p[0] for p in pts], [p[1] for p in pts])
+                self._fit_legend(plot, len(items))
+            item.setData(xs, ys)
         for name in list(items):
             if name not in seen:
                 plot.removeItem(items.pop(name))
+                self._fit_legend(plot, len(items))
+        spec = self._specs[title]
+        if spec.y_range is None:
+            current = tuple(plot.viewRange()[1])
+            rng = sticky_y_range(data.lo, data.hi, (current[0], current[1]),
+                                 min_span=spec.min_span, floor=spec.floor)
+            if rng is not None:
+                self._set_y(plot, spec, rng)
+        self._set_title(title, data.total, has_data=bool(data.curves))
+
+    @staticmethod
+    def _fit_legend(plot: Any, count: int) -> None:
+        # Many cores: columns, so the legend does not cover the whole plot.
+        legend = plot.legend
+        columns = max(1, math.ceil(count / _LEGEND_ROWS))
+        if legend.columnCount != columns:
+            legend.setColumnCount(columns)
+        legend.setVisible(bool(legend.items))  # an empty legend is an empty box
+
+    def _set_title(self, title: str, total: float | None, *, has_data: bool) -> None:
+        spec = self._specs[title]
+        name = (self._custom or title) if title == PUSHED else title
+        unit = f" ({spec.unit})" if spec.unit else ""
+        if total is not None:
+            unit = f" ({spec.unit}, of {total:.1f} {spec.unit})"
+        text = name + unit + ("" if has_data else ": no data")
+        if self._titles.get(title) != text:  # a new title relays the plot out: only if new
+            self._titles[title] = text
+            self._plots[title].setTitle(text, size="10pt")
 
     def _filter(self, text: str) -> None:
         needle = text.lower()
@@ -191,7 +254,17 @@ class MetricsTab(QWidget):
 
     def _pick(self, name: str) -> None:
         self._custom = name or None
-        self._plots["Pushed metric"].setTitle(name or "Pushed metric")
+        spec = _pushed_spec(self._custom)
+        self._specs[PUSHED] = spec
+        plot = self._plots[PUSHED]
+        for item in self._items[PUSHED].values():
+            plot.removeItem(item)
+        self._items[PUSHED].clear()
+        self._fit_legend(plot, 0)
+        self._set_y(plot, spec, y_range_for(math.inf, -math.inf, min_span=0.0, floor=None))
+        self._set_title(PUSHED, None, has_data=False)
+        bar = self._scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())  # the pushed plot is the last one
         self.refresh(force=True)
 
     def select_metric(self, name: str) -> None:
