@@ -227,9 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     configs = sorted({max(1, int(x)) for x in args.senders.split(",") if x.strip()})
     gzip = "1" if args.gzip else "0"
 
+    from timeline_telemetry.delivery import QueuedExporter
     from timeline_telemetry.ingest import OtlpReceiver, TraceStore
     from timeline_telemetry.metrics import Metrics
-    from timeline_telemetry.tracing import JsonLinesSender, QueuedExporter, TraceExporters
+    from timeline_telemetry.tracing import JsonLinesSender, TraceExporters
 
     print(machine_line())
     mode = ("gzip" if args.gzip else "plain") + (" + File forward" if args.forward else "")

@@ -40,14 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
     from timeline_telemetry.config.schema import BatchExportConfig, TracingConfig
+    from timeline_telemetry.delivery import QueuedExporter
     from timeline_telemetry.metrics import Metrics
-    from timeline_telemetry.tracing import (
-        OtlpBatch,
-        QueuedExporter,
-        TraceExporters,
-        Tracer,
-        build_tracer,
-    )
+    from timeline_telemetry.tracing import OtlpBatch, TraceExporters, Tracer, build_tracer
 
     resource = {"service.name": "bench", "service.version": "1", "host.name": "h"}
 

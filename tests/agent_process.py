@@ -55,6 +55,8 @@ class AgentProcess:
             text=True,
         )
         self.lines: list[str] = []
+        #: What the agent printed on stdout (complete once ``stop`` or ``kill`` returned).
+        self.stdout_lines: list[str] = []
         self._q: queue.Queue[str] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -68,8 +70,8 @@ class AgentProcess:
 
     def _drain_stdout(self) -> None:
         assert self.proc.stdout is not None
-        for _ in self.proc.stdout:
-            pass
+        for line in self.proc.stdout:
+            self.stdout_lines.append(line.rstrip("\n"))
 
     def wait_for_line(self, pattern: str, timeout: float = 30) -> re.Match[str]:
         """The first log line matching ``pattern`` (already seen or arriving before timeout)."""

@@ -176,7 +176,7 @@ def make_manager(tmp_path: Path, *collectors: object) -> TelemetryManager:
         cfg, paths=AppPaths.resolve({"TIMELINE_TELEMETRY_HOME": str(tmp_path / "h")}),
         collectors=list(collectors), clock=FakeClock(),  # type: ignore[arg-type]
     )
-    mgr.initialize(start_loop=False)
+    mgr.initialize()
     return mgr
 
 

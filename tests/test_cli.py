@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent_process import AgentProcess, run_cli
-from support import wait_for
+from support import get, wait_for
 
 EPHEMERAL_INGEST = {"otlp": {"port": 0}}
 SERVING = r"serving Prometheus metrics on http://127\.0\.0\.1:(\d+)/metrics"
@@ -275,6 +275,40 @@ def test_health_endpoint_on_the_running_agent(tmp_path: Path, app_home: Path) ->
         assert "system_health_status" in metrics
     finally:
         assert agent.stop() == 0
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def test_without_any_config_it_runs_the_workstation_preset(app_home: Path) -> None:
+    """The README's first command: no --config, --preset or config.json. It serves /metrics
+    and /health on 127.0.0.1 (PROMETHEUS_PORT=0 only moves the port off 9090), receives
+    OTLP on 127.0.0.1:4318, writes OTLP-JSON lines in the data dir, prints nothing."""
+    if _port_taken(4318):
+        pytest.skip("127.0.0.1:4318 (the preset's OTLP receiver port) is in use here")
+    agent = AgentProcess(home=app_home, PROMETHEUS_PORT="0")
+    try:
+        agent.wait_for_line(r"config: preset workstation \(no config file at ")
+        port = int(agent.wait_for_line(SERVING).group(1))
+        agent.wait_for_line(r"OTLP/HTTP receiver on http://127\.0\.0\.1:4318 ")
+        agent.wait_for_line(r"writing metrics to .*metrics\.jsonl")
+        wait_for(lambda: _with(scrape(port), "system_memory_usage_bytes "),
+                 timeout=30, what="system metrics on /metrics")
+        status, _headers, health = get(f"http://127.0.0.1:{port}/health")
+        assert status in (200, 503) and "checks" in json.loads(health)
+    finally:
+        code = agent.stop(signal.SIGTERM)
+    assert code == 0, "\n".join(agent.lines)
+    assert agent.stdout_lines == [], "no Console exporter: nothing on stdout"
+    data = app_home / "data"
+    assert (data / "metrics.jsonl").stat().st_size > 0
+    assert (data / "history.sqlite3").exists() and (data / "alerts.sqlite3").exists()
 
 
 def _ready_health(port: int) -> str | None:

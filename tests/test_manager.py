@@ -15,6 +15,7 @@ from timeline_telemetry.export.base import ExportState
 from timeline_telemetry.export.file import read_otlp_json_lines
 from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.runtime import AgentRuntime
 
 
 def make_config(tmp_path: Path, **metrics: Any) -> Any:
@@ -81,7 +82,7 @@ def test_failing_collector_is_counted_and_others_still_run(tmp_path: Path) -> No
     mgr = TelemetryManager(
         make_config(tmp_path), paths=paths_for(tmp_path), collectors=[boom, fixed]
     )
-    mgr.initialize(start_loop=False)
+    mgr.initialize()
     try:
         mgr.collect_once()
         snap = mgr.collect_once()
@@ -96,10 +97,15 @@ def test_failing_collector_is_counted_and_others_still_run(tmp_path: Path) -> No
 def test_real_collectors_history_and_file_export(tmp_path: Path) -> None:
     cfg = make_config(tmp_path)
     paths = paths_for(tmp_path)
-    with TelemetryManager(cfg, paths=paths) as mgr:
+    runtime = AgentRuntime(cfg, paths, mode="headless")
+    runtime.start()
+    try:
+        mgr = runtime.manager
         assert mgr.wait_for_collections(3, timeout_s=20)
         status = mgr.get_export_status()
         snap = mgr.last_snapshot
+    finally:
+        runtime.stop()
     assert snap is not None
     assert series_value(snap, "system_memory_available_bytes") > 0
     assert 0 <= series_value(snap, "system_cpu_usage_percent") <= 100
@@ -118,14 +124,14 @@ def test_history_survives_restart(tmp_path: Path) -> None:
     paths = paths_for(tmp_path)
     fixed = Fixed(7.0)
     mgr = TelemetryManager(make_config(tmp_path), paths=paths, collectors=[fixed])
-    mgr.initialize(start_loop=False)
+    mgr.initialize()
     mgr.collect_once()
     first_ts = time.time()
     mgr.shutdown()
 
     fixed2 = Fixed(9.0)
     mgr2 = TelemetryManager(make_config(tmp_path), paths=paths, collectors=[fixed2])
-    mgr2.initialize(start_loop=False)
+    mgr2.initialize()
     try:
         mgr2.collect_once()
         assert mgr2.history is not None
@@ -148,13 +154,14 @@ def test_disabled_is_a_no_op(tmp_path: Path) -> None:
     assert not (tmp_path / "home").exists()
 
 
-def test_shutdown_collects_once_more_and_flushes(tmp_path: Path) -> None:
+def test_stop_collects_once_more_and_flushes(tmp_path: Path) -> None:
     cfg = make_config(tmp_path, collection_interval="1h")
-    mgr = TelemetryManager(cfg, paths=paths_for(tmp_path), collectors=[Fixed()])
-    mgr.initialize()
+    runtime = AgentRuntime(cfg, paths_for(tmp_path), mode="headless", collectors=[Fixed()])
+    runtime.start()
+    mgr = runtime.manager
     assert mgr.wait_for_collections(1, timeout_s=10)
     mgr.metrics.increment_counter("videos_processed_total", 5)
-    mgr.shutdown()
+    runtime.stop()
     last = list(read_otlp_json_lines(tmp_path / "out" / "metrics.jsonl"))[-1]
     got = {m.name: m for rm in last.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     assert got["videos_processed_total"].sum.data_points[0].as_double == 5.0
@@ -163,7 +170,7 @@ def test_shutdown_collects_once_more_and_flushes(tmp_path: Path) -> None:
 def test_failed_start_leaves_nothing_running(tmp_path: Path) -> None:
     import socket
 
-    from timeline_telemetry.export.http_server import PortInUseError
+    from timeline_telemetry.net.http_server import PortInUseError
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,5 +1,6 @@
-"""Alerting wired into the manager: rules over the real history notify through the
-notifier the tray passes in, and the tray's view can snooze what fires."""
+"""Alerting wired into the runtime: rules over the real history, evaluated on the runtime's
+schedule, notify through the desktop action (an event on the runtime's bus), and the
+tray's view can snooze what fires."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import pytest
 
 from support import wait_for
 from timeline_telemetry.config import parse_config
-from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.runtime import AgentRuntime, AlertNotice, RuntimeEvent
 
 RULES = """
 groups:
@@ -36,6 +37,11 @@ class Recorder:
             self.calls.append((title, body, severity))
             self.statuses.append(status)
 
+    def on_event(self, event: RuntimeEvent) -> None:
+        if isinstance(event, AlertNotice):
+            self.notify(event.title, event.body, severity=event.severity, key=event.key,
+                        status="firing" if event.firing else "resolved")
+
 
 @pytest.fixture
 def manager(tmp_path: Path):
@@ -50,15 +56,16 @@ def manager(tmp_path: Path):
         source="test", base_dir=tmp_path,
     )
     rec = Recorder()
-    mgr = TelemetryManager(
-        cfg, paths=AppPaths.resolve({"TIMELINE_TELEMETRY_HOME": str(tmp_path / "home")}),
-        notifier=rec,
+    runtime = AgentRuntime(
+        cfg, AppPaths.resolve({"TIMELINE_TELEMETRY_HOME": str(tmp_path / "home")}),
+        mode="headless",
     )
-    mgr.initialize()
+    runtime.events.subscribe(rec.on_event)
+    runtime.start()
     try:
-        yield mgr, rec
+        yield runtime.manager, rec
     finally:
-        mgr.shutdown()
+        runtime.stop()
 
 
 def test_rule_fires_and_notifies(manager) -> None:
@@ -98,19 +105,3 @@ def test_the_desktop_action_tells_the_notifier_the_status() -> None:
     for status in ("firing", "resolved"):
         sender.send(Notification("k", "t", "b", "warning", status), timeout_s=1)
     assert rec.statuses == ["firing", "resolved"]
-
-
-def test_the_tray_forwarder_reads_the_status_not_the_title() -> None:
-    from timeline_telemetry.ui.alerts_adapter import ForwardingNotifier
-
-    got: list[tuple[str, bool]] = []
-    fwd = ForwardingNotifier()
-    fwd.sink = lambda key, name, *, firing, summary, critical: got.append((name, firing))
-    fwd.notify("Resolved: disk almost full", "b", severity="warning", key="k",
-               status="resolved")
-    fwd.notify("3 alerts resolved: HighCPUUsage", "b", severity="warning", key="k",
-               status="resolved")
-    fwd.notify("Resolved: a firing alert whose summary starts so", "b", severity="warning",
-               key="k")
-    assert got == [("disk almost full", False), ("3 alerts resolved: HighCPUUsage", False),
-                   ("Resolved: a firing alert whose summary starts so", True)]

@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 bad input or a configuration/start-up problem the user 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -13,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, TextIO
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_OK = 0
+#: Another agent already runs for this home (``run``, the tray).
+EXIT_RUNNING = 1
 EXIT_USAGE = 2
 
 _log = logging.getLogger("timeline_telemetry")
@@ -84,6 +87,16 @@ def _build_parser() -> argparse.ArgumentParser:
         help="override logging.level from the config",
     )
     run.set_defaults(handler=cmd_run)
+
+    st = sub.add_parser(
+        "status",
+        help="what the running agent (tray or headless) is doing",
+        description="Show the agent running for this home: mode, pid, listeners, each "
+        "exporter's status and active alerts, read from its local API. Exit 0 when one "
+        "runs, 3 when none does.",
+    )
+    st.add_argument("--json", action="store_true", help="JSON instead of text")
+    st.set_defaults(handler=cmd_status)
 
     chk = sub.add_parser(
         "check",
@@ -200,7 +213,7 @@ def _add_config_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
     )
     group.add_argument(
         "--preset",
-        choices=("development", "production", "high-load"),
+        choices=("workstation", "development", "production", "high-load"),
         dest=prefix + "preset",
         help="use a built-in preset",
     )
@@ -236,9 +249,12 @@ def _load(args: argparse.Namespace, paths: AppPaths) -> TelemetryConfig:
     )
 
 
-def _load_config(args: argparse.Namespace) -> tuple[TelemetryConfig, AppPaths] | None:
+def _load_config(
+    args: argparse.Namespace, *, on_invalid: Callable[[str, AppPaths], None] | None = None
+) -> tuple[TelemetryConfig, AppPaths] | None:
     """The effective config and the app's paths; on a bad config, print every problem
-    (each named by its JSON path) and return None, so the command starts nothing."""
+    (each named by its JSON path), hand the same text to ``on_invalid`` and return None, so
+    the command starts nothing."""
     from .config import ConfigError
 
     paths = AppPaths.resolve(_environ())
@@ -246,8 +262,11 @@ def _load_config(args: argparse.Namespace) -> tuple[TelemetryConfig, AppPaths] |
         return _load(args, paths), paths
     except ConfigError as exc:
         source = getattr(exc, "source", None)
-        _err(f"invalid configuration ({source}):" if source else "invalid configuration:")
+        head = f"invalid configuration ({source}):" if source else "invalid configuration:"
+        _err(head)
         print(str(exc), file=sys.stderr)
+        if on_invalid is not None:
+            on_invalid(f"{head}\n{exc}", paths)
         return None
 
 
@@ -276,15 +295,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _run_agent(config: TelemetryConfig, paths: AppPaths) -> int:
-    from .export.http_server import PortInUseError
-    from .manager import TelemetryManager
+    from .net.http_server import PortInUseError
+    from .runtime import AgentRuntime, AlreadyRunning
 
-    _log.info(
-        "timeline-telemetry %s starting (config: %s, collection every %gs)",
-        __version__,
-        config.source,
-        config.metrics.collection_interval,
-    )
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -293,25 +306,24 @@ def _run_agent(config: TelemetryConfig, paths: AppPaths) -> int:
 
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
-    manager = TelemetryManager(config, paths=paths)
+    runtime = AgentRuntime(config, paths, mode="headless")
     try:
         try:
-            manager.initialize()
+            runtime.start()
+        except AlreadyRunning as exc:
+            _err(str(exc))
+            return EXIT_RUNNING
         except PortInUseError as exc:
             _err(str(exc))
             return EXIT_USAGE
         except OSError as exc:
             _err(f"cannot start: {exc}")
             return EXIT_USAGE
-        for exp in manager.exporters:
-            where = getattr(exp, "describe", None)
-            if callable(where):
-                _log.info("%s", where())
         _log.info("running; press Ctrl-C to stop")
         while not stop.wait(1.0):
             pass
     finally:
-        manager.shutdown()
+        runtime.stop()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
     _log.info("stopped")
@@ -333,20 +345,13 @@ def cmd_tray(args: argparse.Namespace) -> int:
             "'timeline-telemetry run --headless'"
         )
         return EXIT_USAGE
-    from .config import ConfigError
+    from .ui import report_startup_failure
 
-    paths = AppPaths.resolve(_environ())
-    try:
-        config = _load(args, paths)
-    except ConfigError as exc:
-        source = getattr(exc, "source", None)
-        head = f"invalid configuration ({source}):" if source else "invalid configuration:"
-        _err(head)
-        print(str(exc), file=sys.stderr)
-        from .ui import report_startup_failure
-
-        report_startup_failure(f"{head}\n{exc}", folder=paths.config_dir, environ=_environ())
+    loaded = _load_config(args, on_invalid=lambda text, paths: report_startup_failure(
+        text, folder=paths.config_dir, environ=_environ()))
+    if loaded is None:
         return EXIT_USAGE
+    config, paths = loaded
     from .logsetup import configure_logging
 
     configure_logging(
@@ -355,6 +360,16 @@ def cmd_tray(args: argparse.Namespace) -> int:
         detail=config.tracing.debug_mode or config.tracing.log_spans,
     )
     return run_tray_app(config, paths, sys.argv[:1])
+
+
+# -- status ------------------------------------------------------------------------------
+def cmd_status(args: argparse.Namespace) -> int:
+    """``status``: the running agent's state; exit 0 running, 3 not running."""
+    from .runtime.client import print_status, read_live
+
+    paths = AppPaths.resolve(_environ())
+    live = read_live(paths.data_dir)
+    return print_status(live, sys.stdout, as_json=args.json, data_dir=paths.data_dir)
 
 
 # -- check -------------------------------------------------------------------------------
@@ -504,10 +519,8 @@ def _series_order(item: tuple[str, Labels]) -> tuple[str, tuple[tuple[str, float
     for k, v in labels:
         number = 0.0
         if k in ("le", "quantile"):
-            try:
+            with contextlib.suppress(ValueError):
                 number = float(v)
-            except ValueError:
-                number = 0.0
         key.append((k, number, v))
     return name, tuple(key)
 

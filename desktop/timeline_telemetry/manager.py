@@ -1,12 +1,12 @@
-"""TelemetryManager: builds the pipeline from a config and runs the collection loop.
+"""TelemetryManager: the pipeline built from a config, with no schedule of its own.
 
 One collection = every collector once -> samples into :class:`Metrics` -> one snapshot ->
 history (appended and committed, so a crash loses at most this interval) -> push exporters.
 The Prometheus exporter is pull: it reads a fresh snapshot at scrape time.
 
-The loop is a single thread that waits on an Event between ticks; ``shutdown`` wakes it,
-collects once more, flushes and joins it with a deadline. The tray app can instead drive
-:meth:`TelemetryManager.collect_once` from its own worker pool (``start_loop=False``).
+*When* things run (collections, health rounds, alert evaluations, the exporter watch) is the
+runtime's business (:mod:`timeline_telemetry.runtime`), the same for the tray and headless;
+the manager only builds, runs one step when asked, and shuts down.
 """
 
 from __future__ import annotations
@@ -99,7 +99,6 @@ class TelemetryManager:
         self.receiver: OtlpReceiver | None = None
         self.alerts: AlertManager | None = None
         self._notifier = notifier
-        self._unsubscribe_alerts: Callable[[], None] | None = None
         bcfg = config.budget
         #: Set by the tray while its dashboard is open: the self-budget does not count then.
         self.interactive = False
@@ -115,15 +114,16 @@ class TelemetryManager:
         )
         self._collector_cost: dict[str, float] = {}
         self._collect_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._collected = threading.Condition()
         self._initialized = False
         self._last_snapshot: Snapshot | None = None
         self._collections = 0
 
     # -- lifecycle --------------------------------------------------------------------
-    def initialize(self, *, start_loop: bool = True) -> None:
-        """Open the history, start exporters (binding ports) and the collection loop.
+    def initialize(self) -> None:
+        """Open the history, start exporters (binding ports), the tracer, the receiver and
+        the alert actions; build the collectors and the health checks. Runs nothing
+        periodic (the runtime does).
 
         Raises what an exporter raises on start (e.g. ``PortInUseError``) after undoing
         what was already started, so a failed start leaves nothing running.
@@ -149,24 +149,15 @@ class TelemetryManager:
                 if self._collectors_override is not None
                 else self._build_collectors()
             )
-            self._start_health(start_loop=start_loop)
-            self._start_alerts(start_loop=start_loop)
+            self._build_health()
+            self._start_alerts()
         except BaseException:
             self.shutdown()
             raise
-        if start_loop:
-            # One collection before returning, so the first scrape already sees every metric.
-            try:
-                self.collect_once()
-            except Exception:
-                _log.exception("first collection failed")
-            self._thread = threading.Thread(
-                target=self._run_loop, name="telemetry-collector", daemon=True
-            )
-            self._thread.start()
 
-    def shutdown(self, *, timeout_s: float = 5.0) -> None:
-        """Stop the loop, collect once more, flush history and exporters; idempotent."""
+    def shutdown(self, *, timeout_s: float = 5.0, final_collection: bool = False) -> None:
+        """Flush and close everything; with ``final_collection`` collect once more first
+        (the runtime asks for it after its jobs stopped). Idempotent."""
         deadline = time.monotonic() + timeout_s
         # The receiver first (no new spans), then the tracer (flushes them upstream).
         if self.receiver is not None:
@@ -175,24 +166,15 @@ class TelemetryManager:
         if self.tracer is not None:
             self.tracer.shutdown(timeout_s=max(0.1, deadline - time.monotonic()))
             self.tracer = None
-        self._stop.set()
-        if self._unsubscribe_alerts is not None:
-            self._unsubscribe_alerts()
-            self._unsubscribe_alerts = None
         if self.alerts is not None:
             try:
                 self.alerts.stop(timeout_s=max(0.1, deadline - time.monotonic()))
             except Exception:
                 _log.exception("alerting failed to stop")
             self.alerts = None
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(max(0.1, deadline - time.monotonic()))
-            if thread.is_alive():
-                _log.warning("collection thread did not stop within %.1fs", timeout_s)
         if self.health is not None:
             self.health.stop(timeout_s=max(0.1, deadline - time.monotonic()))
-        if thread is not None and not thread.is_alive():
+        if final_collection and self._initialized and self._metrics_on:
             try:
                 self.collect_once()
             except Exception:
@@ -259,7 +241,9 @@ class TelemetryManager:
                         "telemetry_export_errors_total", 1, {"exporter": exp.name}
                     )
             self._last_snapshot = snap
-            self._collections += 1
+            with self._collected:
+                self._collections += 1
+                self._collected.notify_all()
             return snap
 
     def get_export_status(self) -> dict[str, ExportStatus]:
@@ -284,29 +268,10 @@ class TelemetryManager:
 
     def wait_for_collections(self, n: int, timeout_s: float) -> bool:
         """Block until ``n`` collections ran (for tools and tests); False on timeout."""
-        deadline = time.monotonic() + timeout_s
-        while self._collections < n:
-            if time.monotonic() > deadline:
-                return False
-            self._stop.wait(0.02)
-        return True
+        with self._collected:
+            return self._collected.wait_for(lambda: self._collections >= n, timeout_s)
 
     # -- internals ----------------------------------------------------------------------
-    def _run_loop(self) -> None:
-        interval = self.config.metrics.collection_interval
-        next_tick = time.monotonic()
-        while True:
-            next_tick += interval
-            now = time.monotonic()
-            if next_tick < now:  # overran: skip missed ticks instead of bursting
-                next_tick = now + interval - ((now - next_tick) % interval)
-            if self._stop.wait(next_tick - now):
-                return
-            try:
-                self.collect_once()
-            except Exception:
-                _log.exception("collection failed")
-
     def _run_collector(self, col: Collector) -> None:
         start = time.perf_counter()
         try:
@@ -405,10 +370,10 @@ class TelemetryManager:
             "host.name": socket.gethostname(),
         }
 
-    def _start_alerts(self, *, start_loop: bool) -> None:
-        """Rules evaluated over the local history every ``alerts.evaluation_interval``; a
-        health transition wakes the evaluator at once. ``notifier`` is the desktop's (the
-        tray passes its own); headless, notifications are logged."""
+    def _start_alerts(self) -> None:
+        """Rules over the local history (the runtime evaluates them every
+        ``alerts.evaluation_interval``, and at once on a health transition). ``notifier``
+        gets the desktop action's notifications."""
         acfg = self.config.alerts
         if not acfg.enabled or self.history is None:
             return
@@ -419,14 +384,12 @@ class TelemetryManager:
             data_dir=self.paths.data_dir,
             notifier=self._notifier,
         )
-        if self.health is not None:
-            self._unsubscribe_alerts = self.health.subscribe(self.alerts.on_health_transition)
-        if start_loop:
-            self.alerts.start()
+        self.alerts.start()
 
-    def _start_health(self, *, start_loop: bool) -> None:
-        """Health checks run on their own schedule (``health.check_interval``); each round
-        updates the health gauges, and ``/health`` is served next to ``/metrics``."""
+    def _build_health(self) -> None:
+        """The health checks (the runtime runs a round every ``health.check_interval``);
+        each round updates the health gauges, and ``/health`` is served next to
+        ``/metrics``."""
         if not (self.config.enabled and self.config.health.enabled):
             return
         health = HealthCheckManager.from_config(self.config.health)
@@ -444,8 +407,6 @@ class TelemetryManager:
                     exp.server.add_route(path, handler)
                 break
         self.health = health
-        if start_loop:
-            health.start()
 
     def _open_history(self) -> None:
         hcfg = self.config.metrics.history

@@ -30,8 +30,8 @@ from timeline_telemetry.alerts.actions import (
     PagerDutySender,
     WebhookSender,
 )
+from timeline_telemetry.delivery import RetryPolicy
 from timeline_telemetry.metrics import Metrics
-from timeline_telemetry.tracing.queue import RetryPolicy
 
 FAST = RetryPolicy(initial_backoff_s=0.01, max_backoff_s=0.05, jitter=0.0)
 

@@ -65,12 +65,21 @@ def test_then_user_config_dir(files: dict[str, Path], paths: AppPaths) -> None:
         assert c.service_name == "from-user-dir" and c.source == str(files["user"])
 
 
-def test_then_development_preset_against_the_data_dir(paths: AppPaths) -> None:
+def test_then_workstation_preset_against_the_data_dir(paths: AppPaths) -> None:
     c = resolve_config(cli_path=None, preset=None, environ={}, paths=paths)
-    assert c.service_name == "timeline-studio-dev"
-    assert c.source == f"preset development (no config file at {paths.config_dir / 'config.json'})"
-    assert FileExporterConfig(paths.data_dir / "logs" / "metrics.json") in c.metrics.exporters
+    assert c == load_preset("workstation", base_dir=paths.data_dir)
+    assert c.source == f"preset workstation (no config file at {paths.config_dir / 'config.json'})"
+    assert PrometheusExporterConfig(host="127.0.0.1", port=9090) in c.metrics.exporters
+    assert FileExporterConfig(paths.data_dir / "metrics.jsonl") in c.metrics.exporters
+    assert not any(isinstance(e, ConsoleExporterConfig)
+                   for e in (*c.metrics.exporters, *c.tracing.exporters))
     assert not paths.data_dir.exists(), "resolving a config creates nothing"
+
+
+def test_the_default_with_prometheus_port_moves_its_endpoint(paths: AppPaths) -> None:
+    c = resolve_config(cli_path=None, preset=None, environ={"PROMETHEUS_PORT": "0"}, paths=paths)
+    assert PrometheusExporterConfig(host="127.0.0.1", port=0) in c.metrics.exporters
+    assert sum(isinstance(e, PrometheusExporterConfig) for e in c.metrics.exporters) == 1
 
 
 def test_load_preset_defaults_to_the_user_data_dir() -> None:

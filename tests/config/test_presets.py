@@ -1,4 +1,4 @@
-"""The seed's three environment examples, shipped as presets."""
+"""The seed's three environment examples, shipped as presets, and the default ``workstation``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from timeline_telemetry.config import (
     FileExporterConfig,
     JaegerExporterConfig,
     PrometheusExporterConfig,
+    TelemetryConfig,
     config_to_json,
     load_config,
     load_preset,
@@ -39,6 +40,52 @@ def test_each_preset_loads_and_the_canonical_file_validates(name: str, tmp_path:
     assert config.source == f"preset {name}"
     # as a plain file, relative paths resolve against the file's dir: the same here
     assert load_config(CANONICAL / f"{name}.json") == config
+
+
+def test_preset_names() -> None:
+    assert PRESET_NAMES == ("workstation", "development", "production", "high-load")
+
+
+def test_workstation(tmp_path: Path) -> None:
+    """The default: served and written locally, nothing printed, nothing on the network."""
+    c = load_preset("workstation", base_dir=tmp_path)
+    assert c.enabled and c.service_name == "timeline-studio"
+    assert (c.metrics.collection_interval, c.metrics.retention_period) == (10.0, 7 * 86400.0)
+    assert c.metrics.exporters == (
+        PrometheusExporterConfig(host="127.0.0.1", port=9090, path="/metrics"),
+        FileExporterConfig(tmp_path / "metrics.jsonl", max_bytes=50 * 1024 * 1024, backups=3),
+    )
+    assert c.tracing.exporters == (
+        FileExporterConfig(tmp_path / "traces.jsonl", max_bytes=50 * 1024 * 1024, backups=3),)
+    assert c.metrics.history.enabled and c.metrics.history.path is None  # <data>/history.sqlite3
+    otlp = c.ingest.otlp
+    assert (otlp.enabled, otlp.host, otlp.port) == (True, "127.0.0.1", 4318)
+    assert c.alerts.enabled and c.alerts.rule_files is None  # the shipped alert_rules.yml
+    assert c.alerts.desktop_notifications and c.alerts.actions == ()
+    assert c.health.enabled and c.health.checks is None  # data drive, memory, ffmpeg
+
+
+def test_workstation_has_no_console_exporter(tmp_path: Path) -> None:
+    c = load_preset("workstation", base_dir=tmp_path)
+    exporters = (*c.metrics.exporters, *c.tracing.exporters)
+    assert not [e for e in exporters if isinstance(e, ConsoleExporterConfig)]
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+def test_every_listener_of_a_preset_is_local(name: str, tmp_path: Path) -> None:
+    c = load_preset(name, base_dir=tmp_path)
+    hosts = [e.host for e in c.metrics.exporters if isinstance(e, PrometheusExporterConfig)]
+    assert set(hosts) <= {"127.0.0.1"}
+    assert c.ingest.otlp.host == "127.0.0.1"
+
+
+def test_workstation_differs_from_the_defaults_only_where_it_says(tmp_path: Path) -> None:
+    """Keys the preset leaves out are the schema's defaults (no surprises from an edit
+    of ``schema.py`` the preset did not mean)."""
+    c = load_preset("workstation", base_dir=tmp_path)
+    d = TelemetryConfig()
+    assert (c.editor, c.budget, c.logging) == (d.editor, d.budget, d.logging)
+    assert c.metrics.collectors == d.metrics.collectors
 
 
 def test_development(tmp_path: Path) -> None:
@@ -96,7 +143,8 @@ def test_unknown_preset_lists_the_names(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_preset("staging", base_dir=tmp_path)
     assert str(info.value) == (
-        'preset: unknown preset "staging" (accepted: development, production, high-load)')
+        'preset: unknown preset "staging" '
+        '(accepted: workstation, development, production, high-load)')
 
 
 @pytest.mark.parametrize("name", PRESET_NAMES)

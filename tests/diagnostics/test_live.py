@@ -28,7 +28,7 @@ def test_bundle_from_a_running_manager(tmp_path: Path) -> None:
     paths = AppPaths(tmp_path / "c", tmp_path / "d", tmp_path / "l")
     config = _config(tmp_path)
     manager = TelemetryManager(config, paths=paths)
-    manager.initialize(start_loop=False)
+    manager.initialize()
     try:
         manager.collect_once()
         assert manager.health is not None

@@ -15,10 +15,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from support import PROMTOOL, body_text, get, sample_metrics, wait_for
 from timeline_telemetry.config import parse_config
 from timeline_telemetry.export.base import ExportResult, ExportState, MetricsExporter
-from timeline_telemetry.export.http_server import LocalHttpServer, PortInUseError, Response
 from timeline_telemetry.export.prometheus import PrometheusExporter, accepts_gzip
 from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.metrics import Metrics, Snapshot
+from timeline_telemetry.net.http_server import LocalHttpServer, PortInUseError, Response
 from timeline_telemetry.paths import AppPaths
 
 OPENMETRICS_ACCEPT = (  # what Prometheus 2.42 sends
@@ -230,7 +230,7 @@ def agent_manager(tmp_path: Path) -> Iterator[TelemetryManager]:
     mgr = TelemetryManager(
         cfg, paths=AppPaths.resolve({"TIMELINE_TELEMETRY_HOME": str(tmp_path / "home")})
     )
-    mgr.initialize(start_loop=False)
+    mgr.initialize()
     wait_for(lambda: mgr.collect_once().family("system_cpu_core_usage_percent"), timeout=30,
              what="the CPU figures")
     yield mgr

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from timeline_telemetry.export.http_server import LocalHttpServer
 from timeline_telemetry.health import (
     FunctionHealthCheck,
     HealthCheckManager,
@@ -17,6 +16,7 @@ from timeline_telemetry.health import (
     HealthStatus,
     health_routes,
 )
+from timeline_telemetry.net.http_server import LocalHttpServer
 
 
 def get(url: str) -> tuple[int, str, bytes]:

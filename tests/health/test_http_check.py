@@ -13,8 +13,8 @@ from timeline_telemetry.health import (
     HealthCheckResult,
     HealthStatus,
     HttpHealthCheck,
-    redact_url,
 )
+from timeline_telemetry.net.urls import redact_url
 
 
 def test_answers_200(http_server: LocalServer) -> None:

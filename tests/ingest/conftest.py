@@ -14,15 +14,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tracing"))
 
 from otlp_upstream import UpstreamReceiver
 
+from timeline_telemetry.delivery import LOG_COUNTERS, QueuedExporter, RetryPolicy
 from timeline_telemetry.ingest import LogStore, MetricsSink, OtlpReceiver, TraceStore
 from timeline_telemetry.metrics import Metrics
-from timeline_telemetry.tracing import (
-    LOG_COUNTERS,
-    JsonLinesSender,
-    QueuedExporter,
-    RetryPolicy,
-    TraceExporters,
-)
+from timeline_telemetry.tracing import JsonLinesSender, TraceExporters
 
 FAST_RETRY = RetryPolicy(initial_backoff_s=0.05, max_backoff_s=0.2, max_queue_items=50)
 

@@ -12,16 +12,11 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from otlp_upstream import UpstreamReceiver, wait_until
 from sdk_push import python_logger, sdk_client
 
+from timeline_telemetry.delivery import QueuedExporter, RetryPolicy
 from timeline_telemetry.export.prometheus import PrometheusExporter
 from timeline_telemetry.ingest import OtlpReceiver
 from timeline_telemetry.metrics import Metrics
-from timeline_telemetry.tracing import (
-    OtlpHttpSender,
-    QueuedExporter,
-    RetryPolicy,
-    TraceExporters,
-    read_json_lines,
-)
+from timeline_telemetry.tracing import OtlpHttpSender, TraceExporters, read_json_lines
 
 Make = Callable[..., OtlpReceiver]
 FAST_RETRY = RetryPolicy(initial_backoff_s=0.05, max_backoff_s=0.2, max_queue_items=50)

@@ -16,14 +16,13 @@ from timeline_telemetry.config.schema import (
     JaegerExporterConfig,
     OtlpExporterConfig,
 )
+from timeline_telemetry.delivery import QueuedExporter, RetryPolicy
 from timeline_telemetry.export.base import ExportState
 from timeline_telemetry.metrics import Metrics
 from timeline_telemetry.tracing import (
     ConsoleSender,
     JsonLinesSender,
     OtlpHttpSender,
-    QueuedExporter,
-    RetryPolicy,
     build_trace_exporters,
     jaeger_otlp_url,
     otlp_signal_url,

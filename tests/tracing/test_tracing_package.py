@@ -9,7 +9,8 @@ import threading
 import pytest
 
 
-@pytest.mark.parametrize("name", ["timeline_telemetry.tracing", "timeline_telemetry.ingest"])
+@pytest.mark.parametrize("name", ["timeline_telemetry.tracing", "timeline_telemetry.ingest",
+                                  "timeline_telemetry.delivery"])
 def test_all_names_exist_and_import_does_no_work(name: str) -> None:
     before = threading.active_count()
     mod = importlib.import_module(name)

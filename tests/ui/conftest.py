@@ -1,4 +1,5 @@
-"""Fixtures for the tray app's tests: Qt offscreen, a real manager on tmp paths, the app parts.
+"""Fixtures for the tray app's tests: Qt offscreen, the real core runtime on tmp paths (as
+the tray starts it), the app parts.
 
 QT_QPA_PLATFORM is set before Qt is imported by anything in this folder.
 """
@@ -16,8 +17,8 @@ from pathlib import Path
 import pytest
 from ui_support import make_config
 
-from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.runtime import AgentRuntime
 
 
 @pytest.fixture
@@ -26,18 +27,23 @@ def paths(tmp_path: Path) -> AppPaths:
                     log_dir=tmp_path / "logs").ensure()
 
 
-@pytest.fixture
-def manager(tmp_path: Path, paths: AppPaths) -> Iterator[TelemetryManager]:
-    mgr = TelemetryManager(make_config(tmp_path), paths=paths)  # type: ignore[arg-type]
-    mgr.initialize(start_loop=False)
-    yield mgr
-    mgr.shutdown()
+def _started(config: object, paths: AppPaths) -> Iterator[AgentRuntime]:
+    from timeline_telemetry.ui.app import new_pool
+    from timeline_telemetry.ui.executor import QtPoolExecutor
+
+    pool = new_pool()
+    rt = AgentRuntime(config, paths, mode="tray", executor=QtPoolExecutor(pool))  # type: ignore[arg-type]
+    rt.start()
+    yield rt
+    rt.stop()
+    pool.waitForDone(5000)
 
 
 @pytest.fixture
-def failing_manager(tmp_path: Path, paths: AppPaths) -> Iterator[TelemetryManager]:
-    cfg = make_config(tmp_path, max_used=0.0001)
-    mgr = TelemetryManager(cfg, paths=paths)  # type: ignore[arg-type]
-    mgr.initialize(start_loop=False)
-    yield mgr
-    mgr.shutdown()
+def runtime(tmp_path: Path, paths: AppPaths) -> Iterator[AgentRuntime]:
+    yield from _started(make_config(tmp_path), paths)
+
+
+@pytest.fixture
+def failing_runtime(tmp_path: Path, paths: AppPaths) -> Iterator[AgentRuntime]:
+    yield from _started(make_config(tmp_path, max_used=0.0001), paths)

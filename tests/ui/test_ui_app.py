@@ -12,7 +12,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from timeline_telemetry.paths import AppPaths
-from timeline_telemetry.ui.app import has_display, run_tray_app
+from timeline_telemetry.ui.app import run_tray_app
+from timeline_telemetry.ui.desktop import has_display
 from timeline_telemetry.ui.single import SingleInstance, server_name
 
 
@@ -55,15 +56,17 @@ sys.path.insert(0, {str(Path(__file__).parent)!r})
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from ui_support import make_config
-from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.paths import AppPaths
-from timeline_telemetry.ui.app import TrayApp
+from timeline_telemetry.runtime import AgentRuntime
+from timeline_telemetry.ui.app import TrayApp, new_pool
+from timeline_telemetry.ui.executor import QtPoolExecutor
 tmp = Path({str(tmp_path)!r})
 qapp = QApplication([])
 paths = AppPaths(tmp / "c", tmp / "d", tmp / "l").ensure()
-m = TelemetryManager(make_config(tmp), paths=paths)
-m.initialize(start_loop=False)
-app = TrayApp(m, paths, tray_available=True)
+pool = new_pool()
+rt = AgentRuntime(make_config(tmp), paths, mode="tray", executor=QtPoolExecutor(pool))
+rt.start()
+app = TrayApp(rt, paths, tray_available=True, pool=pool)
 app.start()
 app.controller.runner.wait(10000)
 qapp.processEvents()

@@ -8,17 +8,17 @@ from pathlib import Path
 
 from ui_support import make_config
 
-from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.paths import AppPaths
-from timeline_telemetry.ui.app import _ManagerBundle
+from timeline_telemetry.runtime import AgentRuntime
+from timeline_telemetry.ui.app import _RuntimeBundle
 from timeline_telemetry.ui.bundle_dialog import BundleProgress, format_preview
 
 
 def test_preview_lists_files_and_writes_nothing(
-    manager: TelemetryManager, tmp_path: Path, paths: AppPaths
+    runtime: AgentRuntime, tmp_path: Path, paths: AppPaths
 ) -> None:
-    manager.collect_once()
-    bundle = _ManagerBundle(manager, make_config(tmp_path), paths)  # type: ignore[arg-type]
+    runtime.manager.collect_once()
+    bundle = _RuntimeBundle(runtime, make_config(tmp_path), paths)  # type: ignore[arg-type]
     rows = bundle.preview()
     names = [n for n, _ in rows]
     assert "manifest.json" in names and "config.json" in names
@@ -28,10 +28,10 @@ def test_preview_lists_files_and_writes_nothing(
 
 
 def test_write_reports_progress_and_writes_a_zip(
-    manager: TelemetryManager, tmp_path: Path, paths: AppPaths
+    runtime: AgentRuntime, tmp_path: Path, paths: AppPaths
 ) -> None:
-    manager.collect_once()
-    bundle = _ManagerBundle(manager, make_config(tmp_path), paths)  # type: ignore[arg-type]
+    runtime.manager.collect_once()
+    bundle = _RuntimeBundle(runtime, make_config(tmp_path), paths)  # type: ignore[arg-type]
     steps: list[float] = []
     out = tmp_path / "out"
     out.mkdir()

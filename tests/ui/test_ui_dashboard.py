@@ -16,9 +16,9 @@ from pytestqt.qtbot import QtBot
 from timeline_telemetry.health import HealthStatus, HealthTransition
 from timeline_telemetry.history import HistoryStore
 from timeline_telemetry.ingest.trace_store import StoredSpan
-from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.metrics.model import FlatSample
 from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.runtime import AgentRuntime
 from timeline_telemetry.ui.app import NO_TRAY_REASON, TrayApp
 from timeline_telemetry.ui.dashboard.alerts_tab import NOT_AVAILABLE
 from timeline_telemetry.ui.dashboard.plotdata import PlotData, PlotReader
@@ -35,8 +35,8 @@ from timeline_telemetry.ui.dashboard.traces_tab import span_tip, tree_order
 
 
 @pytest.fixture
-def app(qtbot: QtBot, manager: TelemetryManager, paths: AppPaths) -> Iterator[TrayApp]:
-    a = TrayApp(manager, paths, tray_available=False)
+def app(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths) -> Iterator[TrayApp]:
+    a = TrayApp(runtime, paths, tray_available=False)
     yield a
     a.quit()
     if a.dashboard is not None:

@@ -193,19 +193,19 @@ def test_untouched_and_default_settings_stay_out_of_the_file(
 
     d = make_dialog()  # no file: the form shows the preset the monitor runs on
     interval = field_of(d, INTERVAL, DurationField)
-    assert interval.combo.currentText() == "5s"
+    assert interval.combo.currentText() == "10s"
     level = field_of(d, "telemetry.logging.level", ChoiceField)
     assert level.combo.currentText() == "INFO"
     line = interval.combo.lineEdit()
     line.clear()
     qtbot.keyClicks(line, "2s")
     assert d.save()
-    # The first file is the development preset with that one change, and means the same
-    # to the monitor (its File exporter paths written out absolute).
+    # The first file is the workstation preset (the default) with that one change, and means
+    # the same to the monitor (its File exporter paths written out absolute).
     saved = load_config(d.config_path)
-    preset = load_preset("development", base_dir=paths.data_dir)
+    preset = load_preset("workstation", base_dir=paths.data_dir)
     assert saved.metrics.collection_interval == 2.0
-    assert replace(saved, metrics=replace(saved.metrics, collection_interval=5.0)) == preset
+    assert replace(saved, metrics=replace(saved.metrics, collection_interval=10.0)) == preset
 
 
 def test_port_out_of_range_in_json_is_refused_and_fixable_in_the_form(

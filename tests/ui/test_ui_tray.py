@@ -11,9 +11,9 @@ import pytest
 from PySide6.QtGui import QAction
 from pytestqt.qtbot import QtBot
 
-from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.notifications import Notification
 from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.runtime import AgentRuntime, AlertNotice
 from timeline_telemetry.ui.app import TrayApp
 from timeline_telemetry.ui.providers import AlertRow
 
@@ -39,9 +39,9 @@ class FakeAlerts:
         self.acked.append(key)
 
 
-def _make(qtbot: QtBot, manager: TelemetryManager, paths: AppPaths,
+def _make(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths,
           **kw: object) -> Iterator[TrayApp]:
-    app = TrayApp(manager, paths, tray_available=True, **kw)  # type: ignore[arg-type]
+    app = TrayApp(runtime, paths, tray_available=True, **kw)  # type: ignore[arg-type]
     opened: list[Path] = []
     app.tray._open_path = opened.append
     app.opened = opened  # type: ignore[attr-defined]
@@ -52,8 +52,8 @@ def _make(qtbot: QtBot, manager: TelemetryManager, paths: AppPaths,
 
 
 @pytest.fixture
-def tray_app(qtbot: QtBot, manager: TelemetryManager, paths: AppPaths) -> Iterator[TrayApp]:
-    yield from _make(qtbot, manager, paths)
+def tray_app(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths) -> Iterator[TrayApp]:
+    yield from _make(qtbot, runtime, paths)
 
 
 def _labels(actions: list[QAction]) -> list[str]:
@@ -104,9 +104,9 @@ def test_pause_dnd_folders_and_quit(qtbot: QtBot, tray_app: TrayApp, paths: AppP
 
 
 def test_failing_check_notifies_once_coalesced(
-    qtbot: QtBot, failing_manager: TelemetryManager, paths: AppPaths
+    qtbot: QtBot, failing_runtime: AgentRuntime, paths: AppPaths
 ) -> None:
-    gen = _make(qtbot, failing_manager, paths)
+    gen = _make(qtbot, failing_runtime, paths)
     app = next(gen)
     try:
         app.centre._coalesce = 0.2
@@ -127,10 +127,10 @@ def test_failing_check_notifies_once_coalesced(
         next(gen, None)
 
 
-def test_alerts_submenu_snooze_and_ack(qtbot: QtBot, manager: TelemetryManager,
+def test_alerts_submenu_snooze_and_ack(qtbot: QtBot, runtime: AgentRuntime,
                                        paths: AppPaths) -> None:
     alerts = FakeAlerts()
-    gen = _make(qtbot, manager, paths, alerts=alerts)
+    gen = _make(qtbot, runtime, paths, alerts=alerts)
     app = next(gen)
     try:
         app.tray.refresh_alerts()
@@ -149,16 +149,17 @@ def test_alerts_submenu_snooze_and_ack(qtbot: QtBot, manager: TelemetryManager,
 
 
 def test_alert_events_notify_and_click_opens_alerts(
-    qtbot: QtBot, manager: TelemetryManager, paths: AppPaths
+    qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths
 ) -> None:
-    gen = _make(qtbot, manager, paths, alerts=FakeAlerts())
+    gen = _make(qtbot, runtime, paths, alerts=FakeAlerts())
     app = next(gen)
     try:
         app.centre._coalesce = 0.1
         shown: list[Notification] = []
         app.notifier.shown.connect(shown.append)
-        t = threading.Thread(target=lambda: app.controller.notify_alert(
-            "cpu-high", "HighCpu", firing=True, summary="CPU > 90%", critical=True))
+        # The core publishes on a worker thread; the controller re-emits on the GUI thread.
+        t = threading.Thread(target=lambda: runtime.events.publish(AlertNotice(
+            "cpu-high", "HighCpu", "CPU > 90%", "critical", firing=True)))
         t.start()
         t.join()
         qtbot.waitUntil(lambda: bool(shown), timeout=5000)
@@ -170,20 +171,21 @@ def test_alert_events_notify_and_click_opens_alerts(
         qtbot.waitUntil(lambda: app.dashboard is not None
                         and app.dashboard.alerts_tab.table.rowCount() == 2, timeout=5000)
         app.centre.do_not_disturb = True
-        app.controller.notify_alert("cpu-high", "HighCpu", firing=False, summary="ok")
-        # Emitted on the UI thread: delivered at once, and swallowed by Do not disturb.
-        assert app.centre.suppressed == 1
+        runtime.events.publish(AlertNotice("cpu-high", "Resolved: HighCpu", "ok", "warning",
+                                           firing=False))
+        # Swallowed by Do not disturb.
+        qtbot.waitUntil(lambda: app.centre.suppressed == 1, timeout=5000)
         assert app.centre.next_due_in() is None
     finally:
         next(gen, None)
 
 
 def test_open_dashboard_pauses_the_self_budget_until_closed(
-    qtbot: QtBot, tray_app: TrayApp, manager: TelemetryManager
+    qtbot: QtBot, tray_app: TrayApp, runtime: AgentRuntime
 ) -> None:
-    assert manager.interactive is False
+    assert runtime.manager.interactive is False
     tray_app.show_dashboard("")
     assert tray_app.dashboard is not None
-    assert manager.interactive is True
+    assert runtime.manager.interactive is True
     tray_app.dashboard.close()
-    assert manager.interactive is False
+    assert runtime.manager.interactive is False

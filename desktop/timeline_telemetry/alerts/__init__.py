@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .engine import FlapSettings, RuleEngine
     from .manager import AlertManager, RenderSilence, RulePolicy
     from .notify import StormSettings
-    from .promql import Evaluator, PromQLError, UnsupportedQuery
+    from .promql import Evaluator
     from .rules import AlertingRule, RecordingRule, RuleFileError, RuleGroup, load_rule_files
     from .seed import AlertRule, AlertSeverity, translate_condition
     from .series import HistorySource, MemorySource
@@ -37,7 +37,6 @@ __all__ = [
     "FlapSettings",
     "HistorySource",
     "MemorySource",
-    "PromQLError",
     "RecordingRule",
     "RenderSilence",
     "RuleEngine",
@@ -46,7 +45,6 @@ __all__ = [
     "RulePolicy",
     "Silence",
     "StormSettings",
-    "UnsupportedQuery",
     "build_alert_manager",
     "load_rule_files",
     "run_rules_check",
@@ -66,8 +64,6 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "RulePolicy": ".manager",
     "StormSettings": ".notify",
     "Evaluator": ".promql",
-    "PromQLError": ".promql",
-    "UnsupportedQuery": ".promql",
     "AlertingRule": ".rules",
     "RecordingRule": ".rules",
     "RuleFileError": ".rules",

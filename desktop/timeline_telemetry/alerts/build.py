@@ -17,6 +17,7 @@ from timeline_telemetry.config.secrets import KeyringGet, resolve_secret
 from timeline_telemetry.history.model import LabelMatcher
 from timeline_telemetry.history.store import HistoryStore
 from timeline_telemetry.metrics.api import Metrics
+from timeline_telemetry.promql.syntax import parse
 
 from .actions import (
     ActionQueue,
@@ -32,7 +33,6 @@ from .actions import (
 from .engine import FlapSettings
 from .manager import AlertManager, RenderSilence, RulePolicy
 from .notify import StormSettings
-from .promql import parse
 from .rules import load_rule_files
 from .series import HistorySource, SeriesSource
 from .store import AlertStore

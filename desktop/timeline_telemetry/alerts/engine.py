@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import promql_parser as pp
 
 from timeline_telemetry.metrics.model import Labels
+from timeline_telemetry.promql.syntax import PromQLError
 
-from .promql import NAME, Evaluator, PromQLError, Sample
+from .promql import NAME, Evaluator, Sample
 from .rules import AlertingRule, RecordingRule, RuleGroup
 from .series import STALE_NAN, LayeredSource, MemorySource, SeriesSource
 from .state import Alert, AlertState, RuleState

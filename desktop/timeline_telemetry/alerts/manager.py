@@ -1,7 +1,8 @@
-"""AlertManager: evaluates the rules every ``interval_s`` on one thread, tracks
-transitions, applies silences (timed, and the render/export silence), cooldowns and storm
-coalescing, records history, publishes ``alerts_firing`` and ``ALERTS``, and hands
-notifications to the action queues (which deliver off this thread)."""
+"""AlertManager: evaluates the rules when the runtime's scheduler says (every
+``interval_s``, sooner on a health transition), tracks transitions, applies silences (timed,
+and the render/export silence), cooldowns and storm coalescing, records history, publishes
+``alerts_firing`` and ``ALERTS``, and hands notifications to the action queues (which
+deliver off this thread)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ import promql_parser as pp
 from timeline_telemetry.history.model import LabelMatcher
 from timeline_telemetry.metrics.api import Metrics
 from timeline_telemetry.metrics.model import Labels, MetricKind
+from timeline_telemetry.promql.syntax import PromQLError
 
 from .actions.base import ActionQueue, AlertItem, Notification
 from .engine import FlapSettings, RuleEngine
 from .notify import StormSettings, build_notifications
-from .promql import PromQLError
+from .prom_api import alerts_data, rules_data
 from .rules import AlertingRule, RuleGroup
 from .seed import AlertRule
 from .series import SeriesSource
@@ -89,9 +91,8 @@ class AlertManager:
         self._notified: dict[Labels, float] = {}   # alert -> last firing notification
         self._firing: set[Labels] = set()
         self._silences: list[Silence] = []
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._last_eval: float | None = None
+        self._eval_took = 0.0
         self.evaluations = 0
         self._evals_cv = threading.Condition()
         self.render_active = False
@@ -141,6 +142,7 @@ class AlertManager:
     # -- evaluation ---------------------------------------------------------------------
     def evaluate(self, now: float | None = None) -> list[Notification]:
         """One evaluation at ``now``; returns the notifications it queued."""
+        started = time.perf_counter()
         with self._lock:
             t = self._clock() if now is None else now
             engine = self._get_engine()
@@ -157,6 +159,8 @@ class AlertManager:
                 self._store.record(events)
                 if events:
                     self._save_active(alerts)
+            self._last_eval = t
+            self._eval_took = time.perf_counter() - started
         for n in notes:
             self._dispatch(n)
         with self._evals_cv:
@@ -324,41 +328,30 @@ class AlertManager:
         with self._lock:
             return dict(self._get_engine().errors)
 
-    def wake(self) -> None:
-        """Evaluate now (e.g. on a health transition) instead of at the next tick."""
-        self._wake.set()
+    @property
+    def interval_s(self) -> float:
+        """How often the runtime evaluates the rules."""
+        return self._interval
 
-    def on_health_transition(self, _transition: object) -> None:
-        """``HealthCheckManager.subscribe`` callback: re-evaluate promptly."""
-        self.wake()
+    def prometheus_alerts(self) -> dict[str, object]:
+        """The ``data`` of Prometheus's ``GET /api/v1/alerts``."""
+        with self._lock:
+            return alerts_data(self._get_engine())
+
+    def prometheus_rules(self) -> dict[str, object]:
+        """The ``data`` of Prometheus's ``GET /api/v1/rules``."""
+        with self._lock:
+            return rules_data(self._get_engine(), default_interval_s=self._interval,
+                              last_evaluation=self._last_eval, evaluation_s=self._eval_took)
 
     def start(self) -> None:
-        """Start the actions and the evaluation thread."""
+        """Start the action queues (delivery runs on their own workers)."""
         for q in self._actions.values():
             q.start()
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="telemetry-alerts", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.evaluate()
-            except Exception:  # one bad evaluation must not stop alerting
-                _log.exception("alert evaluation failed")
-            self._wake.wait(self._interval)
-            self._wake.clear()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop evaluating, deliver queued notifications until ``timeout_s``, save the firing
-        set and close the alert store."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        """Deliver queued notifications until ``timeout_s``, save the firing set and close
+        the alert store (the runtime has stopped evaluating by then)."""
         deadline = time.monotonic() + timeout_s
         for q in self._actions.values():
             q.shutdown(max(0.1, deadline - time.monotonic()))

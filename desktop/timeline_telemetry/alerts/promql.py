@@ -1,7 +1,7 @@
 """A PromQL evaluator over a :class:`~.series.SeriesSource` (the local history).
 
-Parsing is the ``promql-parser`` package's; :func:`check_supported` refuses, when rules
-load, every construct this evaluator does not implement, naming it. Semantics follow
+Parsing and the support check are :mod:`timeline_telemetry.promql.syntax`'s (rules are
+checked when they load, so evaluation meets only what is implemented here). Semantics follow
 Prometheus 2.x: 5-minute lookback (both ends included), staleness markers end a series,
 ``rate`` extrapolation, metric-name dropping, one-to-one / many-to-one vector matching.
 """
@@ -16,30 +16,22 @@ import promql_parser as pp
 
 from timeline_telemetry.history.model import LabelMatcher
 from timeline_telemetry.metrics.model import Labels
+from timeline_telemetry.promql.syntax import (
+    ARITHMETIC_OPS,
+    COMPARISON_OPS,
+    RANGE_FUNCS,
+    SET_OPS,
+    PromQLError,
+    UnsupportedQuery,
+)
 
-from .promql_funcs import OVER_TIME, RANGE_FUNCS, extrapolated_rate, instant_value
+from .promql_funcs import OVER_TIME, extrapolated_rate, instant_value
 from .series import SeriesSource, is_stale
 
-__all__ = [
-    "LOOKBACK_MS",
-    "Evaluator",
-    "PromQLError",
-    "Sample",
-    "UnsupportedQuery",
-    "check_supported",
-    "parse",
-]
+__all__ = ["LOOKBACK_MS", "NAME", "Evaluator", "Sample"]
 
 LOOKBACK_MS = 300_000
 NAME = "__name__"
-
-
-class PromQLError(Exception):
-    """A query cannot be evaluated (parse error, many-to-many match, duplicate series)."""
-
-
-class UnsupportedQuery(PromQLError):
-    """The query uses a construct the local evaluator does not implement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,80 +56,6 @@ _MATH: dict[str, Callable[[float], float]] = {
     "exp": math.exp,
     "ln": lambda v: math.log(v) if v > 0 else (-math.inf if v == 0 else math.nan),
 }
-_OTHER_FUNCS = frozenset(
-    {"absent", "absent_over_time", "scalar", "vector", "time", "clamp_min", "clamp_max"}
-)
-_AGGS = frozenset({"sum", "avg", "min", "max", "count"})
-_ARITH = frozenset({"+", "-", "*", "/", "%", "^"})
-_CMP = frozenset({"==", "!=", ">", "<", ">=", "<="})
-_SET = frozenset({"and", "or", "unless"})
-
-
-def parse(text: str) -> pp.Expr:
-    """Parse ``text``; raises :class:`PromQLError` with the parser's message."""
-    try:
-        return pp.parse(text)
-    except (ValueError, TypeError) as exc:
-        raise PromQLError(f"parse error: {exc}") from None
-
-
-def check_supported(expr: pp.Expr) -> None:
-    """Raise :class:`UnsupportedQuery` naming the first construct not implemented here."""
-    if isinstance(expr, pp.NumberLiteral):
-        return
-    if isinstance(expr, pp.StringLiteral):
-        raise UnsupportedQuery("string literals")
-    if isinstance(expr, (pp.ParenExpr, pp.UnaryExpr)):
-        check_supported(expr.expr)
-        return
-    if isinstance(expr, pp.VectorSelector):
-        if expr.at is not None:
-            raise UnsupportedQuery("the @ modifier")
-        if not expr.name:
-            raise UnsupportedQuery("selectors without a metric name")
-        if expr.matchers.or_matchers:
-            raise UnsupportedQuery("'or' label matchers")
-        return
-    if isinstance(expr, pp.MatrixSelector):
-        raise UnsupportedQuery("a range vector outside a function")
-    if isinstance(expr, pp.SubqueryExpr):
-        raise UnsupportedQuery("subqueries")
-    if isinstance(expr, pp.AggregateExpr):
-        op = str(expr.op)
-        if op not in _AGGS:
-            raise UnsupportedQuery(f"the aggregation {op}()")
-        check_supported(expr.expr)
-        return
-    if isinstance(expr, pp.BinaryExpr):
-        op = str(expr.op)
-        if op not in _ARITH | _CMP | _SET:
-            raise UnsupportedQuery(f"the operator {op}")
-        mod = expr.modifier
-        if mod is not None and mod.fill_values is not None and _has_fill(mod.fill_values):
-            raise UnsupportedQuery("fill modifiers")
-        check_supported(expr.lhs)
-        check_supported(expr.rhs)
-        return
-    if isinstance(expr, pp.Call):
-        name = expr.func.name
-        if name in RANGE_FUNCS or name in OVER_TIME or name == "absent_over_time":
-            arg = expr.args[0]
-            if isinstance(arg, pp.SubqueryExpr):
-                raise UnsupportedQuery("subqueries")
-            if not isinstance(arg, pp.MatrixSelector):
-                raise UnsupportedQuery(f"{name}() of anything but a range selector")
-            check_supported(arg.vector_selector)
-            return
-        if name not in _MATH and name not in _OTHER_FUNCS:
-            raise UnsupportedQuery(f"the function {name}()")
-        for a in expr.args:
-            check_supported(a)
-        return
-    raise UnsupportedQuery(f"the expression {type(expr).__name__}")
-
-
-def _has_fill(fv: object) -> bool:
-    return any(getattr(fv, a, None) is not None for a in ("lhs", "rhs"))
 
 
 def _ms(td: object) -> int:
@@ -317,12 +235,12 @@ class Evaluator:
         rhs = self._eval(e.rhs, t)
         if isinstance(lhs, float) and isinstance(rhs, float):
             val, keep = _scalar_op(op, lhs, rhs)
-            if op in _CMP:
+            if op in COMPARISON_OPS:
                 return float(keep)
             return val
         if isinstance(lhs, float) or isinstance(rhs, float):
             return _vector_scalar(op, lhs, rhs, return_bool)
-        if op in _SET:
+        if op in SET_OPS:
             return _set_op(op, lhs, rhs, mod)
         return _vector_vector(op, lhs, rhs, mod, return_bool)
 
@@ -373,13 +291,13 @@ def _vector_scalar(op: str, lhs: Value, rhs: Value, return_bool: bool) -> list[S
     for s in vec:
         a, b = (scalar, s.value) if swap else (s.value, scalar)
         val, keep = _scalar_op(op, a, b)
-        if op in _CMP:
+        if op in COMPARISON_OPS:
             val = s.value
             if return_bool:
                 val, keep = float(keep), True
         if not keep:
             continue
-        drop = op in _ARITH or return_bool
+        drop = op in ARITHMETIC_OPS or return_bool
         out.append(Sample(_without_name(s.labels) if drop else s.labels, val))
     return out
 
@@ -435,7 +353,7 @@ def _vector_vector(
             continue
         a, b = (other, s) if swapped else (s, other)
         val, keep = _scalar_op(op, a.value, b.value)
-        if op in _CMP:
+        if op in COMPARISON_OPS:
             if return_bool:
                 val, keep = float(keep), True
             else:
@@ -443,7 +361,7 @@ def _vector_vector(
         if not keep:
             continue
         labels = dict(s.labels)
-        if op in _ARITH or return_bool:
+        if op in ARITHMETIC_OPS or return_bool:
             labels.pop(NAME, None)
         if card == "OneToOne":
             if sig in seen:

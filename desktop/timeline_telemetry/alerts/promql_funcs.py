@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-__all__ = ["OVER_TIME", "RANGE_FUNCS", "extrapolated_rate", "instant_value"]
+__all__ = ["OVER_TIME", "extrapolated_rate", "instant_value"]
 
 Points = Sequence[tuple[int, float]]
 
@@ -116,6 +116,3 @@ OVER_TIME: dict[str, Callable[[list[float]], float]] = {
     "stddev_over_time": _stddev,
     "stdvar_over_time": lambda vals: _stddev(vals) ** 2,
 }
-
-#: Functions taking one range vector that are computed from the points' times.
-RANGE_FUNCS = frozenset({"rate", "increase", "delta", "irate", "idelta"})

@@ -15,7 +15,8 @@ from pathlib import Path
 import promql_parser as pp
 import yaml
 
-from .promql import PromQLError, check_supported, parse
+from timeline_telemetry.promql.syntax import PromQLError, check_supported, parse
+
 from .templates import TemplateError, check_template
 
 __all__ = [

@@ -20,9 +20,10 @@ import promql_parser as pp
 import yaml
 
 from timeline_telemetry.metrics.model import Labels
+from timeline_telemetry.promql.syntax import PromQLError, check_supported, parse
 
 from .engine import RuleEngine
-from .promql import NAME, PromQLError, Sample, check_supported, parse
+from .promql import NAME, Sample
 from .rules import RuleFileError, load_rule_files, parse_prom_duration
 from .series import STALE_NAN, MemorySource
 from .state import AlertState

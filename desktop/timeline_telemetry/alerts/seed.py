@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from timeline_telemetry.metrics.model import MetricKind
+from timeline_telemetry.promql.syntax import check_supported, parse
 
-from .promql import check_supported, parse
 from .rules import AlertingRule, parse_prom_duration
 
 __all__ = [

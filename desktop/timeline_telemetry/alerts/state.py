@@ -19,8 +19,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from timeline_telemetry.metrics.model import Labels
+from timeline_telemetry.promql.syntax import PromQLError
 
-from .promql import NAME, PromQLError, Sample
+from .promql import NAME, Sample
 from .rules import AlertingRule
 from .templates import TemplateError, expand
 

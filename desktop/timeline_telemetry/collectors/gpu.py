@@ -104,23 +104,22 @@ class NvidiaGpuCollector:
             _log.debug("nvmlShutdown failed: %s", exc)
 
 
+_NOT_INSTALLED = "nvidia-ml-py is not installed (pip install 'timeline-telemetry[gpu]')"
+
+
 def _import_pynvml() -> Any:
     try:
         installed = importlib.util.find_spec("pynvml") is not None
     except (ImportError, ValueError):  # ValueError: sys.modules holds None for it
         installed = False
     if not installed:
-        raise CollectorUnavailable(
-            "nvidia-ml-py is not installed (pip install 'timeline-telemetry[gpu]')"
-        )
+        raise CollectorUnavailable(_NOT_INSTALLED)
     if not _nvml_loadable():
         raise CollectorUnavailable("NVIDIA driver not usable (NVML Shared Library Not Found)")
     try:
         return importlib.import_module("pynvml")
     except ImportError as exc:
-        raise CollectorUnavailable(
-            "nvidia-ml-py is not installed (pip install 'timeline-telemetry[gpu]')"
-        ) from exc
+        raise CollectorUnavailable(_NOT_INSTALLED) from exc
 
 
 def _nvml_loadable() -> bool:

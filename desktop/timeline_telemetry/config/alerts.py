@@ -159,7 +159,7 @@ def _rule(ctx: Context, path: str, data: object) -> AlertRuleOptions:
         else None
     cond = r.get_str("resolve_condition", "") if r.data.get("resolve_condition") else None
     if cond is not None:
-        from timeline_telemetry.alerts.promql import PromQLError, check_supported, parse
+        from timeline_telemetry.promql.syntax import PromQLError, check_supported, parse
 
         try:
             check_supported(parse(cond))

@@ -27,7 +27,9 @@ __all__ = [
     "validate_file",
 ]
 
-PRESET_NAMES = ("development", "production", "high-load")
+#: ``workstation`` is the default (``lookup.DEFAULT_PRESET``); the other three are the design
+#: document's environment examples, unchanged.
+PRESET_NAMES = ("workstation", "development", "production", "high-load")
 _ROOT_KEY = "telemetry"
 
 
@@ -89,7 +91,7 @@ def load_config(path: Path) -> TelemetryConfig:
 
 
 def load_preset(name: str, *, base_dir: Path | None = None) -> TelemetryConfig:
-    """A built-in preset (``development``, ``production`` or ``high-load``).
+    """A built-in preset (``workstation``, ``development``, ``production`` or ``high-load``).
 
     Relative paths in it resolve against ``base_dir``, by default the user data dir. The
     presets are package data (``timeline_telemetry/config/presets``), copies of the canonical

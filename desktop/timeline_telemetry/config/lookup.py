@@ -1,7 +1,7 @@
 """Which config the app uses, and the environment overrides applied on top.
 
 Order: ``--config PATH``, ``--preset NAME``, ``$TELEMETRY_CONFIG``, ``config.json`` in the
-user config dir, the ``development`` preset. Then ``TELEMETRY_ENABLED`` and
+user config dir, the ``workstation`` preset. Then ``TELEMETRY_ENABLED`` and
 ``PROMETHEUS_PORT`` (from the seed's compose file) override what the config says.
 """
 
@@ -34,7 +34,9 @@ CONFIG_ENV = "TELEMETRY_CONFIG"
 ENABLED_ENV = "TELEMETRY_ENABLED"
 PROMETHEUS_PORT_ENV = "PROMETHEUS_PORT"
 CONFIG_FILE_NAME = "config.json"
-DEFAULT_PRESET = "development"
+#: What runs when nothing names a config: Prometheus and /health on 127.0.0.1:9090, File
+#: exporters in the data dir, the OTLP receiver, history and the shipped alert rules.
+DEFAULT_PRESET = "workstation"
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
 

@@ -10,11 +10,11 @@ from .bundle import (
     DEFAULT_SIZE_CAP,
     BundleEntry,
     BundleResult,
-    Providers,
     build_bundle,
 )
 from .command import default_bundle_name, run_bundle_command
 from .live import health_json, manager_providers, one_off_health
+from .providers import Providers
 from .scrub import MASK, Scrubber
 
 __all__ = [

@@ -29,6 +29,7 @@ from timeline_telemetry.config.secrets import KeyringGet
 from timeline_telemetry.paths import AppPaths
 
 from . import sources
+from .providers import JsonProvider, Providers
 from .scrub import Scrubber
 from .sysinfo import RunCommand
 
@@ -37,7 +38,6 @@ __all__ = [
     "DEFAULT_SIZE_CAP",
     "BundleEntry",
     "BundleResult",
-    "Providers",
     "build_bundle",
 ]
 
@@ -45,23 +45,6 @@ BUNDLE_VERSION = 1
 DEFAULT_SIZE_CAP = 50 * 1024 * 1024
 HISTORY_CSV = "metrics/history.csv"
 Progress = Callable[[str, float], None]
-JsonProvider = Callable[[], object]
-
-
-@dataclass(frozen=True)
-class Providers:
-    """Live data from a running agent (the tray passes its manager's); each is optional.
-
-    ``snapshot_text``: Prometheus text of the current snapshot; ``health``: current report
-    and transitions as JSON-able data; ``alerts``: active alerts, history and silences;
-    ``export_status``: exporter name -> status. Without ``snapshot_text`` the configured
-    Prometheus endpoint is scraped if the agent answers.
-    """
-
-    snapshot_text: Callable[[], str] | None = None
-    health: JsonProvider | None = None
-    alerts: JsonProvider | None = None
-    export_status: JsonProvider | None = None
 
 
 @dataclass(frozen=True)

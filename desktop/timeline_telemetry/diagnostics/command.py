@@ -10,7 +10,8 @@ from typing import TextIO
 from timeline_telemetry.config.schema import TelemetryConfig
 from timeline_telemetry.paths import AppPaths
 
-from .bundle import DEFAULT_SIZE_CAP, BundleResult, Providers, build_bundle
+from .bundle import DEFAULT_SIZE_CAP, BundleResult, build_bundle
+from .providers import Providers
 
 __all__ = ["default_bundle_name", "run_bundle_command"]
 
@@ -45,10 +46,29 @@ def run_bundle_command(
         stderr.flush()
 
     from timeline_telemetry.alerts.store import alerts_from_file
+    from timeline_telemetry.runtime.client import read_live
+
+    from .live import agent_api_providers
 
     alerts_db = config.alerts.history_path or paths.data_dir / "alerts.sqlite3"
-    providers = Providers(alerts=lambda: alerts_from_file(alerts_db) or {
-        "note": f"no alert store at {alerts_db} (alerting has not run here)"})
+    live = read_live(paths.data_dir)
+    if live is not None and live.error is None:
+        stderr.write(f"reading the running agent: {live.info.mode} (pid {live.info.pid}) "
+                     f"at {live.info.api}\n")
+        providers = agent_api_providers(live, alerts_db)
+    else:
+        if live is None:
+            stderr.write(f"no agent is running for {paths.data_dir}: the bundle holds what "
+                         "is on disk, and health from a one-off run of the checks\n")
+        else:
+            stderr.write(f"an agent runs ({live.info.mode}, pid {live.info.pid}) but its "
+                         f"live state could not be read: {live.error}\n")
+        why = ("no agent is running for this home" if live is None else
+               f"the running agent (pid {live.info.pid}) did not answer: {live.error}")
+        providers = Providers(
+            alerts=lambda: alerts_from_file(alerts_db) or {
+                "note": f"no alert store at {alerts_db} (alerting has not run here)"},
+            export_status=lambda: {"available": False, "note": why})
     try:
         result = build_bundle(config=config, paths=paths, out=target, since_s=since_s,
                               preview=preview, progress=progress, size_cap=size_cap,

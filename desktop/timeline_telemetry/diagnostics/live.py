@@ -8,14 +8,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .bundle import Providers
+from .providers import Providers
 
 if TYPE_CHECKING:
     from timeline_telemetry.config.schema import TelemetryConfig
     from timeline_telemetry.health import HealthCheckManager, HealthTransition
     from timeline_telemetry.manager import TelemetryManager
+    from timeline_telemetry.runtime.client import LiveAgent
 
-__all__ = ["health_json", "manager_providers", "one_off_health"]
+__all__ = ["agent_api_providers", "health_json", "manager_providers", "one_off_health"]
 
 
 def _iso(ts: float) -> str:
@@ -80,6 +81,39 @@ def manager_providers(
     def export_status() -> object:
         return {name: {"state": s.state.value, "detail": s.detail}
                 for name, s in manager.get_export_status().items()}
+
+    return Providers(snapshot_text=snapshot_text, health=health, alerts=alerts,
+                     export_status=export_status)
+
+
+def agent_api_providers(live: LiveAgent, alerts_db: Path) -> Providers:
+    """Providers reading an agent running in another process (``bundle`` from a terminal)
+    through its local API: live export status, health with transitions, active alerts (the
+    history and silences from its alert store), and its /metrics."""
+    from timeline_telemetry.alerts.store import alerts_from_file
+
+    who = f"the running agent ({live.info.mode}, pid {live.info.pid}, via {live.info.api})"
+    status = live.status or {}
+
+    def snapshot_text() -> str:
+        from .sources import fetch_bounded
+
+        url = live.info.listeners.get("prometheus")
+        if url is None:
+            return "# the running agent serves no /metrics (no Prometheus exporter)\n"
+        return fetch_bounded(url, 3.0).decode("utf-8", errors="replace")
+
+    def health() -> object:
+        return {"source": who, **(live.health or {})}
+
+    def alerts() -> object:
+        stored = alerts_from_file(alerts_db) or {}
+        return {**stored, "source": who, "active": live.alerts or []}
+
+    def export_status() -> object:
+        return {"source": who, "exporters": status.get("exporters", {}),
+                "budget": status.get("budget"), "received": status.get("received"),
+                "jobs": status.get("jobs"), "paused": status.get("paused")}
 
     return Providers(snapshot_text=snapshot_text, health=health, alerts=alerts,
                      export_status=export_status)

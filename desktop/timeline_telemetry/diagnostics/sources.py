@@ -190,14 +190,21 @@ def editor_log_files(globs: Sequence[str]) -> list[Path]:
 Fetch = Callable[[str, float], bytes]
 
 
-def _http_get(url: str, timeout: float) -> bytes:
+#: A live /metrics answer larger than this is cut (a bundle is for reading, not a dump).
+MAX_SCRAPE_BYTES = 32 * 1024 * 1024
+
+
+def fetch_bounded(url: str, timeout: float) -> bytes:
+    """``GET url`` within ``timeout`` seconds per read, at most :data:`MAX_SCRAPE_BYTES`."""
+    url = url.replace("://0.0.0.0:", "://127.0.0.1:")
     with urllib.request.urlopen(url, timeout=timeout) as resp:
-        body: bytes = resp.read()
+        body: bytes = resp.read(MAX_SCRAPE_BYTES)
         return body
 
 
+
 def scrape_prometheus(
-    config: TelemetryConfig, *, fetch: Fetch = _http_get, timeout: float = 2.0
+    config: TelemetryConfig, *, fetch: Fetch = fetch_bounded, timeout: float = 2.0
 ) -> str | None:
     """The running agent's ``/metrics`` text from its first Prometheus exporter, or None
     (no exporter, port 0, or the agent is not running)."""

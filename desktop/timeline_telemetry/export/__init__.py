@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from .console import ConsoleExporter
     from .exposition import ExpositionRenderer
     from .file import FileExporter, read_otlp_json_lines, repair_torn_tail, rotated_files
-    from .http_server import LocalHttpServer, PortInUseError, Request, Response
     from .otlp_json import from_json_line, snapshot_to_otlp_request, to_json_line
     from .prometheus import PrometheusExporter, SnapshotCollector
     from .status import StatusTracker
@@ -28,12 +27,8 @@ __all__ = [
     "ExportStatus",
     "ExpositionRenderer",
     "FileExporter",
-    "LocalHttpServer",
     "MetricsExporter",
-    "PortInUseError",
     "PrometheusExporter",
-    "Request",
-    "Response",
     "SnapshotCollector",
     "StatusTracker",
     "from_json_line",
@@ -55,10 +50,6 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "read_otlp_json_lines": ".file",
     "repair_torn_tail": ".file",
     "rotated_files": ".file",
-    "LocalHttpServer": ".http_server",
-    "PortInUseError": ".http_server",
-    "Request": ".http_server",
-    "Response": ".http_server",
     "from_json_line": ".otlp_json",
     "snapshot_to_otlp_request": ".otlp_json",
     "to_json_line": ".otlp_json",

@@ -13,12 +13,10 @@ Mapping: counter -> monotonic cumulative ``Sum``; gauge -> ``Gauge``; histogram 
 
 from __future__ import annotations
 
-import base64
 import json
 import json.encoder
 import math
 from collections.abc import Mapping
-from typing import Any
 
 # types-protobuf may be absent: then json_format is untyped (Any).
 from google.protobuf import json_format  # type: ignore[import-untyped, unused-ignore]
@@ -38,6 +36,7 @@ from timeline_telemetry.metrics.model import (
     Snapshot,
     SummaryValue,
 )
+from timeline_telemetry.otlp.json_ids import convert_ids, hex_to_b64
 
 __all__ = ["from_json_line", "snapshot_to_otlp_request", "to_json_line", "ucum_unit"]
 
@@ -51,7 +50,6 @@ _UCUM = {
     "ratio": "1",
     "fps": "{frame}/s",
 }
-_ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId"})
 
 
 def ucum_unit(unit: str) -> str:
@@ -109,7 +107,7 @@ def from_json_line(line: str) -> ExportMetricsServiceRequest:
     data = json.loads(line)
     if not isinstance(data, dict):
         raise ValueError("an OTLP/JSON line is a JSON object")
-    _convert_ids(data, _hex_to_b64)
+    convert_ids(data, hex_to_b64)
     msg = ExportMetricsServiceRequest()
     json_format.ParseDict(data, msg)
     return msg
@@ -165,27 +163,3 @@ def _add_metric(m: pb.Metric, fam: MetricFamily, start_ns: int, now_ns: int) -> 
             sp.attributes.extend(_attributes(s.labels))
             for q, qv in v.quantiles:
                 sp.quantile_values.add(quantile=q, value=qv)
-
-
-def _convert_ids(node: Any, convert: Any) -> None:
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k in _ID_KEYS and isinstance(v, str):
-                node[k] = convert(v)
-            else:
-                _convert_ids(v, convert)
-    elif isinstance(node, list):
-        for item in node:
-            _convert_ids(item, convert)
-
-
-def _b64_to_hex(value: str) -> str:
-    return base64.b64decode(value).hex()
-
-
-def _hex_to_b64(value: str) -> str:
-    try:
-        raw = bytes.fromhex(value)
-    except ValueError:
-        return value  # already base64 (plain proto3 JSON)
-    return base64.b64encode(raw).decode("ascii")

@@ -23,7 +23,9 @@ from google.protobuf import json_format  # type: ignore[import-untyped, unused-i
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, OneofDescriptor
 from google.protobuf.message import Message
 
-from .otlp_json import _ID_KEYS, _b64_to_hex, _convert_ids
+from timeline_telemetry.otlp.json_ids import ID_KEYS as _ID_KEYS
+from timeline_telemetry.otlp.json_ids import b64_to_hex as _b64_to_hex
+from timeline_telemetry.otlp.json_ids import convert_ids as _convert_ids
 
 __all__ = ["encode"]
 
@@ -270,26 +272,20 @@ _QUOTED_STR = '"%s"'
 
 def _member(field: FieldDescriptor, var: str) -> str:
     """Expression: ``,"jsonName":`` and the JSON text of ``var`` (a local holding one value
-    of ``field``), in one string operation where possible."""
+    of ``field``): the key folded into one %-format where the value is formatted anyway,
+    else the key concatenated with :func:`_text`."""
     key = _prefix(field)
     cpp = field.cpp_type
-    if cpp == _FD.CPPTYPE_MESSAGE:
-        return f"{key!r} + {_names[_message_type(field)]}({var})"
     if cpp in _INT64_CPP:
         return f"{_fmt(key, _QUOTED_INT)} % {var}"
-    if cpp == _FD.CPPTYPE_DOUBLE:
-        # repr() then concatenation: twice as fast as '%r' formatting.
-        return f"{key!r} + (repr({var}) if {var} - {var} == 0.0 else _nonfinite({var}))"
-    if cpp == _FD.CPPTYPE_FLOAT:
-        return f"{key!r} + _float32({var})"
     if cpp == _FD.CPPTYPE_BOOL:
         return f"({key + 'true'!r} if {var} else {key + 'false'!r})"
-    if field.type == _FD.TYPE_BYTES:
-        if field.json_name in _ID_KEYS:
-            return f"{_fmt(key, _QUOTED_STR)} % {var}.hex()"
-        return f"{key!r} + _b64({var})"
-    if cpp == _FD.CPPTYPE_STRING:
-        return f"{key!r} + _quote({var})"
+    if field.type == _FD.TYPE_BYTES and field.json_name in _ID_KEYS:
+        return f"{_fmt(key, _QUOTED_STR)} % {var}.hex()"
+    if cpp in (_FD.CPPTYPE_MESSAGE, _FD.CPPTYPE_DOUBLE, _FD.CPPTYPE_FLOAT,
+               _FD.CPPTYPE_STRING) or field.type == _FD.TYPE_BYTES:
+        # repr() then concatenation for doubles: twice as fast as '%r' formatting.
+        return f"{key!r} + {_text(field, var)}"
     return f"{_fmt(key, '%s')} % {var}"  # enum (as its number), 32-bit integers
 
 

@@ -26,10 +26,10 @@ from timeline_telemetry.metrics.model import (
     Snapshot,
     SummaryValue,
 )
+from timeline_telemetry.net.http_server import LocalHttpServer, Request, Response
 
 from .base import ExportResult, ExportStatus
 from .exposition import ExpositionRenderer, format_value, openmetrics_name, openmetrics_unit
-from .http_server import LocalHttpServer, Request, Response
 from .status import StatusTracker
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .disk import DiskSpaceHealthCheck, DiskUsage
     from .exporters import ExporterStatusHealthCheck
     from .ffmpeg import FfmpegHealthCheck, FfmpegProbe, parse_encoders
-    from .http_api import HttpHealthCheck, redact_url
+    from .http_api import HttpHealthCheck
     from .manager import OVERALL_COMPONENT, HealthCheckManager
     from .memory import MemoryHealthCheck
     from .metrics import KIND_METRICS, record_health_metrics
@@ -56,7 +56,6 @@ __all__ = [
     "health_routes",
     "parse_encoders",
     "record_health_metrics",
-    "redact_url",
     "report_to_json",
     "run_check_command",
     "worst",
@@ -74,7 +73,6 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "FfmpegProbe": ".ffmpeg",
     "parse_encoders": ".ffmpeg",
     "HttpHealthCheck": ".http_api",
-    "redact_url": ".http_api",
     "OVERALL_COMPONENT": ".manager",
     "HealthCheckManager": ".manager",
     "MemoryHealthCheck": ".memory",

@@ -6,26 +6,18 @@ import socket
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from timeline_telemetry.net.urls import redact_url
 
 from .model import HealthCheckResult
 
 if TYPE_CHECKING:  # urllib.request brings http.client, email and ssl (~5 MB): first check
     import urllib.request
 
-__all__ = ["HttpHealthCheck", "redact_url"]
+__all__ = ["HttpHealthCheck"]
 
 _GRACE = 0.5  # the socket gives up this long after the manager has, freeing the thread
-
-
-def redact_url(url: str) -> str:
-    """``scheme://host:port/path``: no user info and no query (either may hold a secret)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 class HttpHealthCheck:

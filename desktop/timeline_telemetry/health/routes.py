@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable
 
-from timeline_telemetry.export.http_server import Request, Response, RouteHandler
+from timeline_telemetry.net.http_server import Request, Response, RouteHandler
 
 from .manager import HealthCheckManager
 from .model import HealthReport, HealthStatus

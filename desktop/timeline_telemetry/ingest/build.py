@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from timeline_telemetry.config.schema import DEFAULT_FILE_MAX_BYTES, TelemetryConfig
+from timeline_telemetry.delivery import LOG_COUNTERS, QueuedExporter, RetryPolicy
 from timeline_telemetry.metrics.api import Metrics
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.tracing.file import JsonLinesSender
 from timeline_telemetry.tracing.pipeline import TraceExporters
-from timeline_telemetry.tracing.queue import LOG_COUNTERS, QueuedExporter, RetryPolicy
 
 from .receiver import OtlpReceiver, default_logs_file
 

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from google.protobuf.message import DecodeError, Message
 
-from timeline_telemetry.export.http_server import Request, Response
+from timeline_telemetry.net.http_server import Request, Response
 from timeline_telemetry.tracing.jsonlines import message_from_json
 
 __all__ = [

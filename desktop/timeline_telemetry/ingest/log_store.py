@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord
 
-from timeline_telemetry.tracing.console import any_value_text
+from timeline_telemetry.otlp.values import any_value_text
 
 __all__ = ["LogStore", "StoredLog"]
 

@@ -23,12 +23,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from timeline_telemetry.delivery import QueuedExporter
 from timeline_telemetry.export.base import ExportStatus
-from timeline_telemetry.export.http_server import LocalHttpServer, Request, Response
 from timeline_telemetry.metrics.api import Metrics
+from timeline_telemetry.net.http_server import LocalHttpServer, Request, Response
 from timeline_telemetry.tracing.batch import OtlpBatch, count_spans
 from timeline_telemetry.tracing.pipeline import TraceExporters
-from timeline_telemetry.tracing.queue import QueuedExporter
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -93,23 +93,32 @@ class OtlpReceiver:
     @property
     def trace_store(self) -> TraceStore:
         """The last ``trace_store_max_traces`` traces received (the dashboard reads it)."""
-        from .trace_store import TraceStore
+        def make() -> TraceStore:
+            from .trace_store import TraceStore
 
-        return self._made("_trace_store", lambda: TraceStore(max_traces=self._max_traces))
+            return TraceStore(max_traces=self._max_traces)
+
+        return self._made("_trace_store", make)
 
     @property
     def log_store(self) -> LogStore:
         """The recent log records received."""
-        from .log_store import LogStore
+        def make() -> LogStore:
+            from .log_store import LogStore
 
-        return self._made("_log_store", LogStore)
+            return LogStore()
+
+        return self._made("_log_store", make)
 
     @property
     def sink(self) -> MetricsSink:
         """Where received metrics go (into :class:`Metrics`)."""
-        from .metrics_sink import MetricsSink
+        def make() -> MetricsSink:
+            from .metrics_sink import MetricsSink
 
-        return self._made("_sink", lambda: MetricsSink(self.metrics))
+            return MetricsSink(self.metrics)
+
+        return self._made("_sink", make)
 
     def _made(self, attr: str, make: Callable[[], _T]) -> _T:
         value: _T | None = getattr(self, attr)
@@ -120,12 +129,6 @@ class OtlpReceiver:
                     value = make()
                     setattr(self, attr, value)
         return value
-
-    @property
-    def received_anything(self) -> bool:
-        """True once a store exists, i.e. a request arrived or a store was read."""
-        return self._trace_store is not None or self._log_store is not None or (
-            self._sink is not None)
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:

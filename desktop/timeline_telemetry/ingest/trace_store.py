@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from timeline_telemetry.tracing.console import any_value_text
+from timeline_telemetry.otlp.values import any_value_text
 
 __all__ = ["StoredSpan", "TraceStore", "TraceSummary"]
 

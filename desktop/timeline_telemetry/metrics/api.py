@@ -215,6 +215,13 @@ class Metrics:
             return []
         return [s.value for s in inst.series() if isinstance(s.value, float)]
 
+    def current_series(self, name: str) -> list[tuple[Labels, float]]:
+        """Like :meth:`current_values`, with each series' labels."""
+        inst = self._instruments.get(name)
+        if inst is None or inst.spec.kind not in (MetricKind.GAUGE, MetricKind.COUNTER):
+            return []
+        return [(s.labels, s.value) for s in inst.series() if isinstance(s.value, float)]
+
     def kind_of(self, name: str) -> MetricKind | None:
         """The kind a name is bound to, if it has been used."""
         inst = self._instruments.get(name)

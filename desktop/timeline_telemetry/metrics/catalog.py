@@ -138,6 +138,16 @@ AGENT_METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec("telemetry_export_errors_total", C, "Failed exports (label exporter).", ""),
     MetricSpec(
+        "telemetry_job_duration_seconds", G,
+        "Duration of each periodic job's last run (label job: collect, health, alerts, ...).",
+        "seconds",
+    ),
+    MetricSpec(
+        "telemetry_job_skipped_ticks_total", C,
+        "Ticks a periodic job skipped because it was still running or the process was "
+        "held up (label job); missed ticks are never made up in a burst.", "",
+    ),
+    MetricSpec(
         "telemetry_series_dropped_total", C, "Samples dropped by the per-metric series limit.", ""
     ),
     MetricSpec(

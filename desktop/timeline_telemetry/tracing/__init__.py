@@ -1,8 +1,9 @@
 """Tracing: the seed's Tracer API over the OpenTelemetry SDK, and the trace exporters.
 
-Every exporter (Console, File, OTLP/HTTP, Jaeger-over-OTLP) is a small :class:`Sender`
-wrapped by one :class:`QueuedExporter` (bounded queue, retry with backoff, status, counters);
-:class:`TraceExporters` feeds them all, from the agent's own spans and from the OTLP receiver.
+Every exporter (Console, File, OTLP/HTTP, Jaeger-over-OTLP) is a small ``Sender`` wrapped by
+one ``QueuedExporter`` (``timeline_telemetry.delivery``: bounded queue, retry with backoff,
+status, counters); :class:`TraceExporters` feeds them all, from the agent's own spans and
+from the OTLP receiver.
 """
 
 from __future__ import annotations
@@ -18,35 +19,17 @@ if TYPE_CHECKING:
     from .console import ConsoleSender, format_span
     from .file import JsonLinesSender
     from .jsonlines import message_from_json, message_to_json_line, read_json_lines
-    from .otlp_http import OtlpHttpSender, jaeger_otlp_url, otlp_signal_url, redact_url
+    from .otlp_http import OtlpHttpSender, jaeger_otlp_url, otlp_signal_url
     from .pipeline import TraceExporters
-    from .queue import (
-        LOG_COUNTERS,
-        TRACE_COUNTERS,
-        Batch,
-        DeliveryError,
-        ExportCounters,
-        QueuedExporter,
-        RetryPolicy,
-        Sender,
-    )
     from .sdk_bridge import LoggingSpanProcessor, SdkBridge
 
 __all__ = [
-    "LOG_COUNTERS",
-    "TRACE_COUNTERS",
-    "Batch",
     "ConsoleSender",
-    "DeliveryError",
-    "ExportCounters",
     "JsonLinesSender",
     "LoggingSpanProcessor",
     "OtlpBatch",
     "OtlpHttpSender",
-    "QueuedExporter",
-    "RetryPolicy",
     "SdkBridge",
-    "Sender",
     "Span",
     "SpanBuilder",
     "TraceExporters",
@@ -61,7 +44,6 @@ __all__ = [
     "message_to_json_line",
     "otlp_signal_url",
     "read_json_lines",
-    "redact_url",
     "trace_batch",
 ]
 
@@ -84,16 +66,7 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "OtlpHttpSender": ".otlp_http",
     "jaeger_otlp_url": ".otlp_http",
     "otlp_signal_url": ".otlp_http",
-    "redact_url": ".otlp_http",
     "LoggingSpanProcessor": ".sdk_bridge",
     "SdkBridge": ".sdk_bridge",
     "TraceExporters": ".pipeline",
-    "LOG_COUNTERS": ".queue",
-    "TRACE_COUNTERS": ".queue",
-    "Batch": ".queue",
-    "DeliveryError": ".queue",
-    "ExportCounters": ".queue",
-    "QueuedExporter": ".queue",
-    "RetryPolicy": ".queue",
-    "Sender": ".queue",
 })

@@ -33,12 +33,12 @@ from timeline_telemetry.config.schema import (
     TracingConfig,
     TracingExporterConfig,
 )
+from timeline_telemetry.delivery import TRACE_COUNTERS, QueuedExporter, RetryPolicy, Sender
 from timeline_telemetry.metrics.api import Metrics
 
 from .api import Tracer
 from .batch import OtlpBatch
 from .pipeline import TraceExporters
-from .queue import TRACE_COUNTERS, QueuedExporter, RetryPolicy, Sender
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -217,11 +217,6 @@ class _DeferredSdkTracer(otel_trace.Tracer):
         """The SDK's ``start_as_current_span``."""
         with self._real().start_as_current_span(*args, **kwargs) as span:
             yield span
-
-    @property
-    def started(self) -> bool:
-        """True once the SDK provider exists (a span was started)."""
-        return self._provider is not None
 
     def flush(self, timeout_s: float) -> bool:
         """Export every finished span (nothing to do before the first span)."""

@@ -12,19 +12,21 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
-from .batch import OtlpBatch
-from .queue import DeliveryError
+from timeline_telemetry.delivery import DeliveryError
+from timeline_telemetry.otlp.values import any_value_text
 
-__all__ = ["ConsoleSender", "any_value_text", "format_span"]
+from .batch import OtlpBatch
+
+__all__ = ["ConsoleSender", "format_span"]
 
 _MAX_ATTRS_SHOWN = 8
 
 
 class ConsoleSender:
-    """:class:`~timeline_telemetry.tracing.queue.Sender` writing :func:`format_span` lines."""
+    """:class:`~timeline_telemetry.delivery.Sender` writing :func:`format_span` lines."""
 
     def __init__(
         self,
@@ -91,28 +93,6 @@ def format_span(
     if span.events:
         parts.append(f"events={len(span.events)}")
     return " ".join(parts)
-
-
-def any_value_text(value: AnyValue) -> str:
-    """An attribute value as text: strings as they are, bools ``true``/``false``, arrays and
-    maps as JSON-like lists."""
-    kind = value.WhichOneof("value")
-    if kind == "string_value":
-        return value.string_value
-    if kind == "bool_value":
-        return "true" if value.bool_value else "false"
-    if kind == "int_value":
-        return str(value.int_value)
-    if kind == "double_value":
-        return repr(value.double_value)
-    if kind == "bytes_value":
-        return value.bytes_value.hex()
-    if kind == "array_value":
-        return "[" + ",".join(any_value_text(v) for v in value.array_value.values) + "]"
-    if kind == "kvlist_value":
-        return "{" + ",".join(f"{kv.key}:{any_value_text(kv.value)}"
-                              for kv in value.kvlist_value.values) + "}"
-    return ""
 
 
 def _service(attributes: Iterable[KeyValue]) -> str:

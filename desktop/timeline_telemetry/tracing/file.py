@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from timeline_telemetry.delivery import DeliveryError
 from timeline_telemetry.export.file import FileExporter
 
 from .batch import OtlpBatch
-from .queue import DeliveryError
 
 __all__ = ["JsonLinesSender"]
 
 
 class JsonLinesSender:
-    """:class:`~timeline_telemetry.tracing.queue.Sender` appending OTLP/JSON lines to ``path``.
+    """:class:`~timeline_telemetry.delivery.Sender` appending OTLP/JSON lines to ``path``.
 
     ``what`` names the content in messages (``traces``, ``logs``). A write error is retried
     (disk full and permissions get fixed); an unencodable batch is not.

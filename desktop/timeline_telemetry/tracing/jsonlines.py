@@ -17,6 +17,7 @@ from google.protobuf import json_format  # type: ignore[import-untyped, unused-i
 from google.protobuf.message import Message
 
 from timeline_telemetry.export import otlp_json
+from timeline_telemetry.otlp.json_ids import convert_ids, hex_to_b64
 
 __all__ = ["message_from_json", "message_to_json_line", "read_json_lines"]
 
@@ -38,7 +39,7 @@ def message_from_json(data: object, message_type: type[M]) -> M:
     Raises ``ValueError`` when it is not a ``message_type``."""
     if not isinstance(data, dict):
         raise ValueError("an OTLP/JSON request is a JSON object")
-    otlp_json._convert_ids(data, otlp_json._hex_to_b64)
+    convert_ids(data, hex_to_b64)
     msg = message_type()
     try:
         json_format.ParseDict(data, msg, ignore_unknown_fields=True)

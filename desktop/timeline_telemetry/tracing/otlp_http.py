@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from timeline_telemetry.config.secrets import SecretError, resolve_secret
+from timeline_telemetry.delivery import DeliveryError
+from timeline_telemetry.net.urls import redact_url
 
 from .batch import OtlpBatch
-from .queue import DeliveryError
 
 if TYPE_CHECKING:  # http.client brings ssl and email (~5 MB): imported at first delivery
     import http.client
@@ -34,7 +35,6 @@ __all__ = [
     "OtlpHttpSender",
     "jaeger_otlp_url",
     "otlp_signal_url",
-    "redact_url",
 ]
 
 _log = logging.getLogger(__name__)
@@ -78,15 +78,8 @@ def jaeger_otlp_url(endpoint: str) -> tuple[str, str | None]:
     return url, warning
 
 
-def redact_url(url: str) -> str:
-    """``url`` without user info or query (they may hold credentials)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
 class OtlpHttpSender:
-    """:class:`~timeline_telemetry.tracing.queue.Sender` POSTing OTLP protobuf to ``url``.
+    """:class:`~timeline_telemetry.delivery.Sender` POSTing OTLP protobuf to ``url``.
 
     ``signal`` (``traces`` or ``logs``) picks the response type read for partial success.
     ``headers`` values may be secret references (resolved per attempt with ``environ`` /

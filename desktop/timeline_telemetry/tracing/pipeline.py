@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 
+from timeline_telemetry.delivery import QueuedExporter
 from timeline_telemetry.export.base import ExportResult, ExportStatus
 
 from .batch import OtlpBatch
-from .queue import QueuedExporter
 
 __all__ = ["TraceExporters"]
 

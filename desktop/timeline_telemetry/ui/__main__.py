@@ -17,7 +17,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description="Start the Timeline Telemetry tray app.")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--config", type=Path, metavar="PATH", help="JSON config file")
-    group.add_argument("--preset", choices=("development", "production", "high-load"))
+    group.add_argument("--preset",
+                       choices=("workstation", "development", "production", "high-load"))
     args = parser.parse_args(argv)
     from timeline_telemetry.config import ConfigError, resolve_config
     from timeline_telemetry.logsetup import configure_logging

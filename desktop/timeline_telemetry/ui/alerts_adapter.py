@@ -1,8 +1,7 @@
 """Connects the core's AlertManager to the tray: the Alerts tab's view and the notifier.
 
-The tray app builds the manager before its widgets exist, so alert notifications go through
-a forwarding notifier that the controller is attached to once it is up (earlier ones are
-logged). Snooze and acknowledge are silences on the alert's exact label set.
+Alert notifications reach the tray as runtime events (see ``controller.py``). Snooze and
+acknowledge are silences on the alert's exact label set.
 """
 
 from __future__ import annotations
@@ -17,38 +16,18 @@ from timeline_telemetry.history import LabelMatcher
 
 from .providers import AlertRow
 
-__all__ = ["ACKNOWLEDGE_SECONDS", "AlertManagerView", "ForwardingNotifier"]
+__all__ = ["ACKNOWLEDGE_SECONDS", "AlertManagerView"]
 
 _log = logging.getLogger(__name__)
 
 #: An acknowledged alert stays quiet this long (or until it resolves and fires again later).
 ACKNOWLEDGE_SECONDS = 4 * 3600.0
 
-AlertSink = Callable[..., None]
 
 
 def alert_key(labels: tuple[tuple[str, str], ...]) -> str:
     """A stable key for one alert: its sorted labels."""
     return ",".join(f"{k}={v}" for k, v in sorted(labels))
-
-
-class ForwardingNotifier:
-    """The alerting ``Notifier`` for the tray: forwards to ``controller.notify_alert``."""
-
-    def __init__(self) -> None:
-        self.sink: AlertSink | None = None
-
-    def notify(
-        self, title: str, body: str, *, severity: str, key: str, status: str = "firing"
-    ) -> None:
-        sink = self.sink
-        if sink is None:
-            _log.warning("ALERT [%s] %s: %s", severity, title, body)
-            return
-        resolved = status == "resolved"
-        # The tray words the state itself ("<name>: resolved"); alerts.notify's prefix goes.
-        name = title.removeprefix("Resolved: ") if resolved else title
-        sink(key, name, firing=not resolved, summary=body, critical=severity == "critical")
 
 
 class AlertManagerView:

@@ -1,7 +1,9 @@
 """The tray app's entry point: checks, single instance, wiring, the event loop.
 
-``run_tray_app`` returns the process exit code: 0 on Quit, 2 when there is no display (the
-message points at ``run --headless``) or the core cannot start (a port is taken, ...).
+``run_tray_app`` returns the process exit code: 0 on Quit, 1 when an agent (tray or
+headless) already runs for this home, 2 when there is no display (the message points at
+``run --headless``) or the core cannot start (a port is taken, ...). The core is the same
+:class:`~timeline_telemetry.runtime.AgentRuntime` that ``run --headless`` starts.
 """
 
 from __future__ import annotations
@@ -15,18 +17,19 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QThreadPool, QTimer, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from timeline_telemetry.config import TelemetryConfig
-from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.notifications import Notice, NotificationCentre
 from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.runtime import AgentRuntime
 
-from .alerts_adapter import AlertManagerView, ForwardingNotifier
+from .alerts_adapter import AlertManagerView
 from .bundle_dialog import BundleProgress, confirm_bundle
 from .controller import AppController
+from .desktop import has_display, open_folder
+from .executor import QtPoolExecutor
 from .notifier import TrayNotifier
 from .providers import AlertsView, BundleExporter
 from .single import SingleInstance, server_name
@@ -41,9 +44,10 @@ if TYPE_CHECKING:
 #: How far back the tray's bundle reaches (the CLI's --since default).
 BUNDLE_WINDOW_S = 2 * 3600.0
 
-__all__ = ["NO_TRAY_REASON", "TrayApp", "has_display", "run_tray_app"]
+__all__ = ["NO_TRAY_REASON", "TrayApp", "run_tray_app"]
 
 EXIT_OK = 0
+EXIT_RUNNING = 1
 EXIT_USAGE = 2
 NO_TRAY_REASON = (
     "No system tray was found (no StatusNotifierItem host or XEmbed tray on this desktop), "
@@ -52,49 +56,46 @@ NO_TRAY_REASON = (
 _log = logging.getLogger(__name__)
 
 
-def has_display(environ: Mapping[str, str], platform: str = sys.platform) -> bool:
-    """Whether a GUI can open: always on Windows/macOS; on other systems a DISPLAY, a
-    WAYLAND_DISPLAY, or an explicit ``QT_QPA_PLATFORM`` (offscreen for screenshots)."""
-    if platform.startswith(("win", "darwin")):
-        return True
-    return any(environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
-
-
-def _open_folder(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True)
-    QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+def new_pool(parent: QObject | None = None) -> QThreadPool:
+    """The app's worker pool: the runtime's jobs and the UI's background reads."""
+    pool = QThreadPool(parent)
+    pool.setMaxThreadCount(4)
+    return pool
 
 
 class TrayApp(QObject):
     """Everything the running app owns, wired together (constructed after QApplication).
 
-    ``start()`` shows the tray (or the dashboard when there is no tray) and starts ticking;
-    ``quit()`` stops cleanly and emits ``stopped`` (``run_tray_app`` then ends the event
-    loop with exit code 0).
+    ``runtime`` is the core, started by the caller (``run_tray_app``) before ``start()``;
+    the app observes it and pauses it. ``start()`` shows the tray (or the dashboard when
+    there is no tray); ``quit()`` stops the runtime cleanly and emits ``stopped``
+    (``run_tray_app`` then ends the event loop with exit code 0). ``pool`` is the
+    QThreadPool the runtime's executor uses, if the caller made one.
     """
 
     stopped = Signal()
 
     def __init__(
         self,
-        manager: TelemetryManager,
+        runtime: AgentRuntime,
         paths: AppPaths,
         *,
         alerts: AlertsView | None = None,
         bundle: BundleExporter | None = None,
         tray_available: bool | None = None,
+        pool: QThreadPool | None = None,
     ) -> None:
         super().__init__()
-        self.manager = manager
+        self.runtime = runtime
+        self.manager = runtime.manager
         self.paths = paths
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(3)
+        self.pool = pool if pool is not None else new_pool(self)
         self.runner = JobRunner(self.pool, self)
         self.centre = NotificationCentre()
-        self.controller = AppController(manager, self.runner, self.centre,
+        self.controller = AppController(runtime, self.runner, self.centre,
                                         alerts=alerts, bundle=bundle, parent=self)
         self.tray = TrayController(self.controller, config_dir=paths.config_dir,
-                                   log_dir=paths.log_dir, open_path=_open_folder, parent=self)
+                                   log_dir=paths.log_dir, open_path=open_folder, parent=self)
         self.notifier = TrayNotifier(self.centre, self.tray.tray, self)
         self.tray_available = (QSystemTrayIcon.isSystemTrayAvailable()
                                if tray_available is None else tray_available)
@@ -107,7 +108,7 @@ class TrayApp(QObject):
         self.controller.notice_posted.connect(self.notifier.poke)
 
     def start(self) -> None:
-        """Show the tray icon (or the dashboard with the reason) and start collecting."""
+        """Show the tray icon (or the dashboard with the reason) and what the core has."""
         self.controller.start()
         if self.tray_available:
             self.tray.show()
@@ -128,13 +129,13 @@ class TrayApp(QObject):
         self.dashboard.open_item(item)
         # The self-budget is for the monitor in the background; live plots are what the
         # user asked for (budget.py).
-        self.controller.manager.interactive = True
+        self.runtime.set_interactive(True)
         self.dashboard.show()
         self.dashboard.raise_()
         self.dashboard.activateWindow()
 
     def _dashboard_closed(self) -> None:
-        self.controller.manager.interactive = False
+        self.runtime.set_interactive(False)
 
     def export_bundle(self) -> None:
         """Preview what goes in (built on the pool), ask for a folder, then write the zip
@@ -183,23 +184,30 @@ class TrayApp(QObject):
         self.stopped.emit()
 
 
-class _ManagerBundle:
-    """The tray's diagnostics bundle, built from the running manager (on the worker pool)."""
+class _RuntimeBundle:
+    """The tray's diagnostics bundle, built from the running core (on the worker pool)."""
 
-    def __init__(self, manager: TelemetryManager, config: TelemetryConfig, paths: AppPaths) -> None:
-        self._manager = manager
+    def __init__(self, runtime: AgentRuntime, config: TelemetryConfig, paths: AppPaths) -> None:
+        self._runtime = runtime
         self._config = config
         self._paths = paths
 
     def _build(self, out: Path, *, preview: bool, progress: Callable[[str, float], None] | None
                ) -> BundleResult:
+        import dataclasses
+
         from timeline_telemetry.diagnostics import build_bundle
         from timeline_telemetry.diagnostics.live import manager_providers
 
-        alerts = self._manager.alerts
-        providers = manager_providers(
-            self._manager, alerts=(alerts.to_json if alerts is not None else None)
-        )
+        runtime = self._runtime
+        alerts = runtime.manager.alerts
+        providers = dataclasses.replace(
+            manager_providers(runtime.manager,
+                              alerts=(alerts.to_json if alerts is not None else None)),
+            export_status=lambda: {"source": f"the running agent (tray, pid {os.getpid()})",
+                                   "exporters": runtime.export_status(),
+                                   **{k: v for k, v in runtime.status().items()
+                                      if k in ("budget", "received", "jobs", "paused")}})
         return build_bundle(config=self._config, paths=self._paths, out=out,
                             since_s=BUNDLE_WINDOW_S, preview=preview, progress=progress,
                             providers=providers)
@@ -237,27 +245,35 @@ def run_tray_app(
     assert isinstance(app, QApplication)
     app.setApplicationName("Timeline Telemetry")
     app.setQuitOnLastWindowClosed(False)
-    single = SingleInstance(server_name(str(paths.data_dir)))
-    if not single.claim():
-        print("timeline-telemetry: already running; showing its dashboard", file=sys.stderr)
-        return EXIT_OK
-    notifier = ForwardingNotifier()
-    manager = TelemetryManager(config, paths=paths, notifier=notifier)
-    try:
-        manager.initialize(start_loop=False)
-    except OSError as exc:  # PortInUseError is an OSError too
-        print(f"timeline-telemetry: cannot start: {exc}", file=sys.stderr)
-        single.release()
-        from .startup_error import report_startup_failure
+    from timeline_telemetry.runtime import AlreadyRunning, find_running
 
-        report_startup_failure(str(exc), folder=paths.config_dir, environ=environ)
-        return EXIT_USAGE
-    if alerts is None and manager.alerts is not None:
-        alerts = AlertManagerView(manager.alerts)
-    if bundle is None:
-        bundle = _ManagerBundle(manager, config, paths)
-    tray_app = TrayApp(manager, paths, alerts=alerts, bundle=bundle)
-    notifier.sink = tray_app.controller.notify_alert
+    from .startup_error import report_startup_failure
+
+    def refuse(text: str, code: int) -> int:
+        print(f"timeline-telemetry: {text}", file=sys.stderr)
+        report_startup_failure(text, folder=paths.config_dir, environ=environ)
+        return code
+
+    single = SingleInstance(server_name(str(paths.data_dir)))
+    if not single.claim():  # another tray runs here; claim() asked it to show its dashboard
+        return refuse(str(AlreadyRunning(paths.data_dir, find_running(paths.data_dir))),
+                      EXIT_RUNNING)
+    pool = new_pool()
+    runtime = AgentRuntime(config, paths, mode="tray", executor=QtPoolExecutor(pool))
+    # Built before the core starts, so the first health round's transitions are seen.
+    tray_app = TrayApp(runtime, paths, alerts=alerts, pool=pool,
+                       bundle=bundle if bundle is not None else
+                       _RuntimeBundle(runtime, config, paths))
+    try:
+        runtime.start()
+    except AlreadyRunning as exc:
+        single.release()
+        return refuse(str(exc), EXIT_RUNNING)
+    except OSError as exc:  # PortInUseError is an OSError too
+        single.release()
+        return refuse(f"cannot start: {exc}", EXIT_USAGE)
+    if alerts is None and runtime.manager.alerts is not None:
+        tray_app.controller.alerts = AlertManagerView(runtime.manager.alerts)
     single.activated.connect(lambda: tray_app.show_dashboard(""))
     tray_app.stopped.connect(lambda: app.exit(EXIT_OK))
 

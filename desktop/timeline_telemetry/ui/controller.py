@@ -1,21 +1,29 @@
-"""The app's heart on the UI thread: drives collections and health rounds on the pool.
+"""The app's heart on the UI thread: the core runtime's events as Qt signals.
 
-``TelemetryManager.initialize(start_loop=False)`` leaves the timing to us: a QTimer ticks at
-the collection interval and submits ``collect_once`` (skipped while the previous one still
-runs); another submits ``health.check_all`` at the health interval. Results come back as
-signals; health transitions (raised on the pool thread) are re-emitted as a signal too.
+The core (:class:`~timeline_telemetry.runtime.AgentRuntime`) owns every schedule, the same as
+headless; this controller only subscribes to its events (raised on worker threads, re-emitted
+here through a queued signal so they arrive on the GUI thread) and calls pause / resume /
+"now" on it. The widgets listen to the controller's signals.
 """
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from timeline_telemetry.health import HealthReport, HealthStatus, HealthTransition
-from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.metrics import Snapshot
 from timeline_telemetry.notifications import Notice, NotificationCentre
+from timeline_telemetry.runtime import (
+    AgentRuntime,
+    AlertNotice,
+    ExporterChanged,
+    HealthChanged,
+    HealthRound,
+    PausedChanged,
+    SnapshotCollected,
+)
 
 from .providers import AlertsView, BundleExporter
 from .workers import JobRunner
@@ -26,9 +34,10 @@ _log = logging.getLogger(__name__)
 
 
 class AppController(QObject):
-    """Owns the timers and the latest state; widgets only listen to its signals.
+    """Holds the latest state the runtime reported; widgets only listen to its signals.
 
     ``alerts`` and ``bundle`` are optional providers (None = "not available" in the UI).
+    ``runner`` is for the UI's own one-off background work (bundle, dashboard reads).
     """
 
     snapshot_ready = Signal(object)
@@ -38,11 +47,13 @@ class AppController(QObject):
     dnd_changed = Signal(bool)
     open_item = Signal(str)
     alert_event = Signal(object)
+    exporter_changed = Signal(object)
     notice_posted = Signal()
+    _core_event = Signal(object)
 
     def __init__(
         self,
-        manager: TelemetryManager,
+        runtime: AgentRuntime,
         runner: JobRunner,
         notices: NotificationCentre,
         *,
@@ -51,61 +62,50 @@ class AppController(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.manager = manager
+        self.runtime = runtime
+        self.manager = runtime.manager
         self.runner = runner
         self.notices = notices
         self.alerts = alerts
         self.bundle = bundle
         self.last_snapshot: Snapshot | None = None
         self.last_report: HealthReport | None = None
-        self._paused = False
-        self._collect_timer = QTimer(self)
-        self._collect_timer.timeout.connect(self.collect_now)
-        self._health_timer = QTimer(self)
-        self._health_timer.timeout.connect(self.check_health_now)
         self.transition.connect(self._on_transition)
         self.alert_event.connect(self._on_alert_event)
-        self._unsubscribe = None
-        if manager.health is not None:
-            # Called on the pool thread: only emit (Qt queues it to the UI thread).
-            self._unsubscribe = manager.health.subscribe(self.transition.emit)
+        self._core_event.connect(self._on_core_event)
+        # Published on worker threads: only emit here (Qt queues it to the GUI thread).
+        self._unsubscribe = runtime.events.subscribe(self._core_event.emit)
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
-        """Start ticking, with one collection and one health round right away."""
-        cfg = self.manager.config
-        self._collect_timer.start(max(100, int(cfg.metrics.collection_interval * 1000)))
-        self._health_timer.start(max(500, int(cfg.health.check_interval * 1000)))
-        self.collect_now()
-        self.check_health_now()
+        """Show what the runtime already has (its first collection ran in ``start``)."""
+        snap = self.manager.last_snapshot
+        if snap is not None:
+            self._on_snapshot(snap)
+        health = self.manager.health
+        if health is not None and health.completed_rounds:
+            self._on_report(health.report())
 
     def stop(self, timeout_ms: int = 5000) -> None:
-        """Stop the timers, let running jobs finish (bounded), shut the manager down."""
-        self._collect_timer.stop()
-        self._health_timer.stop()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        """Stop listening, stop the runtime (bounded), let the UI's own jobs finish."""
+        self._unsubscribe()
+        self.runtime.stop(timeout_s=timeout_ms / 1000)
         self.runner.wait(timeout_ms)
-        self.manager.shutdown()
 
     # -- state --------------------------------------------------------------------------
     @property
     def paused(self) -> bool:
         """Collection (and health rounds) paused by the user."""
-        return self._paused
+        return self.runtime.paused
 
     def set_paused(self, paused: bool) -> None:
-        """Pause or resume collection and health checks."""
-        if paused == self._paused:
+        """Pause or resume collection, health checks and alert evaluation (in the core)."""
+        if paused == self.paused:
             return
-        self._paused = paused
         if paused:
-            self._collect_timer.stop()
-            self._health_timer.stop()
+            self.runtime.pause()
         else:
-            self.start()
-        self.paused_changed.emit(paused)
+            self.runtime.resume()
 
     @property
     def do_not_disturb(self) -> bool:
@@ -119,17 +119,29 @@ class AppController(QObject):
 
     # -- work ---------------------------------------------------------------------------
     def collect_now(self) -> None:
-        """Submit one collection (skipped while one is running)."""
-        self.runner.submit(self.manager.collect_once, self._on_snapshot, self._on_error,
-                           tag="collect")
+        """Ask the runtime for a collection now."""
+        self.runtime.collect_now()
 
     def check_health_now(self) -> None:
-        """Submit one forced health round (skipped while one is running)."""
-        health = self.manager.health
-        if health is None:
-            return
-        self.runner.submit(lambda: health.check_all(force=True), self._on_report,
-                           self._on_error, tag="health")
+        """Ask the runtime for a health round now."""
+        self.runtime.check_health_now()
+
+    def _on_core_event(self, event: object) -> None:
+        if isinstance(event, SnapshotCollected):
+            self._on_snapshot(event.snapshot)
+        elif isinstance(event, HealthRound):
+            self._on_report(event.report)
+        elif isinstance(event, HealthChanged):
+            self.transition.emit(event.transition)
+        elif isinstance(event, AlertNotice):
+            # The tray words the state itself ("<name>: resolved"): the prefix goes.
+            name = event.title if event.firing else event.title.removeprefix("Resolved: ")
+            self.notify_alert(event.key, name, firing=event.firing, summary=event.body,
+                              critical=event.severity == "critical")
+        elif isinstance(event, PausedChanged):
+            self.paused_changed.emit(event.paused)
+        elif isinstance(event, ExporterChanged):
+            self.exporter_changed.emit(event)
 
     def _on_snapshot(self, snap: object) -> None:
         if isinstance(snap, Snapshot):
@@ -140,9 +152,6 @@ class AppController(QObject):
         if isinstance(report, HealthReport):
             self.last_report = report
             self.health_ready.emit(report)
-
-    def _on_error(self, exc: BaseException) -> None:
-        _log.warning("background work failed: %s", exc)
 
     def notify_alert(self, key: str, name: str, *, firing: bool, summary: str,
                      critical: bool = False) -> None:

@@ -54,9 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from timeline_telemetry.config import parse_config
     from timeline_telemetry.ingest.trace_store import StoredSpan
-    from timeline_telemetry.manager import TelemetryManager
     from timeline_telemetry.paths import AppPaths
-    from timeline_telemetry.ui.app import TrayApp
+    from timeline_telemetry.runtime import AgentRuntime
+    from timeline_telemetry.ui.app import TrayApp, new_pool
+    from timeline_telemetry.ui.executor import QtPoolExecutor
     from timeline_telemetry.ui.providers import AlertRow
 
     class SampleAlerts:
@@ -92,10 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 {"Memory": {}},
             ]},
         }}, source="screenshots", base_dir=root)
-        manager = TelemetryManager(config, paths=paths)
-        manager.initialize(start_loop=False)
-        app = TrayApp(manager, paths, alerts=SampleAlerts(), bundle=_SampleBundle(),
-                      tray_available=True)
+        pool = new_pool()
+        runtime = AgentRuntime(config, paths, mode="tray", executor=QtPoolExecutor(pool))
+        runtime.start()
+        app = TrayApp(runtime, paths, alerts=SampleAlerts(), bundle=_SampleBundle(),
+                      tray_available=True, pool=pool)
         app.start()
         end = time.monotonic() + args.seconds
         _wait(qapp, lambda: time.monotonic() > end, args.seconds + 1)

@@ -12,8 +12,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from PySide6.QtCore import QUrl
-from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
 __all__ = ["report_startup_failure", "startup_failure_box"]
@@ -41,7 +39,7 @@ def report_startup_failure(
     reason: str, *, folder: Path | None, environ: Mapping[str, str] = os.environ
 ) -> None:
     """Show :func:`startup_failure_box` and wait for it (nothing without a display)."""
-    from .app import has_display
+    from .desktop import has_display, open_folder
 
     if not has_display(environ) or environ.get("QT_QPA_PLATFORM") == "offscreen":
         return
@@ -50,5 +48,4 @@ def report_startup_failure(
     box, open_button = startup_failure_box(reason, folder=folder)
     box.exec()
     if open_button is not None and box.clickedButton() is open_button and folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        open_folder(folder)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from timeline_telemetry.tracing.otlp_http import redact_url
+from timeline_telemetry.net.urls import redact_url
 
 from .base import Notification, SecretResolver
 from .http import post_json

@@ -1,7 +1,7 @@
 """What an action delivers (:class:`Notification`), the Qt-free desktop :class:`Notifier`
 interface, and :class:`ActionQueue`: one action run off the evaluation path with the
-tracing package's retry/backoff/status machinery
-(:class:`~timeline_telemetry.tracing.queue.QueuedExporter`)."""
+shared retry/backoff/status machinery
+(:class:`~timeline_telemetry.delivery.QueuedExporter`)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from timeline_telemetry.export.base import ExportResult, ExportStatus
-from timeline_telemetry.metrics.api import Metrics
-from timeline_telemetry.tracing.queue import (
+from timeline_telemetry.delivery import (
     DeliveryError,
     ExportCounters,
     QueuedExporter,
     RetryPolicy,
 )
+from timeline_telemetry.export.base import ExportResult, ExportStatus
+from timeline_telemetry.metrics.api import Metrics
 
 __all__ = [
     "ACTION_COUNTERS",
@@ -133,7 +133,7 @@ class ActionSender(Protocol):
 
 
 class _SenderAdapter:
-    """Presents an :class:`ActionSender` as the tracing queue's ``Sender``."""
+    """Presents an :class:`ActionSender` as the delivery queue's ``Sender``."""
 
     def __init__(self, sender: ActionSender) -> None:
         self.sender = sender

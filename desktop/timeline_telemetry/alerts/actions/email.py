@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from timeline_telemetry.tracing.queue import DeliveryError
+from timeline_telemetry.delivery import DeliveryError
 
 from .base import Notification, SecretResolver
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 
 from timeline_telemetry.config.render import redact_url
-from timeline_telemetry.tracing.queue import DeliveryError
+from timeline_telemetry.delivery import DeliveryError
 
 __all__ = ["post_json"]
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from support import get
-from timeline_telemetry.export.http_server import (
+from timeline_telemetry.net.http_server import (
     LocalHttpServer,
     PortInUseError,
     Request,
@@ -325,8 +325,8 @@ def test_serving_does_not_import_http_client_or_ssl() -> None:
 
     code = (
         "import sys\n"
-        "from timeline_telemetry.export.http_server import LocalHttpServer\n"
-        "from timeline_telemetry.export.http_server import Response\n"
+        "from timeline_telemetry.net.http_server import LocalHttpServer\n"
+        "from timeline_telemetry.net.http_server import Response\n"
         "s = LocalHttpServer('127.0.0.1', 0); s.add_route('/x', lambda r: Response()); s.start()\n"
         "import socket\n"
         "c = socket.create_connection(('127.0.0.1', s.bound_port)); "

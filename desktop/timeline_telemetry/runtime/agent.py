@@ -1,0 +1,402 @@
+"""AgentRuntime: the one way the core runs, for the tray and for ``run --headless`` alike.
+
+``start()`` takes the home's instance lock, builds the pipeline (:class:`TelemetryManager`),
+serves the local API on its listener, schedules every periodic job on one
+:class:`~.scheduler.Scheduler` (collection, health rounds, alert evaluation, the exporter
+watch), collects once so the first scrape sees every metric, and writes ``agent.json`` for
+the CLI. ``stop()`` stops the jobs with a deadline, collects once more and flushes. The two
+front ends differ only in what they pass: an executor (the tray's is its ``QThreadPool``)
+and who listens to :attr:`events` (the tray re-emits them as Qt signals; headless, the log
+is the observer).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from timeline_telemetry import __version__
+from timeline_telemetry.collectors.base import Collector
+from timeline_telemetry.config.schema import TelemetryConfig
+from timeline_telemetry.export.base import ExportState, ExportStatus, MetricsExporter
+from timeline_telemetry.health import HealthReport, HealthTransition, report_to_json
+from timeline_telemetry.manager import TelemetryManager
+from timeline_telemetry.metrics import MetricKind
+from timeline_telemetry.paths import AppPaths
+
+from .api import api_routes
+from .events import (
+    AlertNotice,
+    EventBus,
+    ExporterChanged,
+    HealthChanged,
+    HealthRound,
+    PausedChanged,
+    SnapshotCollected,
+)
+from .instance import AgentInfo, InstanceLock
+from .scheduler import Executor, Job, JobStats, Scheduler, ThreadExecutor
+
+__all__ = ["EXPORTER_WATCH_S", "AgentRuntime"]
+
+_log = logging.getLogger("timeline_telemetry.runtime")
+
+#: How often exporter statuses are compared, to log a failure and its recovery once each.
+EXPORTER_WATCH_S = 2.0
+_ALERT_LOG = logging.getLogger("timeline_telemetry.alerts.notify")
+
+
+class _BusNotifier:
+    """The desktop action's notifier: a log line (both modes) and an :class:`AlertNotice`
+    on the bus (the tray shows it)."""
+
+    def __init__(self, events: EventBus) -> None:
+        self._events = events
+
+    def notify(
+        self, title: str, body: str, *, severity: str, key: str, status: str = "firing"
+    ) -> None:
+        firing = status != "resolved"
+        level = logging.ERROR if severity == "critical" else logging.WARNING
+        _ALERT_LOG.log(level if firing else logging.INFO, "ALERT [%s] %s: %s",
+                       severity, title, body)
+        self._events.publish(AlertNotice(key, title, body, severity, firing))
+
+
+class AgentRuntime:
+    """See the module docstring. ``mode`` (``tray`` or ``headless``) is only reported."""
+
+    def __init__(
+        self,
+        config: TelemetryConfig,
+        paths: AppPaths,
+        *,
+        mode: str,
+        executor: Executor | None = None,
+        collectors: Sequence[Collector] | None = None,
+        exporters: Sequence[MetricsExporter] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.paths = paths
+        self.mode = mode
+        self.events = EventBus()
+        self.manager = TelemetryManager(
+            config, paths=paths, collectors=collectors, exporters=exporters,
+            notifier=_BusNotifier(self.events), clock=clock)
+        self.scheduler = Scheduler(executor or ThreadExecutor())
+        self._clock = clock
+        self._instance = InstanceLock(paths.data_dir)
+        self._started_at = 0.0
+        self._started = False
+        self._stopped = False
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._export_seen: dict[str, ExportStatus] = {}
+        self._last_errors: dict[str, tuple[float, str]] = {}
+        #: A health transition happened: evaluate the rules once its gauges are stored.
+        self._health_changed = threading.Event()
+        self.api_url: str | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start everything (see the module docstring). Raises ``AlreadyRunning`` when
+        another agent holds this home, or what an exporter raises on start (a port in
+        use), after undoing what was started."""
+        if self._started:
+            return
+        _log.info("timeline-telemetry %s starting as %s (config: %s, collection every %gs)",
+                  __version__, self.mode, self.config.source,
+                  self.config.metrics.collection_interval)
+        self._instance.acquire()
+        self._started = True
+        self._started_at = self._clock()
+        try:
+            m = self.manager
+            m.initialize()
+            self._serve_api()
+            self._schedule()
+            if "collect" in self.scheduler.jobs:
+                self.scheduler.run_now("collect")  # the first scrape sees every metric
+            self.scheduler.start()
+            self._instance.publish(self.info())
+        except BaseException:
+            self.stop()
+            raise
+        self._log_where()
+
+    def stop(self, *, timeout_s: float = 5.0) -> None:
+        """Stop the jobs (bounded), collect once more, flush and close; idempotent."""
+        if self._stopped or not self._started:
+            return
+        self._stopped = True
+        deadline = time.monotonic() + timeout_s
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        clean = self.scheduler.stop(timeout_s=max(0.1, (deadline - time.monotonic()) / 2))
+        self.manager.shutdown(timeout_s=max(0.1, deadline - time.monotonic()),
+                              final_collection=clean)
+        self._instance.release()
+
+    def __enter__(self) -> AgentRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # -- what the front ends call -------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        """Collection, health rounds and alert evaluation are held."""
+        return self.scheduler.paused
+
+    def pause(self) -> None:
+        """Hold collection, health rounds and alert evaluation (the tray's Pause)."""
+        if not self.scheduler.paused:
+            self.scheduler.pause()
+            _log.info("paused: collection, health checks and alert evaluation are held")
+            self.events.publish(PausedChanged(True))
+
+    def resume(self) -> None:
+        """Release them; each runs at once."""
+        if self.scheduler.paused:
+            self.scheduler.resume()
+            _log.info("resumed")
+            self.events.publish(PausedChanged(False))
+
+    def collect_now(self) -> None:
+        """Collect at once instead of at the next tick."""
+        self.scheduler.wake("collect")
+
+    def check_health_now(self) -> None:
+        """Run a health round at once."""
+        self.scheduler.wake("health")
+
+    def set_interactive(self, interactive: bool) -> None:
+        """The dashboard is open: the self-budget does not count the plots' cost."""
+        self.manager.interactive = interactive
+
+    # -- what the API and the CLI read --------------------------------------------------
+    def listeners(self) -> dict[str, str]:
+        """Every listener's name and URL (a port of 0 in the config shows as bound)."""
+        out: dict[str, str] = {}
+        for exp in self.manager.exporters:
+            server = getattr(exp, "server", None)
+            url = getattr(exp, "url", None)
+            if server is not None and getattr(server, "running", False) and isinstance(url, str):
+                out[exp.name] = url
+                if self.manager.health is not None and "/health" in server.paths:
+                    out["health"] = server.url("/health")
+        receiver = self.manager.receiver
+        if receiver is not None and receiver.server.running:
+            out["otlp-receiver"] = receiver.endpoint
+        if self.api_url is not None:
+            out["api"] = self.api_url
+        return out
+
+    def files(self) -> dict[str, str]:
+        """Where the agent writes: history, exporter files, logs."""
+        out: dict[str, str] = {}
+        hist = self.manager.history
+        if hist is not None:
+            out["history"] = str(hist.path)
+        for exp in self.manager.exporters:
+            path = getattr(exp, "path", None)
+            if isinstance(path, Path):
+                out[exp.name] = str(path)
+        out["log"] = str(self.paths.log_dir)
+        return out
+
+    def info(self) -> AgentInfo:
+        """What ``agent.json`` says."""
+        return AgentInfo(pid=os.getpid(), mode=self.mode, version=__version__,
+                         started_at=self._started_at, config=str(self.config.source),
+                         data_dir=str(self.paths.data_dir), listeners=self.listeners(),
+                         api=self.api_url)
+
+    def export_status(self) -> dict[str, dict[str, object]]:
+        """Each exporter's status now, with its last error and when it was seen."""
+        out: dict[str, dict[str, object]] = {}
+        for name, st in self.manager.get_export_status().items():
+            last = self._last_errors.get(name)
+            out[name] = {"state": st.state.value, "detail": st.detail,
+                         "last_error": last[1] if last else None,
+                         "last_error_at": _iso(last[0]) if last else None}
+        return out
+
+    def get_export_status(self) -> dict[str, ExportStatus]:
+        """The design document's ``get_export_status``: each exporter's status by name."""
+        return self.manager.get_export_status()
+
+    def status(self) -> dict[str, object]:
+        """The ``data`` of ``GET /api/v1/status``."""
+        m = self.manager
+        budget = m.budget.decision if m.budget is not None else None
+        received = {"spans": 0.0, "metric_points": 0.0, "log_records": 0.0}
+        names = {"traces": "spans", "metrics": "metric_points", "logs": "log_records"}
+        for labels, value in m.metrics.current_series("telemetry_otlp_received_items_total"):
+            key = names.get(dict(labels).get("signal", ""))
+            if key is not None:
+                received[key] += value
+        alerts = m.alerts
+        firing = alerts.firing() if alerts is not None else []
+        store = None
+        if m.receiver is not None and received["spans"]:
+            ts = m.receiver.trace_store
+            store = {"traces": len(ts), "spans": ts.span_count}
+        now = self._clock()
+        return {
+            "version": __version__, "pid": os.getpid(), "mode": self.mode,
+            "started_at": _iso(self._started_at),
+            "uptime_seconds": round(now - self._started_at, 3),
+            "config": str(self.config.source), "data_dir": str(self.paths.data_dir),
+            "paused": self.paused, "listeners": self.listeners(), "files": self.files(),
+            "exporters": self.export_status(),
+            "budget": None if budget is None else {
+                "factor": budget.factor, "over_budget": budget.over_budget,
+                "rendering": budget.rendering, "interactive": budget.interactive,
+                "reason": budget.reason},
+            "received": {k: int(v) for k, v in received.items()},
+            "trace_store": store,
+            "collections": m.collections,
+            "health": m.health.overall_status.label if m.health is not None else None,
+            "alerts": {"enabled": alerts is not None, "firing": len(firing)},
+            "jobs": {name: s.as_json() for name, s in self.scheduler.stats().items()},
+        }
+
+    def health_data(self) -> dict[str, object]:
+        """The ``data`` of ``GET /api/v1/health``: the latest results and the transitions."""
+        health = self.manager.health
+        if health is None:
+            return {"enabled": False}
+        return {"enabled": True, "current": report_to_json(health.report()),
+                "transitions": [
+                    {"when": _iso(t.when), "component": t.component, "old": t.old.label,
+                     "new": t.new.label, "message": t.message, "seq": t.seq}
+                    for t in health.transitions()]}
+
+    # -- internals ----------------------------------------------------------------------
+    def _serve_api(self) -> None:
+        """Add the API to the Prometheus listener, else to the OTLP receiver's."""
+        server = None
+        for exp in self.manager.exporters:
+            candidate = getattr(exp, "server", None)
+            if candidate is not None and getattr(candidate, "running", False):
+                server = candidate
+                break
+        receiver = self.manager.receiver
+        if server is None and receiver is not None and receiver.server.running:
+            server = receiver.server
+        if server is None:
+            return
+        alerts = self.manager.alerts
+        empty_alerts: dict[str, object] = {"alerts": []}
+        empty_rules: dict[str, object] = {"groups": []}
+        producers: dict[str, Callable[[], object]] = {
+            "/api/v1/status": self.status,
+            "/api/v1/health": self.health_data,
+            "/api/v1/alerts": (alerts.prometheus_alerts if alerts is not None
+                               else lambda: empty_alerts),
+            "/api/v1/rules": (alerts.prometheus_rules if alerts is not None
+                              else lambda: empty_rules),
+        }
+        for path, handler in api_routes(producers).items():
+            server.add_route(path, handler, methods=("GET", "HEAD"))
+        self.api_url = server.url("/api/v1")
+
+    def _schedule(self) -> None:
+        m = self.manager
+        cfg = self.config
+        if not (cfg.enabled and cfg.metrics.enabled):
+            return
+        self.scheduler.add(Job("collect", cfg.metrics.collection_interval, self._collect,
+                               run_at_start=False))
+        health = m.health
+        if health is not None:
+            self.scheduler.add(Job("health", cfg.health.check_interval, self._health_round))
+            self._unsubscribe.append(health.subscribe(self._on_transition))
+        alerts = m.alerts
+        if alerts is not None:
+            self.scheduler.add(Job("alerts", alerts.interval_s, self._evaluate_alerts))
+        self.scheduler.add(Job("exporters", EXPORTER_WATCH_S, self._watch_exporters,
+                               pausable=False))
+
+    def _collect(self) -> None:
+        snap = self.manager.collect_once()
+        self._record_job_metrics()
+        self.events.publish(SnapshotCollected(snap))
+        if self._health_changed.is_set() and "alerts" in self.scheduler.jobs:
+            # The collection just stored the new health gauges: rules over them see it now.
+            self._health_changed.clear()
+            self.scheduler.wake("alerts")
+
+    def _health_round(self) -> None:
+        health = self.manager.health
+        if health is not None:
+            report: HealthReport = health.check_all(force=True)
+            self.events.publish(HealthRound(report))
+
+    def _on_transition(self, tr: HealthTransition) -> None:
+        worse = tr.new.severity > tr.old.severity
+        (_log.warning if worse and tr.new.severity >= 2 else _log.info)(
+            "health: %s %s -> %s: %s", tr.component, tr.old.label, tr.new.label, tr.message)
+        self.events.publish(HealthChanged(tr))
+        self._health_changed.set()  # the next collection wakes the evaluator
+
+    def _evaluate_alerts(self) -> None:
+        alerts = self.manager.alerts
+        if alerts is not None:
+            alerts.evaluate()
+
+    def _watch_exporters(self) -> None:
+        """Log an exporter's failure once, and its recovery once (both modes)."""
+        now = self._clock()
+        for name, new in self.manager.get_export_status().items():
+            old = self._export_seen.get(name)
+            self._export_seen[name] = new
+            if new.state is not ExportState.HEALTHY and new.detail:
+                self._last_errors[name] = (now, new.detail)
+            if old is None:
+                if new.state is ExportState.FAILED:
+                    _log.warning("exporter %s is failing: %s", name, new.detail)
+                else:
+                    continue
+            elif old == new:
+                continue
+            elif new.state is ExportState.HEALTHY:
+                _log.info("exporter %s recovered (was %s)", name, old)
+            elif new.state is ExportState.FAILED:
+                _log.warning("exporter %s is failing: %s", name, new.detail)
+            elif old.state is ExportState.HEALTHY:
+                _log.info("exporter %s is degraded: %s", name, new.detail)
+            self.events.publish(ExporterChanged(name, old, new))
+
+    def _record_job_metrics(self) -> None:
+        stats: dict[str, JobStats] = self.scheduler.stats()
+        metrics = self.manager.metrics
+        metrics.replace_series("telemetry_job_duration_seconds", MetricKind.GAUGE,
+                               [((("job", n),), s.last_duration_s) for n, s in stats.items()])
+        for n, s in stats.items():
+            metrics.set_counter_total("telemetry_job_skipped_ticks_total", s.skipped_ticks,
+                                      {"job": n})
+
+    def _log_where(self) -> None:
+        for exp in self.manager.exporters:
+            where = getattr(exp, "describe", None)
+            if callable(where):
+                _log.info("%s", where())
+        if self.api_url is not None:
+            _log.info("local API on %s (status, alerts, rules, health)", self.api_url)
+        _log.info("running as %s (pid %d); state in %s", self.mode, os.getpid(),
+                  self.paths.data_dir / "agent.json")
+
+
+def _iso(ts: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="milliseconds")

@@ -1,0 +1,298 @@
+"""The periodic jobs of the agent, on one clock with one tick policy.
+
+One scheduler thread decides *when* each job runs; an :class:`Executor` decides *where*
+(headless: a small thread pool of our own; the tray: its ``QThreadPool`` behind the same
+interface). A job never overlaps itself: a tick that comes while the job still runs is
+skipped and counted, and ticks missed while the process was stopped or starved are
+skipped too (counted, never made up in a burst). Each job keeps its timing (last and
+total duration, runs, skips, last error), which the self-budget and ``/api/v1/status``
+read.
+
+``pause`` holds the pausable jobs (collection, health rounds, alert evaluation) and leaves
+the rest (exporter watch) running; ``resume`` runs the held ones at once. ``wake(name)``
+runs a job now instead of at its next tick (a health transition wakes the evaluator).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["Executor", "Job", "JobStats", "Scheduler", "ThreadExecutor"]
+
+_log = logging.getLogger(__name__)
+
+
+class Executor(Protocol):
+    """Where a job's work runs. ``submit`` must not block; ``shutdown`` waits (bounded) for
+    submitted work and returns False when some is still running at the deadline."""
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` soon on a worker thread."""
+        ...
+
+    def shutdown(self, *, timeout_s: float) -> bool:
+        """Stop taking work; wait up to ``timeout_s`` for what runs."""
+        ...
+
+
+class ThreadExecutor:
+    """The headless executor: a few named worker threads (no thread per job)."""
+
+    def __init__(self, workers: int = 3) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="telemetry-job")
+        self._running: set[concurrent.futures.Future[None]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        """Queue ``fn`` on the pool."""
+        fut = self._pool.submit(fn)
+        with self._lock:
+            self._running.add(fut)
+        fut.add_done_callback(self._done)
+
+    def _done(self, fut: concurrent.futures.Future[None]) -> None:
+        with self._lock:
+            self._running.discard(fut)
+
+    def shutdown(self, *, timeout_s: float) -> bool:
+        """Wait for running jobs until ``timeout_s``; the threads end when idle."""
+        with self._lock:
+            running = list(self._running)
+        _, not_done = concurrent.futures.wait(running, timeout=max(0.0, timeout_s))
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        return not not_done
+
+
+@dataclass(slots=True)
+class JobStats:
+    """What a job cost and how often it ran or was skipped."""
+
+    runs: int = 0
+    skipped_ticks: int = 0
+    failures: int = 0
+    last_duration_s: float = 0.0
+    total_duration_s: float = 0.0
+    last_error: str = ""
+    last_finished: float = 0.0  # wall clock, 0 = never
+
+    def as_json(self) -> dict[str, object]:
+        """The stats as plain JSON values."""
+        return {"runs": self.runs, "skipped_ticks": self.skipped_ticks,
+                "failures": self.failures, "last_duration_seconds": self.last_duration_s,
+                "total_duration_seconds": self.total_duration_s,
+                "last_error": self.last_error or None}
+
+
+@dataclass(slots=True)
+class Job:
+    """One periodic job. ``interval_s`` may be changed while running (the budget does)."""
+
+    name: str
+    interval_s: float
+    fn: Callable[[], None]
+    pausable: bool = True
+    #: Run at the first tick (start) instead of one interval after it.
+    run_at_start: bool = True
+
+
+@dataclass(slots=True)
+class _Slot:
+    job: Job
+    due: float  # monotonic
+    running: bool = False
+    stats: JobStats | None = None
+
+
+class Scheduler:
+    """Runs :class:`Job` objects on ``executor``; see the module docstring."""
+
+    def __init__(
+        self,
+        executor: Executor,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._executor = executor
+        self._mono = monotonic
+        self._clock = clock
+        self._cv = threading.Condition()
+        self._slots: dict[str, _Slot] = {}
+        self._paused = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    # -- jobs ---------------------------------------------------------------------------
+    def add(self, job: Job) -> None:
+        """Register ``job`` (before or after ``start``); a name is used once."""
+        if not job.interval_s > 0:
+            raise ValueError(f"job {job.name!r}: interval must be > 0 s, got {job.interval_s}")
+        with self._cv:
+            if job.name in self._slots:
+                raise ValueError(f"a job named {job.name!r} already exists")
+            now = self._mono()
+            self._slots[job.name] = _Slot(
+                job, now if job.run_at_start else now + job.interval_s, stats=JobStats())
+            self._cv.notify_all()
+
+    @property
+    def jobs(self) -> list[str]:
+        """Job names, in the order they were added."""
+        with self._cv:
+            return list(self._slots)
+
+    def stats(self) -> dict[str, JobStats]:
+        """A copy of every job's stats."""
+        with self._cv:
+            out: dict[str, JobStats] = {}
+            for name, slot in self._slots.items():
+                s = slot.stats
+                assert s is not None
+                out[name] = JobStats(s.runs, s.skipped_ticks, s.failures, s.last_duration_s,
+                                     s.total_duration_s, s.last_error, s.last_finished)
+            return out
+
+    def set_interval(self, name: str, interval_s: float) -> None:
+        """Change a job's interval; the next tick moves accordingly."""
+        with self._cv:
+            slot = self._slots[name]
+            slot.due += interval_s - slot.job.interval_s
+            slot.job.interval_s = interval_s
+            self._cv.notify_all()
+
+    def wake(self, name: str) -> None:
+        """Run job ``name`` as soon as it is free (a no-op while paused, for pausable jobs)."""
+        with self._cv:
+            slot = self._slots.get(name)
+            if slot is not None:
+                slot.due = min(slot.due, self._mono())
+                self._cv.notify_all()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the scheduler thread."""
+        with self._cv:
+            if self._thread is not None:
+                return
+            self._stopping = False
+            self._thread = threading.Thread(target=self._loop, name="telemetry-scheduler",
+                                            daemon=True)
+        self._thread.start()
+
+    @property
+    def paused(self) -> bool:
+        """Pausable jobs are held."""
+        return self._paused
+
+    def pause(self) -> None:
+        """Hold the pausable jobs (a running one finishes)."""
+        with self._cv:
+            self._paused = True
+
+    def resume(self) -> None:
+        """Release the pausable jobs; each runs at once, then on its interval."""
+        with self._cv:
+            if not self._paused:
+                return
+            self._paused = False
+            now = self._mono()
+            for slot in self._slots.values():
+                if slot.job.pausable:
+                    slot.due = now
+            self._cv.notify_all()
+
+    def stop(self, *, timeout_s: float) -> bool:
+        """Stop ticking and wait (until ``timeout_s``) for running jobs; False if some job
+        still runs then (it is left to finish on its own)."""
+        deadline = self._mono() + max(0.0, timeout_s)
+        with self._cv:
+            self._stopping = True
+            self._cv.notify_all()
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(max(0.0, deadline - self._mono()))
+        with self._cv:
+            done = self._cv.wait_for(
+                lambda: not any(s.running for s in self._slots.values()),
+                max(0.0, deadline - self._mono()))
+        if not done:
+            busy = [n for n, s in self._slots.items() if s.running]
+            _log.warning("jobs still running at shutdown: %s", ", ".join(busy))
+        return self._executor.shutdown(timeout_s=max(0.0, deadline - self._mono())) and done
+
+    def run_now(self, name: str) -> None:
+        """Run job ``name`` on the calling thread (start-up's first collection), waiting for
+        a running instance first; counted like a scheduled run."""
+        with self._cv:
+            slot = self._slots[name]
+            self._cv.wait_for(lambda: not slot.running)
+            slot.running = True
+        self._run(slot, reschedule=True)
+
+    # -- internals ----------------------------------------------------------------------
+    def _loop(self) -> None:
+        with self._cv:
+            while not self._stopping:
+                now = self._mono()
+                wait = math.inf
+                for slot in self._slots.values():
+                    held = self._paused and slot.job.pausable
+                    if held:
+                        continue
+                    if slot.due <= now:
+                        self._tick(slot, now)
+                    wait = min(wait, slot.due - now)
+                self._cv.wait(None if wait == math.inf else max(0.0, wait))
+
+    def _tick(self, slot: _Slot, now: float) -> None:
+        """Called with the lock held at or after ``slot.due``."""
+        interval = slot.job.interval_s
+        stats = slot.stats
+        assert stats is not None
+        late = now - slot.due
+        missed = int(late // interval)  # whole ticks that passed unrun
+        if slot.running:
+            missed += 1  # this tick too: the job is still busy with an earlier one
+        if missed:
+            stats.skipped_ticks += missed
+        slot.due += (int(late // interval) + 1) * interval
+        if slot.running:
+            return
+        slot.running = True
+        try:
+            self._executor.submit(lambda: self._run(slot))
+        except Exception as exc:  # an executor shutting down refuses work
+            slot.running = False
+            _log.warning("job %s not started: %s", slot.job.name, exc)
+
+    def _run(self, slot: _Slot, *, reschedule: bool = False) -> None:
+        stats = slot.stats
+        assert stats is not None
+        start = time.perf_counter()
+        error = ""
+        try:
+            slot.job.fn()
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            _log.exception("job %s failed", slot.job.name)
+        took = time.perf_counter() - start
+        with self._cv:
+            slot.running = False
+            stats.runs += 1
+            stats.last_duration_s = took
+            stats.total_duration_s += took
+            stats.last_finished = self._clock()
+            if error:
+                stats.failures += 1
+                stats.last_error = error
+            if reschedule:
+                slot.due = self._mono() + slot.job.interval_s
+            self._cv.notify_all()

@@ -1,0 +1,134 @@
+"""The one scheduler: intervals, no overlap, skipped ticks counted, pause, wake, stop."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import pytest
+
+from support import wait_for
+from timeline_telemetry.runtime.scheduler import Job, Scheduler, ThreadExecutor
+
+
+@pytest.fixture
+def sched():
+    s = Scheduler(ThreadExecutor(workers=3))
+    yield s
+    s.stop(timeout_s=5)
+
+
+def test_a_job_runs_at_start_and_on_its_interval(sched: Scheduler) -> None:
+    runs: list[float] = []
+    sched.add(Job("tick", 0.05, lambda: runs.append(time.monotonic())))
+    sched.start()
+    wait_for(lambda: len(runs) >= 4, timeout=10, what="four runs")
+    st = sched.stats()["tick"]
+    assert st.runs >= 4 and st.failures == 0
+    assert st.last_duration_s >= 0 and st.total_duration_s >= st.last_duration_s
+
+
+def test_a_busy_job_never_overlaps_and_its_ticks_are_skipped_and_counted(
+        sched: Scheduler) -> None:
+    release = threading.Event()
+    running = [0]
+    peak = [0]
+    lock = threading.Lock()
+
+    def slow() -> None:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        release.wait(10)
+        with lock:
+            running[0] -= 1
+
+    sched.add(Job("slow", 0.02, slow))
+    sched.start()
+    wait_for(lambda: sched.stats()["slow"].skipped_ticks >= 5, timeout=10,
+             what="skipped ticks while the job runs")
+    release.set()
+    wait_for(lambda: sched.stats()["slow"].runs >= 2, timeout=10, what="a second run")
+    assert peak[0] == 1
+
+
+def test_after_a_stall_missed_ticks_are_skipped_not_made_up(sched: Scheduler) -> None:
+    runs: list[float] = []
+    gate = threading.Event()
+
+    def job() -> None:
+        runs.append(time.monotonic())
+        if len(runs) == 1:
+            gate.wait(10)  # the first run takes ~10 intervals
+
+    sched.add(Job("j", 0.05, job))
+    sched.start()
+    wait_for(lambda: runs, timeout=5, what="the first run")
+    wait_for(lambda: sched.stats()["j"].skipped_ticks >= 8, timeout=10, what="skips")
+    gate.set()
+    wait_for(lambda: len(runs) >= 3, timeout=10, what="runs after the stall")
+    # The runs after the stall keep the interval: no burst of the missed ones.
+    gaps = [b - a for a, b in itertools.pairwise(runs[1:])]
+    assert all(g > 0.02 for g in gaps), gaps
+
+
+def test_pause_holds_pausable_jobs_only_and_resume_runs_them_at_once(
+        sched: Scheduler) -> None:
+    held: list[int] = []
+    free: list[int] = []
+    sched.add(Job("held", 3600, lambda: held.append(1)))
+    sched.add(Job("free", 0.02, lambda: free.append(1), pausable=False))
+    sched.start()
+    wait_for(lambda: held, timeout=5, what="the first run at start")
+    sched.pause()
+    sched.wake("held")
+    n = len(free)
+    wait_for(lambda: len(free) >= n + 3, timeout=5, what="the unpausable job going on")
+    assert held == [1]
+    sched.resume()
+    wait_for(lambda: len(held) == 2, timeout=5, what="the held job right after resume")
+
+
+def test_wake_runs_a_job_before_its_next_tick(sched: Scheduler) -> None:
+    runs: list[int] = []
+    sched.add(Job("hourly", 3600, lambda: runs.append(1), run_at_start=False))
+    sched.start()
+    sched.wake("hourly")
+    wait_for(lambda: runs, timeout=5, what="the woken run")
+
+
+def test_a_failing_job_is_counted_and_keeps_its_schedule(sched: Scheduler) -> None:
+    def boom() -> None:
+        raise RuntimeError("sensor unplugged")
+
+    sched.add(Job("boom", 0.02, boom))
+    sched.start()
+    wait_for(lambda: sched.stats()["boom"].failures >= 3, timeout=5, what="failures")
+    assert sched.stats()["boom"].last_error == "RuntimeError: sensor unplugged"
+
+
+def test_stop_is_bounded_and_says_when_a_job_is_still_running() -> None:
+    s = Scheduler(ThreadExecutor(workers=1))
+    started = threading.Event()
+    hang = threading.Event()
+
+    def stuck() -> None:
+        started.set()
+        hang.wait(30)
+
+    s.add(Job("stuck", 3600, stuck))
+    s.start()
+    assert started.wait(5)
+    t0 = time.monotonic()
+    assert s.stop(timeout_s=0.3) is False
+    assert time.monotonic() - t0 < 3
+    hang.set()
+
+
+def test_bad_jobs_are_refused(sched: Scheduler) -> None:
+    with pytest.raises(ValueError, match="interval must be > 0"):
+        sched.add(Job("zero", 0, lambda: None))
+    sched.add(Job("a", 1, lambda: None))
+    with pytest.raises(ValueError, match="already exists"):
+        sched.add(Job("a", 1, lambda: None))
