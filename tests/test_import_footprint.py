@@ -44,14 +44,14 @@ def test_every_public_name_of_a_lazy_package_resolves(package: str) -> None:
 
 
 def _run_agent(tmp_path: Path, script: str) -> dict[str, object]:
-    """Start a real TelemetryManager (default config, ports 0) in a fresh interpreter, run
-    ``script`` against it, and return what it printed as JSON."""
+    """Start the real AgentRuntime (as ``run --headless`` does; default config, ports 0) in
+    a fresh interpreter, run ``script`` against it, and return what it printed as JSON."""
     code = textwrap.dedent("""
         import json, socket, sys, urllib.parse
         from pathlib import Path
         from timeline_telemetry.config import parse_config
-        from timeline_telemetry.manager import TelemetryManager
         from timeline_telemetry.paths import AppPaths
+        from timeline_telemetry.runtime import AgentRuntime
 
         tmp = Path(sys.argv[1])
         cfg = parse_config({"telemetry": {
@@ -75,8 +75,9 @@ def _run_agent(tmp_path: Path, script: str) -> dict[str, object]:
 
         HEAVY = json.loads(sys.argv[2])
         out = {}
-        with TelemetryManager(cfg, paths=paths) as mgr:
-            mgr.collect_once()
+        with AgentRuntime(cfg, paths, mode="headless") as agent:
+            mgr = agent.manager
+            mgr.wait_for_collections(2, 10)
             prom = mgr.exporters[0].server.bound_port
             otlp = mgr.receiver.bound_port
     """) + textwrap.indent(textwrap.dedent(script), "    ") + \
@@ -94,10 +95,12 @@ def test_the_default_agent_serves_without_the_heavy_imports(tmp_path: Path) -> N
         out["scrape"] = reply.split(b"\\r\\n", 1)[0].decode()
         out["has_cpu"] = b"system_memory_usage_bytes" in reply  # (CPU: a 2nd collection)
         out["health"] = http(prom, "GET", "/health").split(b"\\r\\n", 1)[0].decode()
+        out["api"] = http(prom, "GET", "/api/v1/status").split(b"\\r\\n", 1)[0].decode()
         out["heavy"] = heavy()
     """)
     assert out["scrape"] == "HTTP/1.1 200 OK" and out["has_cpu"] is True
     assert str(out["health"]).startswith("HTTP/1.1 ")
+    assert out["api"] == "HTTP/1.1 200 OK"
     assert out["heavy"] == []
 
 

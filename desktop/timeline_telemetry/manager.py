@@ -403,7 +403,7 @@ class TelemetryManager:
         health.add_round_listener(lambda report: record_health_metrics(self.metrics, report))
         for exp in self.exporters:
             if isinstance(exp, PrometheusExporter):
-                for path, handler in health_routes(health).items():
+                for path, handler in health_routes(health, on_demand=False).items():
                     exp.server.add_route(path, handler)
                 break
         self.health = health

@@ -132,3 +132,35 @@ def test_bad_jobs_are_refused(sched: Scheduler) -> None:
     sched.add(Job("a", 1, lambda: None))
     with pytest.raises(ValueError, match="already exists"):
         sched.add(Job("a", 1, lambda: None))
+
+
+def test_a_wake_while_the_job_runs_runs_it_again_right_after(sched: Scheduler) -> None:
+    gate = threading.Event()
+    runs: list[int] = []
+
+    def job() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            gate.wait(10)
+
+    sched.add(Job("hourly", 3600, job))
+    sched.start()
+    wait_for(lambda: runs, timeout=5, what="the first run")
+    sched.wake("hourly")  # e.g. a health transition while the rules are being evaluated
+    gate.set()
+    wait_for(lambda: len(runs) == 2, timeout=5, what="the run the wake asked for")
+
+
+def test_the_headless_executor_uses_daemon_threads_and_reuses_them() -> None:
+    ex = ThreadExecutor(workers=2)
+    names: list[str] = []
+    done = threading.Event()
+    for i in range(10):
+        ex.submit(lambda i=i: (names.append(threading.current_thread().name),
+                               threading.current_thread().daemon or names.append("!"),
+                               i == 9 and done.set()))
+    assert done.wait(5)
+    assert ex.shutdown(timeout_s=5)
+    assert "!" not in names and len(set(names)) <= 2
+    with pytest.raises(RuntimeError):
+        ex.submit(lambda: None)

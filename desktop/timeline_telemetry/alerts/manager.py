@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import promql_parser as pp
 
+from timeline_telemetry.export.base import ExportStatus
 from timeline_telemetry.history.model import LabelMatcher
 from timeline_telemetry.metrics.api import Metrics
 from timeline_telemetry.metrics.model import Labels, MetricKind
@@ -327,6 +328,10 @@ class AlertManager:
         """Rules whose last evaluation failed, with the error."""
         with self._lock:
             return dict(self._get_engine().errors)
+
+    def action_status(self) -> dict[str, ExportStatus]:
+        """Each alert action's delivery status, by action name."""
+        return {name: q.status() for name, q in self._actions.items()}
 
     @property
     def interval_s(self) -> float:

@@ -48,8 +48,14 @@ def report_to_json(report: HealthReport, *, now: float | None = None) -> dict[st
     }
 
 
-def health_routes(manager: HealthCheckManager) -> dict[str, RouteHandler]:
+def health_routes(
+    manager: HealthCheckManager, *, on_demand: bool = True
+) -> dict[str, RouteHandler]:
     """Path -> handler, for ``LocalHttpServer.add_route``.
+
+    ``on_demand``: with no loop running, a request runs the due checks itself. The agent
+    passes False: its runtime schedules the rounds (and may be paused), so a request only
+    reads the latest results and never runs a check on the connection's thread.
 
     ``/health``: JSON, 200 when Healthy, Warning or Unknown (nothing failed), 503 when
     Unhealthy. ``/health/live``: 200 while the process can answer. ``/health/ready``: 200
@@ -57,7 +63,7 @@ def health_routes(manager: HealthCheckManager) -> dict[str, RouteHandler]:
     """
 
     def current() -> HealthReport:
-        if manager.running or manager.round_in_progress:
+        if not on_demand or manager.running or manager.round_in_progress:
             return manager.report()
         return manager.check_all()
 

@@ -265,7 +265,10 @@ class AgentRuntime:
             "trace_store": store,
             "collections": m.collections,
             "health": m.health.overall_status.label if m.health is not None else None,
-            "alerts": {"enabled": alerts is not None, "firing": len(firing)},
+            "alerts": {"enabled": alerts is not None, "firing": len(firing),
+                       "actions": {} if alerts is None else {
+                           name: {"state": st.state.value, "detail": st.detail}
+                           for name, st in alerts.action_status().items()}},
             "jobs": {name: s.as_json() for name, s in self.scheduler.stats().items()},
         }
 

@@ -113,6 +113,12 @@ def print_status(live: LiveAgent | None, out: TextIO, *, as_json: bool, data_dir
                 text += f" (last error at {e.get('last_error_at')}: {e['last_error']})"
             rows[str(name)] = text
         _section(out, "exporters", rows)
+    alerting = st.get("alerts")
+    actions = alerting.get("actions") if isinstance(alerting, dict) else None
+    if isinstance(actions, dict) and actions:
+        _section(out, "alert actions", {
+            str(n): str(a.get("state")) + (f": {a['detail']}" if a.get("detail") else "")
+            for n, a in actions.items() if isinstance(a, dict)})
     if st.get("paused"):
         out.write("paused: collection, health checks and alert evaluation are held\n")
     budget = st.get("budget")

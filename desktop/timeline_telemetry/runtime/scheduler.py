@@ -15,9 +15,9 @@ runs a job now instead of at its next tick (a health transition wakes the evalua
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -43,32 +43,62 @@ class Executor(Protocol):
 
 
 class ThreadExecutor:
-    """The headless executor: a few named worker threads (no thread per job)."""
+    """The headless executor: a few named daemon worker threads, started on first use (no
+    thread per job). Daemon, unlike ``concurrent.futures``' workers, which the interpreter
+    joins at exit: a job hung on a dead disk must not keep the process from exiting once
+    ``shutdown``'s deadline has passed."""
 
     def __init__(self, workers: int = 3) -> None:
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="telemetry-job")
-        self._running: set[concurrent.futures.Future[None]] = set()
-        self._lock = threading.Lock()
+        self._max = max(1, workers)
+        self._queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._cv = threading.Condition()
+        self._busy = 0
+        self._queued = 0
+        self._closed = False
 
     def submit(self, fn: Callable[[], None]) -> None:
-        """Queue ``fn`` on the pool."""
-        fut = self._pool.submit(fn)
-        with self._lock:
-            self._running.add(fut)
-        fut.add_done_callback(self._done)
+        """Queue ``fn``; RuntimeError after ``shutdown``."""
+        with self._cv:
+            if self._closed:
+                raise RuntimeError("executor is shut down")
+            self._queued += 1
+            idle = len(self._threads) - self._busy
+            if self._queued > idle and len(self._threads) < self._max:
+                t = threading.Thread(target=self._work, daemon=True,
+                                     name=f"telemetry-job-{len(self._threads) + 1}")
+                self._threads.append(t)
+                t.start()
+        self._queue.put(fn)
 
-    def _done(self, fut: concurrent.futures.Future[None]) -> None:
-        with self._lock:
-            self._running.discard(fut)
+    def _work(self) -> None:
+        while True:
+            fn = self._queue.get()
+            if fn is None:
+                return
+            with self._cv:
+                self._queued -= 1
+                self._busy += 1
+            try:
+                fn()
+            except Exception:  # the scheduler's wrapper logs; this is the last resort
+                _log.exception("job failed")
+            finally:
+                with self._cv:
+                    self._busy -= 1
+                    self._cv.notify_all()
 
     def shutdown(self, *, timeout_s: float) -> bool:
-        """Wait for running jobs until ``timeout_s``; the threads end when idle."""
-        with self._lock:
-            running = list(self._running)
-        _, not_done = concurrent.futures.wait(running, timeout=max(0.0, timeout_s))
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        return not not_done
+        """Take no more work; wait until ``timeout_s`` for queued and running jobs; idle
+        threads then exit, a hung one is left behind (daemon)."""
+        with self._cv:
+            self._closed = True
+            done = self._cv.wait_for(lambda: self._busy == 0 and self._queued == 0,
+                                     max(0.0, timeout_s))
+            threads = list(self._threads)
+        for _ in threads:
+            self._queue.put(None)
+        return done
 
 
 @dataclass(slots=True)
@@ -109,6 +139,8 @@ class _Slot:
     due: float  # monotonic
     running: bool = False
     stats: JobStats | None = None
+    #: Woken while running: run again as soon as this run ends.
+    rerun: bool = False
 
 
 class Scheduler:
@@ -173,7 +205,10 @@ class Scheduler:
         with self._cv:
             slot = self._slots.get(name)
             if slot is not None:
-                slot.due = min(slot.due, self._mono())
+                if slot.running:
+                    slot.rerun = True  # what woke it may have come after the run read
+                else:
+                    slot.due = min(slot.due, self._mono())
                 self._cv.notify_all()
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -295,4 +330,7 @@ class Scheduler:
                 stats.last_error = error
             if reschedule:
                 slot.due = self._mono() + slot.job.interval_s
+            if slot.rerun:
+                slot.rerun = False
+                slot.due = self._mono()
             self._cv.notify_all()
