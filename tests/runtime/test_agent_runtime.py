@@ -204,3 +204,40 @@ def test_subscribed_before_start_the_first_rounds_transitions_are_seen(
         wait_for(lambda: "scratch" in seen, timeout=10, what="the first round's transition")
     finally:
         rt.stop()
+
+
+def test_a_trace_exporter_pointing_at_the_own_receiver_does_not_loop(tmp_path: Path) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = _config(tmp_path, ingest={"otlp": {"port": port}}, health={"enabled": False},
+                  alerts={"enabled": False},
+                  tracing={"enabled": True, "exporters": [
+                      {"Otlp": {"endpoint": f"http://127.0.0.1:{port}"}}]})
+    rt = AgentRuntime(cfg, _paths(tmp_path), mode="headless")
+    rt.start()
+    try:
+        tp = TracerProvider(shutdown_on_exit=False)
+        tp.add_span_processor(SimpleSpanProcessor(
+            OTLPSpanExporter(endpoint=f"http://127.0.0.1:{port}/v1/traces")))
+        with tp.get_tracer("t").start_as_current_span("render"):
+            pass
+        tp.shutdown()
+
+        def failed() -> str | None:
+            st = rt.export_status()
+            return next((str(e["detail"]) for n, e in st.items()
+                         if n.startswith("traces:otlp:") and e["state"] == "Failed"), None)
+
+        detail = wait_for(failed, timeout=20, what="the looping exporter to fail")
+        assert "loop" in detail
+        received = rt.status()["received"]
+        refused = rt.manager.metrics.current_values("telemetry_otlp_loop_refused_total")
+    finally:
+        rt.stop()
+    assert received == {"spans": 1, "metric_points": 0, "log_records": 0}
+    assert refused == [1.0]

@@ -252,3 +252,16 @@ def test_file_write_errors_are_retried(tmp_path: Path, metrics: Metrics) -> None
         assert str(exp.status()) == "Healthy" and exp.exported_items == 1
     finally:
         exp.shutdown(timeout_s=1)
+
+
+def test_an_otlp_error_body_is_read_without_googleapis() -> None:
+    from google.rpc.status_pb2 import Status
+
+    from timeline_telemetry.ingest.codec import rpc_status_bytes
+    from timeline_telemetry.otlp.rpc_status import status_message
+
+    body = Status(code=3, message="loop: nope", details=[]).SerializeToString()
+    assert status_message(body) == "loop: nope"
+    assert status_message(rpc_status_bytes(3, "héllo")) == "héllo"
+    with pytest.raises(ValueError):
+        status_message(b"\x12\x10ab")

@@ -27,6 +27,7 @@ from timeline_telemetry.delivery import QueuedExporter
 from timeline_telemetry.export.base import ExportStatus
 from timeline_telemetry.metrics.api import Metrics
 from timeline_telemetry.net.http_server import LocalHttpServer, Request, Response
+from timeline_telemetry.net.loop_guard import INSTANCE_HEADER, instance_id
 from timeline_telemetry.tracing.batch import OtlpBatch, count_spans
 from timeline_telemetry.tracing.pipeline import TraceExporters
 
@@ -81,6 +82,7 @@ class OtlpReceiver:
         self._sink = sink
         self.trace_exporters = trace_exporters if trace_exporters is not None else TraceExporters()
         self.logs_exporter = logs_exporter
+        self._loop_logged = False
         self.server = LocalHttpServer(
             host, port, max_body_bytes=max_body_bytes, setting=PORT_SETTING, env=None,
             body_error=_body_error,
@@ -248,6 +250,18 @@ class OtlpReceiver:
         )
 
         kind = response_type(req)
+        if req.header(INSTANCE_HEADER.lower()) == instance_id():
+            self._request(signal, 400)
+            self.metrics.increment_counter("telemetry_otlp_loop_refused_total", 1,
+                                           {"signal": signal})
+            if not self._loop_logged:
+                self._loop_logged = True
+                _log.warning("refused OTLP %s sent by this agent's own exporter: a trace "
+                             "exporter points at this receiver (%s), which would loop "
+                             "forever; point tracing.exporters elsewhere", signal,
+                             self.endpoint)
+            return error_response(400, "loop: this is the sending agent's own OTLP "
+                                  f"receiver ({self.endpoint}); nothing was accepted", kind)
         try:
             msg = decode_request(req, message_type, max_body_bytes=self.max_body_bytes)
         except OtlpHttpError as exc:

@@ -225,6 +225,11 @@ INGEST_METRICS: tuple[MetricSpec, ...] = (
         "telemetry_otlp_requests_total", C, "OTLP/HTTP requests received (labels signal, code).", ""
     ),
     MetricSpec(
+        "telemetry_otlp_loop_refused_total", C,
+        "OTLP requests refused because this agent's own exporter sent them back to its "
+        "receiver (a trace exporter points at the receiver; label signal).", "",
+    ),
+    MetricSpec(
         "telemetry_otlp_received_items_total",
         C,
         "Spans, metric data points and log records received (label signal).",

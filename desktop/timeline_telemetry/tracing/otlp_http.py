@@ -21,6 +21,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from timeline_telemetry.config.secrets import SecretError, resolve_secret
 from timeline_telemetry.delivery import DeliveryError
+from timeline_telemetry.net.loop_guard import INSTANCE_HEADER, instance_id
 from timeline_telemetry.net.urls import redact_url
 
 from .batch import OtlpBatch
@@ -128,6 +129,7 @@ class OtlpHttpSender:
             "Content-Type": "application/x-protobuf",
             "User-Agent": _USER_AGENT,
             **self._resolved_headers(),
+            INSTANCE_HEADER: instance_id(),
         }
         if self.compression == "gzip":
             body = gzip.compress(body, compresslevel=6)
@@ -147,8 +149,10 @@ class OtlpHttpSender:
         if 200 <= resp.status < 300:
             return self._rejected(batch, data)
         retry_after = _retry_after(resp.getheader("Retry-After"))
+        why = _status_message(data, resp.getheader("Content-Type", ""))
         raise DeliveryError(
-            f"{redact_url(self.url)} answered HTTP {resp.status} {resp.reason}".rstrip(),
+            f"{redact_url(self.url)} answered HTTP {resp.status} {resp.reason}".rstrip()
+            + (f": {why}" if why else ""),
             retryable=resp.status in _RETRYABLE,
             retry_after_s=retry_after,
         )
@@ -242,3 +246,23 @@ def _describe(exc: BaseException) -> str:
         return "timed out"
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _status_message(body: bytes, content_type: str) -> str:
+    """The ``message`` of an OTLP error body (a ``google.rpc.Status``), cut to 200
+    characters; empty if there is none (the spec says servers should send one)."""
+    if not body or len(body) > 64 * 1024:
+        return ""
+    try:
+        if "json" in content_type:
+            import json
+
+            doc = json.loads(body)
+            text = str(doc.get("message", "")) if isinstance(doc, dict) else ""
+        else:
+            from timeline_telemetry.otlp.rpc_status import status_message
+
+            text = status_message(body)
+    except Exception:  # a non-OTLP server's page: the status line says enough
+        return ""
+    return " ".join(text.split())[:200]
