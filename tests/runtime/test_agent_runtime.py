@@ -241,3 +241,18 @@ def test_a_trace_exporter_pointing_at_the_own_receiver_does_not_loop(tmp_path: P
         rt.stop()
     assert received == {"spans": 1, "metric_points": 0, "log_records": 0}
     assert refused == [1.0]
+
+
+def test_the_self_budget_back_off_stretches_the_health_rounds(runtime: AgentRuntime) -> None:
+    from timeline_telemetry.budget import BudgetDecision
+
+    budget = runtime.manager.budget
+    assert budget is not None
+    runtime.pause()  # no collection overwrites the decision meanwhile
+    budget.decision = BudgetDecision(4, True, False, "over budget")
+    runtime._apply_budget()
+    slots = runtime.scheduler._slots  # the job's interval, as the scheduler holds it
+    assert slots["health"].job.interval_s == pytest.approx(0.8)
+    budget.decision = BudgetDecision(1, False, False, "")
+    runtime._apply_budget()
+    assert slots["health"].job.interval_s == pytest.approx(0.2)

@@ -164,3 +164,12 @@ def test_the_headless_executor_uses_daemon_threads_and_reuses_them() -> None:
     assert "!" not in names and len(set(names)) <= 2
     with pytest.raises(RuntimeError):
         ex.submit(lambda: None)
+
+
+def test_set_interval_moves_the_next_tick(sched: Scheduler) -> None:
+    runs: list[float] = []
+    sched.add(Job("j", 3600, lambda: runs.append(time.monotonic())))
+    sched.start()
+    wait_for(lambda: runs, timeout=5, what="the first run")
+    sched.set_interval("j", 0.05)
+    wait_for(lambda: len(runs) >= 3, timeout=5, what="runs at the new interval")

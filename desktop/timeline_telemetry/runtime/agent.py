@@ -97,6 +97,7 @@ class AgentRuntime:
         self._unsubscribe: list[Callable[[], None]] = []
         self._export_seen: dict[str, ExportStatus] = {}
         self._last_errors: dict[str, tuple[float, str]] = {}
+        self._health_factor = 1
         #: A health transition happened: evaluate the rules once its gauges are stored.
         self._health_changed = threading.Event()
         self.api_url: str | None = None
@@ -332,6 +333,7 @@ class AgentRuntime:
     def _collect(self) -> None:
         snap = self.manager.collect_once()
         self._record_job_metrics()
+        self._apply_budget()
         self.events.publish(SnapshotCollected(snap))
         if self._health_changed.is_set() and "alerts" in self.scheduler.jobs:
             # The collection just stored the new health gauges: rules over them see it now.
@@ -378,6 +380,18 @@ class AgentRuntime:
             elif old.state is ExportState.HEALTHY:
                 _log.info("exporter %s is degraded: %s", name, new.detail)
             self.events.publish(ExporterChanged(name, old, new))
+
+    def _apply_budget(self) -> None:
+        """The self-budget's back-off thins the costly collectors inside the collection
+        (the manager does that) and, here, the health rounds (ffmpeg probes, HTTP checks):
+        every N-th interval while the factor is N. Alert evaluation keeps its pace."""
+        budget = self.manager.budget
+        if budget is None or "health" not in self.scheduler.jobs:
+            return
+        factor = budget.decision.factor
+        if factor != self._health_factor:
+            self._health_factor = factor
+            self.scheduler.set_interval("health", self.config.health.check_interval * factor)
 
     def _record_job_metrics(self) -> None:
         stats: dict[str, JobStats] = self.scheduler.stats()

@@ -123,7 +123,8 @@ class JobStats:
 
 @dataclass(slots=True)
 class Job:
-    """One periodic job. ``interval_s`` may be changed while running (the budget does)."""
+    """One periodic job. ``Scheduler.set_interval`` changes its interval while it runs (the
+    self-budget stretches the health rounds)."""
 
     name: str
     interval_s: float

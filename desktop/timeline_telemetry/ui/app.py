@@ -255,9 +255,13 @@ def run_tray_app(
         return code
 
     single = SingleInstance(server_name(str(paths.data_dir)))
-    if not single.claim():  # another tray runs here; claim() asked it to show its dashboard
-        return refuse(str(AlreadyRunning(paths.data_dir, find_running(paths.data_dir))),
-                      EXIT_RUNNING)
+    if not single.claim():
+        # Another tray runs here and claim() asked it to bring its dashboard forward: that
+        # window is the answer, so no dialog on top of it; the line says who runs.
+        print(f"timeline-telemetry: "
+              f"{AlreadyRunning(paths.data_dir, find_running(paths.data_dir))}; "
+              "showing its dashboard", file=sys.stderr)
+        return EXIT_RUNNING
     pool = new_pool()
     runtime = AgentRuntime(config, paths, mode="tray", executor=QtPoolExecutor(pool))
     # Built before the core starts, so the first health round's transitions are seen.
