@@ -92,6 +92,9 @@ def test_tray_view_snoozes_an_alert(manager) -> None:
     view = AlertManagerView(mgr.alerts)
     rows = view.list_active()
     assert [(r.name, r.state) for r in rows] == [("AgentAlive", "firing")]
+    # Its "firing" event is history, but the view's history is of resolved alerts only:
+    # the Alerts tab lists active + history, and must not count this alert twice.
+    assert mgr.alerts.history() and view.history(50) == []
     view.snooze(rows[0].key, 900)
     assert [r.state for r in view.list_active()] == ["silenced"]
     assert len(mgr.alerts.silences()) == 1

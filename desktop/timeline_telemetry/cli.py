@@ -284,6 +284,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if loaded is None:
         return EXIT_USAGE
     config, paths = loaded
+    from .runtime.instance import AlreadyRunning, find_running
+
+    running = find_running(paths.data_dir)
+    if running is not None:  # before logging starts: nothing goes into the running one's log
+        _err(str(AlreadyRunning(paths.data_dir, running)))
+        return EXIT_RUNNING
     from .logsetup import configure_logging
 
     configure_logging(
@@ -353,12 +359,14 @@ def cmd_tray(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     config, paths = loaded
     from .logsetup import configure_logging
+    from .runtime.instance import find_running
 
-    configure_logging(
-        paths,
-        getattr(args, "log_level", None) or config.logging.level,
-        detail=config.tracing.debug_mode or config.tracing.log_spans,
-    )
+    if find_running(paths.data_dir) is None:  # else the app says who runs, and no more
+        configure_logging(
+            paths,
+            getattr(args, "log_level", None) or config.logging.level,
+            detail=config.tracing.debug_mode or config.tracing.log_spans,
+        )
     return run_tray_app(config, paths, sys.argv[:1])
 
 

@@ -27,23 +27,22 @@ def paths(tmp_path: Path) -> AppPaths:
                     log_dir=tmp_path / "logs").ensure()
 
 
-def _started(config: object, paths: AppPaths) -> Iterator[AgentRuntime]:
+def _runtime(config: object, paths: AppPaths) -> Iterator[AgentRuntime]:
     from timeline_telemetry.ui.app import new_pool
     from timeline_telemetry.ui.executor import QtPoolExecutor
 
     pool = new_pool()
     rt = AgentRuntime(config, paths, mode="tray", executor=QtPoolExecutor(pool))  # type: ignore[arg-type]
-    rt.start()
-    yield rt
+    yield rt  # started by the test after it subscribed (as run_tray_app does)
     rt.stop()
     pool.waitForDone(5000)
 
 
 @pytest.fixture
 def runtime(tmp_path: Path, paths: AppPaths) -> Iterator[AgentRuntime]:
-    yield from _started(make_config(tmp_path), paths)
+    yield from _runtime(make_config(tmp_path), paths)
 
 
 @pytest.fixture
 def failing_runtime(tmp_path: Path, paths: AppPaths) -> Iterator[AgentRuntime]:
-    yield from _started(make_config(tmp_path, max_used=0.0001), paths)
+    yield from _runtime(make_config(tmp_path, max_used=0.0001), paths)

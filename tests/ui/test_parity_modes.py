@@ -230,7 +230,7 @@ def test_the_same_scenario_in_both_modes(tmp_path: Path, mode: str) -> None:
             body = wait_for(lambda: hook.bodies, 20, "the webhook call")[0]
             assert body["alerts"][0]["labels"]["alertname"] == "MemoryInUse"
             agent.wait_line(r"health: scratch-disk \w+ -> Unhealthy")
-            agent.wait_line(r"ALERT \[warning\] memory in use")
+            agent.wait_line(r"ALERT MemoryInUse firing \[warning\]: memory in use")
             if mode == "tray":  # one calm notification may carry both (coalesced)
                 told = lambda: "\n".join(f"{c[3]}\n{c[4]}"  # noqa: E731
                                          for c in d.notifications.calls)

@@ -17,6 +17,7 @@ from timeline_telemetry.ui.bundle_dialog import BundleProgress, format_preview
 def test_preview_lists_files_and_writes_nothing(
     runtime: AgentRuntime, tmp_path: Path, paths: AppPaths
 ) -> None:
+    runtime.start()
     runtime.manager.collect_once()
     bundle = _RuntimeBundle(runtime, make_config(tmp_path), paths)  # type: ignore[arg-type]
     rows = bundle.preview()
@@ -30,6 +31,7 @@ def test_preview_lists_files_and_writes_nothing(
 def test_write_reports_progress_and_writes_a_zip(
     runtime: AgentRuntime, tmp_path: Path, paths: AppPaths
 ) -> None:
+    runtime.start()
     runtime.manager.collect_once()
     bundle = _RuntimeBundle(runtime, make_config(tmp_path), paths)  # type: ignore[arg-type]
     steps: list[float] = []

@@ -37,6 +37,7 @@ from timeline_telemetry.ui.dashboard.traces_tab import span_tip, tree_order
 @pytest.fixture
 def app(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths) -> Iterator[TrayApp]:
     a = TrayApp(runtime, paths, tray_available=False)
+    runtime.start()
     yield a
     a.quit()
     if a.dashboard is not None:

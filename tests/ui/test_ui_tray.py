@@ -3,6 +3,7 @@ rounds, notifications on health transitions, the alerts submenu over a provider.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -42,6 +43,7 @@ class FakeAlerts:
 def _make(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths,
           **kw: object) -> Iterator[TrayApp]:
     app = TrayApp(runtime, paths, tray_available=True, **kw)  # type: ignore[arg-type]
+    runtime.start()
     opened: list[Path] = []
     app.tray._open_path = opened.append
     app.opened = opened  # type: ignore[attr-defined]
@@ -91,7 +93,10 @@ def test_pause_dnd_folders_and_quit(qtbot: QtBot, tray_app: TrayApp, paths: AppP
     t = tray_app.tray
     t.act_pause.trigger()
     assert tray_app.controller.paused
-    assert t.tray.toolTip().startswith("Timeline Telemetry: unknown (paused)")
+    # The core says it paused (an event, delivered on the GUI thread); the tooltip follows.
+    qtbot.waitUntil(lambda: re.match(r"Timeline Telemetry: \w+ \(paused\)",
+                                     t.tray.toolTip()) is not None, timeout=5000)
+    assert tray_app.runtime.paused
     t.act_pause.trigger()
     assert not tray_app.controller.paused
     t.act_dnd.trigger()

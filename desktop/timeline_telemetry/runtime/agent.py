@@ -62,8 +62,10 @@ class _BusNotifier:
     ) -> None:
         firing = status != "resolved"
         level = logging.ERROR if severity == "critical" else logging.WARNING
-        _ALERT_LOG.log(level if firing else logging.INFO, "ALERT [%s] %s: %s",
-                       severity, title, body)
+        rule = key.split("/", 1)[0]
+        _ALERT_LOG.log(level if firing else logging.INFO, "ALERT %s %s [%s]: %s%s",
+                       rule or "?", "firing" if firing else "resolved", severity, title,
+                       f" ({body})" if body else "")
         self._events.publish(AlertNotice(key, title, body, severity, firing))
 
 
@@ -109,10 +111,10 @@ class AgentRuntime:
         use), after undoing what was started."""
         if self._started:
             return
+        self._instance.acquire()  # before any log line: a refused start leaves none
         _log.info("timeline-telemetry %s starting as %s (config: %s, collection every %gs)",
                   __version__, self.mode, self.config.source,
                   self.config.metrics.collection_interval)
-        self._instance.acquire()
         self._started = True
         self._started_at = self._clock()
         try:
@@ -210,6 +212,20 @@ class AgentRuntime:
             path = getattr(exp, "path", None)
             if isinstance(path, Path):
                 out[exp.name] = str(path)
+        tracer = self.manager.tracer
+        if tracer is not None:
+            for q in tracer.exporters:
+                path = getattr(q.sender, "path", None)
+                if isinstance(path, Path):
+                    out[q.name] = str(path)
+        receiver = self.manager.receiver
+        if receiver is not None and receiver.logs_exporter is not None:
+            path = getattr(receiver.logs_exporter.sender, "path", None)
+            if isinstance(path, Path):
+                out["otlp-logs"] = str(path)
+        if self.manager.alerts is not None:
+            out["alerts"] = str(self.config.alerts.history_path
+                                or self.paths.data_dir / "alerts.sqlite3")
         out["log"] = str(self.paths.log_dir)
         return out
 
@@ -407,6 +423,17 @@ class AgentRuntime:
             where = getattr(exp, "describe", None)
             if callable(where):
                 _log.info("%s", where())
+        alerts = self.manager.alerts
+        if alerts is not None:
+            rules = alerts.prometheus_rules()["groups"]
+            assert isinstance(rules, list)
+            files = sorted({str(g["file"]) for g in rules})
+            n = sum(len(g["rules"]) for g in rules)
+            firing = sorted({a.name for a in alerts.firing()})
+            _log.info("alerting: %d rules from %s, evaluated every %gs%s", n,
+                      ", ".join(files) or "nowhere", alerts.interval_s,
+                      f"; firing since before this start: {', '.join(firing)}"
+                      if firing else "")
         if self.api_url is not None:
             _log.info("local API on %s (status, alerts, rules, health)", self.api_url)
         _log.info("running as %s (pid %d); state in %s", self.mode, os.getpid(),

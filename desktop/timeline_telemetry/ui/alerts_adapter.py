@@ -65,6 +65,8 @@ class AlertManagerView:
         return rows
 
     def history(self, limit: int) -> list[AlertRow]:
+        # Resolved ones only: a firing (or silenced) alert is already in list_active, and
+        # its "firing" event listed too would count it twice.
         return [
             AlertRow(
                 key=self._key(tuple(e.labels.items())),
@@ -74,8 +76,8 @@ class AlertManagerView:
                 summary=e.annotations.get("summary", ""),
                 since=e.ts,
             )
-            for e in self._alerts.history(limit)
-        ]
+            for e in self._alerts.history(limit * 4) if e.event == "resolved"
+        ][:limit]
 
     def snooze(self, key: str, seconds: float) -> None:
         self._silence(key, seconds, "snoozed from the tray")

@@ -113,6 +113,8 @@ class TrayApp(QObject):
         if self.tray_available:
             self.tray.show()
         else:
+            _log.warning("no system tray found: showing the dashboard window instead "
+                         "(closing it stops the monitor)")
             self.show_dashboard("", banner=NO_TRAY_REASON)
 
     def show_dashboard(self, item: str = "", *, banner: str = "") -> None:
@@ -278,6 +280,7 @@ def run_tray_app(
         return refuse(f"cannot start: {exc}", EXIT_USAGE)
     if alerts is None and runtime.manager.alerts is not None:
         tray_app.controller.alerts = AlertManagerView(runtime.manager.alerts)
+        tray_app.tray.refresh_alerts()  # the menu said "not available" until now
     single.activated.connect(lambda: tray_app.show_dashboard(""))
     tray_app.stopped.connect(lambda: app.exit(EXIT_OK))
 

@@ -60,6 +60,9 @@ class DashboardWindow(QMainWindow):
         self.menuBar().addAction(settings)
         self.metrics_tab.refresh(force=True)
         self.exporters_tab.refresh()
+        # Alert states change at each evaluation: an open Alerts tab follows the core's
+        # collections (a read on the pool, skipped while one runs).
+        controller.snapshot_ready.connect(self._follow)
 
     def set_banner(self, text: str) -> None:
         """Show a line above the tabs (e.g. why there is no tray icon)."""
@@ -92,6 +95,10 @@ class DashboardWindow(QMainWindow):
             self.traces_tab.refresh()
         elif name == "exporters":
             self.exporters_tab.refresh()
+
+    def _follow(self, _event: object) -> None:
+        if self.isVisible() and self.tabs.currentWidget() is self.alerts_tab:
+            self.alerts_tab.refresh()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Hide, and tell the app."""
