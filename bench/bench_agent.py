@@ -9,7 +9,7 @@ warm-up, then through the measured window; CPU is the change of utime+stime (+ r
 children) in /proc/PID/stat over the window as a percent of one core; RSS is the peak VmRSS
 sampled once a second in the window. Ratios are ours / peer within the same round.
 
-Targets (issue 8): CPU <= 1.0x node_exporter and <= 0.35x Glances; RSS <= Glances'.
+Targets: CPU <= 1.0x node_exporter and <= 0.35x Glances; RSS <= Glances'.
 Defaults: 1 s and 5 s (the development preset's interval), 10 s warm-up, 60 s window,
 3 rounds: ~21 minutes with both peers. ``--quick``: 1 s only, 1 round, 3 s window.
 

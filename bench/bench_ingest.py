@@ -1,4 +1,4 @@
-"""OTLP/HTTP ingest throughput (issue 8): spans/s and metric data points/s into our receiver,
+"""OTLP/HTTP ingest throughput: spans/s and metric data points/s into our receiver,
 with the real Python SDK exporters (``opentelemetry-exporter-otlp-proto-http``) as senders.
 
 Method. The receiver (``OtlpReceiver`` with the local trace store, as configured by default)
@@ -9,7 +9,7 @@ runs in this process; every sender is its own process (its CPU is not ours):
 * data points: ``OTLPMetricExporter`` exports one ``MetricsData`` collected from a
   ``MeterProvider`` + ``InMemoryMetricReader`` to ``/v1/metrics`` over and over: 500 data
   points with attributes (counters, an up-down counter, a gauge, a histogram), mostly on
-  the seed's application metrics, so the sink's renaming and re-bucketing paths run.
+  the design document's application metrics, so the sink's renaming and re-bucketing paths run.
 
 Each sender first exports once untimed (the connection, the receiver's lazy protobuf
 import and stores, name resolution), reports ready and waits; the timed window opens when
@@ -19,7 +19,7 @@ forward queue is flushed). The rounds alternate between configurations (default 
 Measured per configuration (median, min, max over the rounds): items/s over wall time as
 the senders measure it (all items / the slowest sender's time), the receiver's CPU per item
 (``time.process_time`` of this process over the window: every receiver thread), and items
-per receiver CPU-second. Targets (issue 8): >= 20,000 spans/s, read two ways: the
+per receiver CPU-second. Targets: >= 20,000 spans/s, read two ways: the
 end-to-end rate with the Python SDK as sender (usually the sender is the bottleneck, so 2
 senders are also run), and spans per receiver CPU-second ("on one core"). Data points have
 no stated target; their lines are scaled by the same 20,000 for comparison.
@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:<28}{_med([x.rate for x in rs]):>12,.0f}"
               f"{_med([x.cpu_us_per_item for x in rs]):>22.1f}"
               f"{_med([x.per_cpu_s for x in rs]):>26,.0f}")
-    print(f"(targets, issue 8: >= {SPAN_TARGET:,} spans/s end to end, and >= {SPAN_TARGET:,} "
+    print(f"(targets: >= {SPAN_TARGET:,} spans/s end to end, and >= {SPAN_TARGET:,} "
           "spans per receiver CPU-second = on one core; the Python SDK sender is usually the "
           "bottleneck end to end)")
     if args.forward:

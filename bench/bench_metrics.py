@@ -2,7 +2,7 @@
 ``.labels(...).inc()`` and the OpenTelemetry SDK's ``counter.add`` with 3 attributes,
 measured in the same run, alternating, several rounds.
 
-Targets (issue 2): ours <= 1.0x prometheus-client, and OTel SDK >= 4x ours.
+Targets: ours <= 1.0x prometheus-client, and OTel SDK >= 4x ours.
 Run: ``python bench/bench_metrics.py [--quick]``. Prints; never asserts.
 """
 

@@ -11,7 +11,7 @@
 3. Render time of 10,000 series (half gauges, half counters, 2 labels) in process: our
    ``Metrics.snapshot`` + exposition (what a scrape runs) versus prometheus-client's
    ``generate_latest`` over native instruments holding the same series, classic text (with
-   and without the ``_created`` series) and OpenMetrics. Target (issue 8): <= 0.5x.
+   and without the ``_created`` series) and OpenMetrics. Target: <= 0.5x.
 4. Start-up: process start to the first /metrics answer that holds the agent's own
    metrics (headless), ours versus node_exporter and Glances.
 

@@ -6,7 +6,7 @@ the same batch size and interval, and an exporter that encodes each batch to OTL
 SpanExporter calling the same ``encode_spans``). One case = a block of spans, each with 3
 attributes and an event, then a flush (so the export work is counted). Cases alternate.
 
-Target (issue 4): ours <= 1.15x the raw SDK. Run: ``python bench/bench_tracing.py
+Target: ours <= 1.15x the raw SDK. Run: ``python bench/bench_tracing.py
 [--quick]``. Prints; never asserts.
 """
 

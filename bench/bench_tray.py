@@ -1,4 +1,4 @@
-"""The tray app's own cost, side by side with node_exporter in the same run (issues 6, 8):
+"""The tray app's own cost, side by side with node_exporter in the same run:
 CPU % of one core and peak RSS at a 1 s collection interval with the dashboard closed,
 then with the dashboard open and its plots live, and the time from start to the tray icon
 registered with the panel.

@@ -1,6 +1,6 @@
 """What the default agent keeps in memory: heavy modules load only when a feature uses them.
 
-The agent's resident memory is part of the product (issue 8: RSS <= Glances'). Most of it is
+The agent's resident memory is part of the product (target: RSS <= Glances'). Most of it is
 imports, so these tests pin down which imports the default headless agent may carry, and that
 each deferred one still loads and works the moment it is needed.
 """

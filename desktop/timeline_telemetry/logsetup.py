@@ -2,7 +2,7 @@
 user log dir (one object per record: ``ts``, ``level``, ``logger``, ``thread``, ``msg``,
 ``exc`` when there is a traceback) that the diagnostics bundle picks up later.
 
-``logging.level`` from the config sets the level; ``detail`` (the seed's
+``logging.level`` from the config sets the level; ``detail`` (the design document's
 ``tracing.debug_mode`` / ``tracing.log_spans``) lowers the file to DEBUG while stderr keeps
 the configured level.
 """

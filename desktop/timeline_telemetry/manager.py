@@ -247,7 +247,7 @@ class TelemetryManager:
             return snap
 
     def get_export_status(self) -> dict[str, ExportStatus]:
-        """Each exporter's status, by exporter name (the seed's ``get_export_status``):
+        """Each exporter's status, by exporter name (the design document's ``get_export_status``):
         metric exporters, trace exporters and the OTLP receiver."""
         status = {exp.name: exp.status() for exp in self.exporters}
         if self.tracer is not None:

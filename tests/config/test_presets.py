@@ -1,4 +1,5 @@
-"""The seed's three environment examples, shipped as presets, and the default ``workstation``."""
+"""The design document's three environment examples, shipped as presets, and the default
+``workstation``."""
 
 from __future__ import annotations
 
@@ -96,7 +97,7 @@ def test_development(tmp_path: Path) -> None:
     assert c.tracing.exporters == (ConsoleExporterConfig(),
                                    FileExporterConfig(tmp_path / "logs" / "traces.json"))
     assert (c.metrics.collection_interval, c.metrics.retention_period) == (5.0, 3600.0)
-    # the seed's "./logs/metrics.json" lands in the data dir for a preset
+    # the design document's "./logs/metrics.json" lands in the data dir for a preset
     assert c.metrics.exporters == (ConsoleExporterConfig(),
                                    FileExporterConfig(tmp_path / "logs" / "metrics.json"))
     assert (c.health.check_interval, c.health.cache_ttl, c.health.default_timeout) == (

@@ -256,9 +256,9 @@ def test_promtool_accepts_the_default_system_and_agent_metrics(
 def test_promtool_only_flags_the_seeds_millisecond_histograms(
     agent_manager: TelemetryManager,
 ) -> None:
-    # The seed names three histograms *_duration_ms; promtool's lint wants base units
-    # (seconds) and reports "ms" as an abbreviated unit. We keep the seed's names because
-    # its alert rules and dashboards query them (see metrics/catalog.py), so these three
+    # The design document names three histograms *_duration_ms; promtool's lint wants base units
+    # (seconds) and reports "ms" as an abbreviated unit. We keep the design document's names
+    # because its alert rules and dashboards query them (see metrics/catalog.py), so these three
     # findings are expected; anything else is a real problem in our exposition.
     m = agent_manager.metrics
     for name in ("video_processing_duration_ms", "frame_processing_duration_ms",

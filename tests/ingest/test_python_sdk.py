@@ -51,7 +51,7 @@ def test_traces_reach_the_store_and_are_forwarded(
             with tracer.start_as_current_span("video_render") as child:
                 child.set_attribute("frames_count", 3600)
         trace_id = f"{root.get_span_context().trace_id:032x}"
-        # A span that lasted 45 s, as the seed's "spans longer than 30 s" case.
+        # A span that lasted 45 s, as the design document's "spans longer than 30 s" case.
         start = time.time_ns() - 45_000_000_000
         slow = tracer.start_span("slow_export", start_time=start)
         slow.end(end_time=start + 45_000_000_000)
@@ -86,7 +86,7 @@ def test_metrics_appear_on_prometheus_under_converted_and_seed_names(
     client = sdk_client(rec.endpoint)
     try:
         meter = client.meter_provider.get_meter("editor")
-        # The seed's application metrics, as an editor would name its instruments.
+        # The design document's application metrics, as an editor would name its instruments.
         meter.create_counter("frames_processed").add(120, {"codec": "h264"})
         meter.create_counter("api_requests_total").add(3, {"method": "POST"})
         meter.create_histogram("frame.processing.duration", unit="ms").record(12.0)

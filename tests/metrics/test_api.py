@@ -1,4 +1,4 @@
-"""The Metrics API: the seed's calls, naming rules, type binding and thread-safety."""
+"""The Metrics API: the design document's calls, naming rules, type binding and thread-safety."""
 
 from __future__ import annotations
 

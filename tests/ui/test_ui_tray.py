@@ -70,7 +70,8 @@ def test_menu_shape_and_unavailable_providers(tray_app: TrayApp) -> None:
     ]
     assert not tray_app.tray.act_bundle.isEnabled()
     assert _labels(tray_app.tray.alerts_menu.actions()) == ["Alerts not available"]
-    assert _labels(tray_app.tray.health_menu.actions()) == ["No results yet"]
+    health = _labels(tray_app.tray.health_menu.actions())  # the core's first round may be in
+    assert health == ["No results yet"] or all(": " in label for label in health), health
 
 
 def test_health_round_fills_menu_tooltip_and_icon(qtbot: QtBot, tray_app: TrayApp) -> None:

@@ -1,5 +1,5 @@
-"""Alerting: Prometheus rule files (and the seed's ``AlertRule``) evaluated over the local
-history with a PromQL evaluator, the alert lifecycle, silences, and notification actions.
+"""Alerting: Prometheus rule files (and the design document's ``AlertRule``) evaluated over the
+local history with a PromQL evaluator, the alert lifecycle, silences, and notification actions.
 
 Entry points: :class:`AlertManager`, :func:`load_rule_files`, :func:`run_rules_check`,
 :func:`run_rules_test`, :func:`build_alert_manager`.

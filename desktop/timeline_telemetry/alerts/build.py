@@ -39,7 +39,7 @@ from .store import AlertStore
 
 __all__ = ["SHIPPED_RULES", "build_alert_manager", "rule_files"]
 
-#: The seed's five rules, shipped as package data (a byte-identical copy of
+#: The design document's five rules, shipped as package data (a byte-identical copy of
 #: ``resources/prometheus/alert_rules.yml``; a test fails if the two drift), so a wheel,
 #: an editable install and the PyInstaller build all find them.
 SHIPPED_RULES = Path(__file__).resolve().parent / "rules" / "alert_rules.yml"

@@ -101,7 +101,8 @@ class AlertManager:
     # -- configuration ------------------------------------------------------------------
     def add_rule(self, rule: AlertRule | AlertingRule, *, policy: RulePolicy | None = None,
                  kinds: Mapping[str, MetricKind] | None = None) -> None:
-        """Add one rule (the seed's ``AlertRule`` or a Prometheus one) to a group ``api``."""
+        """Add one rule (the design document's ``AlertRule`` or a Prometheus one) to a group
+        ``api``."""
         if isinstance(rule, AlertRule):
             policy = policy or RulePolicy(rule.cooldown, None)
             rule = rule.to_alerting_rule(kinds)

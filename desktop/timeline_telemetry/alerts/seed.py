@@ -1,4 +1,4 @@
-"""The seed's code API: ``AlertRule(name, condition, severity, description, cooldown,
+"""The design document's code API: ``AlertRule(name, condition, severity, description, cooldown,
 actions)`` and its ``AlertAction`` variants, translated to Prometheus alerting rules.
 
 A condition is PromQL, plus two shorthand suffixes on metric names (``W`` defaults to 5m):
@@ -9,7 +9,7 @@ A condition is PromQL, plus two shorthand suffixes on metric names (``W`` defaul
 * ``NAME_rate_W`` (``api_errors_rate_5m``): the per-second rate over ``W`` of the counter
   ``NAME_total`` (or ``NAME`` if it already ends in ``_total``): ``rate(NAME_total[W])``.
 
-So ``video_processing_duration_ms_avg > 30000`` is the seed's SlowVideoProcessing
+So ``video_processing_duration_ms_avg > 30000`` is the design document's SlowVideoProcessing
 expression, and ``api_errors_rate_5m > 0.1`` means "more than 0.1 errors per second".
 A name that is itself a known metric is never rewritten.
 """
@@ -39,7 +39,7 @@ __all__ = [
 
 
 class AlertSeverity(enum.Enum):
-    """The seed's severities (the ``severity`` label)."""
+    """The design document's severities (the ``severity`` label)."""
 
     INFO = "info"
     WARNING = "warning"
@@ -85,8 +85,8 @@ AlertAction = EmailAction | WebhookAction | PagerDutyAction | DesktopAction | Al
 
 @dataclass(frozen=True)
 class AlertRule:
-    """The seed's rule. ``cooldown`` (seconds): no repeat notification for the same alert
-    within it. ``for_s`` is an extension (the seed fires at once)."""
+    """The design document's rule. ``cooldown`` (seconds): no repeat notification for the same alert
+    within it. ``for_s`` is an extension (the design document's rules fire at once)."""
 
     name: str
     condition: str

@@ -1,6 +1,6 @@
 """Parsing the exporter lists: ``[{"Console": {}}, {"Prometheus": {"port": 9090}}, ...]``.
 
-Each exporter is an object with exactly one key naming its kind (the seed's externally
+Each exporter is an object with exactly one key naming its kind (the design document's externally
 tagged form). Which kinds a list accepts depends on the signal (traces or metrics).
 Duplicates (same kind and identity) are reported on the later entry.
 """

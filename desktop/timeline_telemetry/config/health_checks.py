@@ -1,7 +1,7 @@
 """Parsing ``health.checks``: ``[{"DiskSpace": {"path": "/tmp"}}, {"Memory": {}}, ...]``.
 
-Each check is an object with exactly one key naming its kind (the seed's externally tagged
-form, as for exporters). Every kind takes an optional ``name`` (the check's name) and
+Each check is an object with exactly one key naming its kind (the design document's externally
+tagged form, as for exporters). Every kind takes an optional ``name`` (the check's name) and
 ``timeout`` (a duration; null = ``health.default_timeout``), except Process, whose ``name``
 is the process to look for. ``null`` for the whole list means the built-in checks. Two checks
 with the same (effective) name are reported on the later one.

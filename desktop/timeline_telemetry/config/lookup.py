@@ -2,7 +2,7 @@
 
 Order: ``--config PATH``, ``--preset NAME``, ``$TELEMETRY_CONFIG``, ``config.json`` in the
 user config dir, the ``workstation`` preset. Then ``TELEMETRY_ENABLED`` and
-``PROMETHEUS_PORT`` (from the seed's compose file) override what the config says.
+``PROMETHEUS_PORT`` (from the design document's compose file) override what the config says.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The config back as the seed's JSON form (``config show``): the inverse of the loader, and
-the one rule set that says what in it is secret.
+"""The config back as the design document's JSON form (``config show``): the inverse of the
+loader, and the one rule set that says what in it is secret.
 
 Durations become strings (``"15s"``), exporters ``{"Kind": {...}}``, paths strings. With
 ``mask_secrets`` every literal value under a secret-looking key (:data:`SECRET_KEY`:

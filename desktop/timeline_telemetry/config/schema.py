@@ -241,7 +241,7 @@ class MetricsConfig:
 # -- health checks (externally tagged in JSON: {"<kind>": {...}}) ------------------------
 # Each has an optional ``name`` (the check's name; ``check_name`` gives the default) and an
 # optional ``timeout`` (None = ``health.default_timeout``). Process is the exception: its
-# ``name`` is the process to look for, as in the seed's ``{"Process": {"name": ...}}``.
+# ``name`` is the process to look for, as in the design document's ``{"Process": {"name": ...}}``.
 def _opt_duration() -> Any:
     """An optional duration field (None = inherit) that renders as a string or null."""
     return field(default=None, metadata={"duration": True})
@@ -318,7 +318,7 @@ class DatabaseCheckConfig:
 
 @dataclass(frozen=True)
 class HttpCheckConfig:
-    """``{"Http": {"url": ...}}``: the seed's external API check: the URL answers with
+    """``{"Http": {"url": ...}}``: the design document's external API check: the URL answers with
     ``expected_status``, Warning when slower than ``latency_warning`` (seconds)."""
 
     kind: ClassVar[str] = "Http"
@@ -438,7 +438,7 @@ class IngestConfig:
 @dataclass(frozen=True)
 class EmailActionConfig:
     """``{"Email": {...}}``: SMTP (``security`` starttls | tls | none), ``password`` a
-    ``keyring:``/``env:`` reference; the seed's ``recipients`` and ``subject``."""
+    ``keyring:``/``env:`` reference; the design document's ``recipients`` and ``subject``."""
 
     kind: ClassVar[str] = "Email"
     host: str = "localhost"
@@ -454,7 +454,8 @@ class EmailActionConfig:
 
 @dataclass(frozen=True)
 class WebhookActionConfig:
-    """``{"Webhook": {...}}``: ``format`` slack (the seed's ``payload`` + text) | generic."""
+    """``{"Webhook": {...}}``: ``format`` slack (the design document's ``payload`` + text) |
+    generic."""
 
     kind: ClassVar[str] = "Webhook"
     url: str = ""

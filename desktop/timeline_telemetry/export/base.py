@@ -19,7 +19,7 @@ class ExportResult(enum.Enum):
 
 
 class ExportState(enum.Enum):
-    """The seed's ``ExportStatus`` variants."""
+    """The design document's ``ExportStatus`` variants."""
 
     HEALTHY = "Healthy"
     DEGRADED = "Degraded"

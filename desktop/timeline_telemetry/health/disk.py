@@ -29,10 +29,11 @@ def _psutil_usage(path: str) -> DiskUsage:
 
 
 class DiskSpaceHealthCheck:
-    """Unhealthy when the drive holding ``path`` is ``max_used_fraction`` full (seed: ``/tmp``,
-    0.9), Warning from ``warning_margin`` below that. The used fraction is ``used / (used +
-    free)``, as ``df`` shows it. With ``footage_bitrate_mbps`` (a media drive) the free space
-    is also given as hours of footage at that bitrate (``footage_hours`` in the metadata).
+    """Unhealthy when the drive holding ``path`` is ``max_used_fraction`` full (design
+    document: ``/tmp``, 0.9), Warning from ``warning_margin`` below that. The used fraction is
+    ``used / (used + free)``, as ``df`` shows it. With ``footage_bitrate_mbps`` (a media drive)
+    the free space is also given as hours of footage at that bitrate (``footage_hours`` in the
+    metadata).
 
     A missing ``path`` is Unhealthy (an unmounted media drive), unless ``nearest_existing``:
     then its nearest existing parent is measured (the agent's data dir before first use).

@@ -1,4 +1,4 @@
-"""HttpHealthCheck: the seed's external API check, with urllib (no extra dependency)."""
+"""HttpHealthCheck: the design document's external API check, with urllib (no extra dependency)."""
 
 from __future__ import annotations
 

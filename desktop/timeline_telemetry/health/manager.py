@@ -1,4 +1,4 @@
-"""HealthCheckManager: the seed's manager, with bounded checks, a cache and transitions.
+"""HealthCheckManager: the design document's manager, with bounded checks, a cache and transitions.
 
 A *round* runs the checks that are due (all of them when forced, else those whose result is
 older than ``cache_ttl``) through a :class:`CheckRunner`, one at a time or ``max_parallel`` at
@@ -109,7 +109,7 @@ class HealthCheckManager:
             monotonic=monotonic,
         )
 
-    # -- the seed's API -----------------------------------------------------------------
+    # -- the design document's API --------------------------------------------------------
     def add_check(self, check: HealthCheck) -> None:
         """Add a check; ``ValueError`` if its name is taken (or is ``system``)."""
         name = check.name

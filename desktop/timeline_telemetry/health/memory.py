@@ -13,7 +13,7 @@ __all__ = ["MemoryHealthCheck"]
 
 
 class MemoryHealthCheck:
-    """Unhealthy when ``max_used_fraction`` of RAM is in use (seed: 0.8), Warning from
+    """Unhealthy when ``max_used_fraction`` of RAM is in use (design document: 0.8), Warning from
     ``warning_margin`` below. In use = total minus available (what programs can still get
     without swapping), the same as ``system_memory_usage_bytes``."""
 

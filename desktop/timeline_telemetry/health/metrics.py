@@ -1,4 +1,4 @@
-"""Health as metrics: the seed's ``*_health_status`` gauges plus per-check series."""
+"""Health as metrics: the design document's ``*_health_status`` gauges plus per-check series."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from .model import HealthReport, HealthStatus, worst
 
 __all__ = ["KIND_METRICS", "record_health_metrics"]
 
-#: Which check kinds feed which of the seed's gauges (the worst of several checks of a kind).
+#: Which check kinds feed which of the design document's gauges (the worst of several checks
+#: of a kind).
 KIND_METRICS: dict[str, str] = {
     "database": "database_health_status",
     "disk_space": "disk_space_health_status",
@@ -27,7 +28,7 @@ def record_health_metrics(metrics: Metrics, report: HealthReport) -> None:
     worst of its kind's checks (and disappears when no check of that kind is left);
     ``health_check_status{check}`` has one series per check; ``health_check_duration_seconds``
     gets an observation for every check that ran for this report (not cached results).
-    Values are the seed's numbers (0 Unknown, 1 Healthy, 2 Warning, 3 Unhealthy).
+    Values are the design document's numbers (0 Unknown, 1 Healthy, 2 Warning, 3 Unhealthy).
     """
     metrics.replace_series("system_health_status", MetricKind.GAUGE,
                            [((), float(report.overall))])

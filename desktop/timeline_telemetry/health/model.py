@@ -1,6 +1,6 @@
 """The values of the health framework: statuses, results, transitions, reports, the protocol.
 
-Numbers are the seed's (``system_health_status`` exports them): Unknown=0, Healthy=1,
+Numbers are the design document's (``system_health_status`` exports them): Unknown=0, Healthy=1,
 Warning=2, Unhealthy=3. "Worst" is by severity, where Unknown (not checked yet) ranks between
 Healthy and Warning: a component nobody has looked at is not known to be fine.
 """
@@ -26,7 +26,8 @@ __all__ = [
 
 
 class HealthStatus(enum.IntEnum):
-    """The seed's ``HealthStatus``; the int value is what the ``*_health_status`` gauges show."""
+    """The design document's ``HealthStatus``; the int value is what the ``*_health_status``
+    gauges show."""
 
     UNKNOWN = 0
     HEALTHY = 1
@@ -35,7 +36,7 @@ class HealthStatus(enum.IntEnum):
 
     @property
     def label(self) -> str:
-        """The seed's spelling: ``Unknown``, ``Healthy``, ``Warning``, ``Unhealthy``."""
+        """The design document's spelling: ``Unknown``, ``Healthy``, ``Warning``, ``Unhealthy``."""
         return self.name.capitalize()
 
     @property
@@ -59,7 +60,7 @@ def worst(statuses: Iterable[HealthStatus]) -> HealthStatus:
 
 @dataclass(frozen=True, slots=True)
 class HealthCheckResult:
-    """One check's outcome (the seed's ``HealthCheckResult``).
+    """One check's outcome (the design document's ``HealthCheckResult``).
 
     ``timestamp`` is wall-clock seconds when the check finished and ``check_duration`` its
     run time in seconds; the manager sets both from its own measurement, so a check may leave

@@ -1,7 +1,7 @@
 """The OTLP/HTTP receiver the editor pushes its traces, metrics and logs to.
 
 Received metrics go to the Metrics API (Prometheus names per the OTel compatibility rules,
-the seed's application metrics under the seed's names), spans to a bounded local
+the design document's application metrics under its names), spans to a bounded local
 :class:`TraceStore` and the trace exporters, logs to a :class:`LogStore` and a logs file.
 """
 

@@ -5,7 +5,7 @@
 (delta) the state of one series directly.
 
 Buckets: a histogram first seen here is declared with the pushed bounds, so it is exact.
-When the instrument's bounds differ (a catalog metric such as the seed's
+When the instrument's bounds differ (a catalog metric such as the design document's
 ``frame_processing_duration_ms``, or ``metrics.aggregation.histogram_buckets``), counts are
 re-bucketed: the cumulative count at each of our bounds is the pushed cumulative count at
 the largest pushed bound not above it. That is exact for bounds both sides share and a

@@ -1,10 +1,10 @@
 """Received OTLP metrics -> the :class:`Metrics` API (so /metrics, history and alerts see them).
 
-Names follow :mod:`.prom_names` (the OTel-to-Prometheus rules), except that the seed's
-application metrics (``metrics.catalog.APPLICATION_METRICS``) keep the seed's names: an
+Names follow :mod:`.prom_names` (the OTel-to-Prometheus rules), except that the design document's
+application metrics (``metrics.catalog.APPLICATION_METRICS``) keep the design document's names: an
 instrument the editor calls ``frames_processed`` (counter), ``frames_processed_total``,
 ``frame.processing.duration`` with unit ``ms``, or ``frame_processing_duration_ms`` all land
-on the seed's family. A name that is one of the agent's own metrics (``system_*``...) is
+on the design document's family. A name that is one of the agent's own metrics (``system_*``...) is
 rejected rather than mixed into the agent's series.
 
 Resource attributes, as the compatibility spec says: ``service.namespace``/``service.name``
@@ -52,7 +52,7 @@ TARGET_INFO = MetricSpec(
 _DELTA = pb.AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
 _NO_RECORDED_VALUE = pb.DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
 _RESOURCE_LABEL_KEYS = frozenset({"service.name", "service.namespace", "service.instance.id"})
-# OTel units whose seed spelling is a name suffix (frame.processing.duration + ms).
+# OTel units that the design document spells as a name suffix (frame.processing.duration + ms).
 _SEED_UNIT_SUFFIX = {"ms": "ms", "By": "bytes", "{frame}/s": "fps", "1/s": "fps", "1": "ratio",
                      "%": "percent", "s": "seconds"}
 _MAX_ERRORS_KEPT = 5
@@ -77,7 +77,7 @@ class MetricsOutcome:
 @dataclass(frozen=True, slots=True)
 class _Target:
     name: str
-    spec: MetricSpec | None  # the catalog spec when the name is a seed metric
+    spec: MetricSpec | None  # the catalog spec for one of the design document's metrics
     error: str = ""
 
 

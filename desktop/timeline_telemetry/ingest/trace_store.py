@@ -7,7 +7,7 @@ counted in ``dropped_spans``). Spans are kept as their protobuf messages and tur
 per span (the receiver must take 20,000 spans/s).
 
 Queries: :meth:`TraceStore.trace` (by id), :meth:`TraceStore.find` by name, service,
-minimum duration ("spans longer than 30 s", the seed's troubleshooting case) and errors.
+minimum duration ("spans longer than 30 s", the design document's troubleshooting case) and errors.
 """
 
 from __future__ import annotations

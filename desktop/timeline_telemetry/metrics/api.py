@@ -1,4 +1,4 @@
-"""The Metrics API the editor and the agent record through (the seed's ``Metrics``).
+"""The Metrics API the editor and the agent record through (the design document's ``Metrics``).
 
 Thread-safe. Names follow Prometheus rules; a name keeps the type it was first used with.
 Metrics declared in the catalog take their type, help, unit and buckets from it; any other
@@ -75,7 +75,7 @@ class Metrics:
         self._sample_owner: dict[str, str] = {}
         self._dropped = 0
 
-    # -- the seed's API ------------------------------------------------------------------
+    # -- the design document's API ------------------------------------------------------
     def increment_counter(
         self, name: str, value: float = 1, attributes: AttributeInput = None
     ) -> None:
@@ -134,15 +134,15 @@ class Metrics:
             self._drop(name)
 
     def increment_counter_with_attributes(self, name: str, value: float, attributes: Pairs) -> None:
-        """The seed's form: ``attributes`` as ``[(key, value), ...]``."""
+        """The design document's form: ``attributes`` as ``[(key, value), ...]``."""
         self.increment_counter(name, value, attributes)
 
     def set_gauge_with_attributes(self, name: str, value: float, attributes: Pairs) -> None:
-        """The seed's form: ``attributes`` as ``[(key, value), ...]``."""
+        """The design document's form: ``attributes`` as ``[(key, value), ...]``."""
         self.set_gauge(name, value, attributes)
 
     def record_histogram_with_attributes(self, name: str, value: float, attributes: Pairs) -> None:
-        """The seed's form: ``attributes`` as ``[(key, value), ...]``."""
+        """The design document's form: ``attributes`` as ``[(key, value), ...]``."""
         self.record_histogram(name, value, attributes)
 
     # -- for collectors and the receiver ----------------------------------------------------

@@ -1,8 +1,9 @@
 """The one table of metric metadata (name, type, unit, help) that exporters, history, plots and
 alert rules read. Names are the design document's; the additions follow Prometheus naming.
 
-The seed's three ``*_duration_ms`` histograms keep their names although ``promtool check
-metrics`` calls ``ms`` an abbreviated unit: the seed's alert rules and dashboards use them.
+The design document's three ``*_duration_ms`` histograms keep their names although
+``promtool check metrics`` calls ``ms`` an abbreviated unit: the design document's alert rules
+and dashboards use them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from .model import MetricKind, MetricSpec
 
 C, G, H = MetricKind.COUNTER, MetricKind.GAUGE, MetricKind.HISTOGRAM
 
-#: Buckets for the seed's millisecond histograms: a frame (ms) to a long render (minutes).
+#: Buckets for the design document's millisecond histograms: a frame (ms) to a long render
+#: (minutes).
 MS_BUCKETS: tuple[float, ...] = (
     1,
     5,

@@ -1,4 +1,4 @@
-"""Tracing: the seed's Tracer API over the OpenTelemetry SDK, and the trace exporters.
+"""Tracing: the design document's Tracer API over the OpenTelemetry SDK, and the trace exporters.
 
 Every exporter (Console, File, OTLP/HTTP, Jaeger-over-OTLP) is a small ``Sender`` wrapped by
 one ``QueuedExporter`` (``timeline_telemetry.delivery``: bounded queue, retry with backoff,

@@ -1,8 +1,8 @@
-"""The seed's tracing API (``Tracer``, spans, span builder) over the OpenTelemetry SDK.
+"""The design document's tracing API (``Tracer``, spans, span builder) over the OpenTelemetry SDK.
 
 ``with tracer.trace("render") as span:`` or ``@tracer.trace("render")`` runs a block in a new
 span that becomes the current one (children nest under it); ``await tracer.trace_async(name,
-fn)`` does the same for a coroutine function and passes the span in, as the seed does;
+fn)`` does the same for a coroutine function and passes the span in, as the design document does;
 ``tracer.span_builder(name).with_attribute(k, v).with_parent(span).start()`` makes a span
 by hand that the caller ends. An exception leaving a span is recorded on it and the span's
 status becomes ERROR; the exception propagates.
@@ -64,7 +64,8 @@ class Span:
         return self
 
     def set_error(self, description: str) -> Span:
-        """Mark the span as failed without an exception (the seed's ``error`` attribute)."""
+        """Mark the span as failed without an exception (the design document's ``error``
+        attribute)."""
         self._span.set_status(Status(StatusCode.ERROR, description))
         return self
 
@@ -235,7 +236,7 @@ class Tracer:
         self._stop = stop
         self._stopped = False
 
-    # -- the seed's API -------------------------------------------------------------------
+    # -- the design document's API --------------------------------------------------------
     def trace(self, name: str, attributes: Attributes | None = None) -> TraceScope:
         """A span around a ``with`` block or each call of a decorated function."""
         return TraceScope(self._tracer, name, attributes)

@@ -6,7 +6,7 @@ appear in logs or statuses. One persistent connection, reopened after any error.
 
 Endpoints follow the OTel SDKs' ``OTEL_EXPORTER_OTLP_ENDPOINT`` rule: a base URL gets
 ``/v1/traces`` appended; a URL already ending in ``/v1/traces`` is used as it is.
-Jaeger accepts OTLP natively (port 4318); the seed's ``http://host:14268/api/traces`` is
+Jaeger accepts OTLP natively (port 4318); the design document's ``http://host:14268/api/traces`` is
 Jaeger's legacy Thrift collector, which does not: see :func:`jaeger_otlp_url`.
 """
 

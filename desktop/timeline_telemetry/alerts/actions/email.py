@@ -1,5 +1,5 @@
 """Email action over SMTP: plain, STARTTLS or implicit TLS; password as a ``keyring:``
-reference resolved at each send. The seed's ``recipients`` and ``subject``."""
+reference resolved at each send. The design document's ``recipients`` and ``subject``."""
 
 from __future__ import annotations
 

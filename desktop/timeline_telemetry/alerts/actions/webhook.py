@@ -1,4 +1,4 @@
-"""Webhook action: the seed's Slack-style payload (``{"text": ..., "channel": ...}``, the
+"""Webhook action: the design document's Slack-style payload (``{"text": ..., "channel": ...}``, the
 configured ``payload`` with ``text`` filled in) or a generic JSON body (``format:
 "generic"``: Alertmanager's webhook shape: ``status``, ``alerts[]`` ...)."""
 
@@ -23,7 +23,7 @@ def _iso(t: float | None) -> str:
 
 
 def slack_body(n: Notification, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The seed's payload, with ``text`` set to the notification unless it was given."""
+    """The design document's payload, with ``text`` set to the notification unless it was given."""
     body = dict(payload)
     icon = "\u2705" if n.status == "resolved" else "\U0001f6a8"
     body.setdefault("text", f"{icon} {n.title}\n{n.body}")
