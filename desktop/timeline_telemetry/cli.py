@@ -23,7 +23,7 @@ from . import __version__
 from .paths import AppPaths
 
 if TYPE_CHECKING:
-    from .config import TelemetryConfig
+    from .config import ConfigProblem, TelemetryConfig
     from .history import HistoryStore, SeriesData
     from .metrics.model import Labels
 
@@ -250,16 +250,23 @@ def _load(args: argparse.Namespace, paths: AppPaths) -> TelemetryConfig:
 
 
 def _load_config(
-    args: argparse.Namespace, *, on_invalid: Callable[[str, AppPaths], None] | None = None
+    args: argparse.Namespace,
+    *,
+    on_invalid: Callable[[str, AppPaths], None] | None = None,
+    check_rules: bool = False,
 ) -> tuple[TelemetryConfig, AppPaths] | None:
     """The effective config and the app's paths; on a bad config, print every problem
     (each named by its JSON path), hand the same text to ``on_invalid`` and return None, so
-    the command starts nothing."""
+    the command starts nothing. ``check_rules``: the rule files it names count as part of
+    it (the commands that start the agent)."""
     from .config import ConfigError
 
     paths = AppPaths.resolve(_environ())
     try:
-        return _load(args, paths), paths
+        config = _load(args, paths)
+        if check_rules and (problems := _rule_file_problems(config)):
+            raise ConfigError(problems, source=config.source)
+        return config, paths
     except ConfigError as exc:
         source = getattr(exc, "source", None)
         head = f"invalid configuration ({source}):" if source else "invalid configuration:"
@@ -268,6 +275,24 @@ def _load_config(
         if on_invalid is not None:
             on_invalid(f"{head}\n{exc}", paths)
         return None
+
+
+def _rule_file_problems(config: TelemetryConfig) -> list[ConfigProblem]:
+    """The problems of the rule files ``config`` names (with alerts on), each one line
+    naming file, line:column and problem, under the config key; the shipped file is not
+    read again."""
+    from .config import ConfigProblem
+
+    files = config.alerts.rule_files
+    if not config.alerts.enabled or not files:
+        return []
+    from .alerts.rules import RuleFileError, load_rule_files
+
+    try:
+        load_rule_files(list(files))
+    except RuleFileError as exc:
+        return [ConfigProblem("telemetry.alerts.rule_files", line) for line in exc.errors]
+    return []
 
 
 def _environ() -> dict[str, str]:
@@ -280,7 +305,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if not args.headless:
         return cmd_tray(args)
-    loaded = _load_config(args)
+    loaded = _load_config(args, check_rules=True)
     if loaded is None:
         return EXIT_USAGE
     config, paths = loaded
@@ -354,7 +379,7 @@ def cmd_tray(args: argparse.Namespace) -> int:
     from .ui import report_startup_failure
 
     loaded = _load_config(args, on_invalid=lambda text, paths: report_startup_failure(
-        text, folder=paths.config_dir, environ=_environ()))
+        text, folder=paths.config_dir, environ=_environ()), check_rules=True)
     if loaded is None:
         return EXIT_USAGE
     config, paths = loaded
@@ -434,9 +459,11 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 # -- config ------------------------------------------------------------------------------
 def cmd_config_validate(args: argparse.Namespace) -> int:
     """``config validate PATH``."""
-    from .config import validate_file
+    from .config import load_config, validate_file
 
     problems = validate_file(args.path)
+    if not problems:  # the rule files it names, read as the agent will at start
+        problems = _rule_file_problems(load_config(args.path))
     if problems:
         for p in problems:
             print(str(p), file=sys.stderr)

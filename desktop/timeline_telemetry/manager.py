@@ -45,6 +45,7 @@ from .history import HistoryStore
 from .ingest import OtlpReceiver, build_ingest
 from .metrics import DEFAULT_CATALOG, Labels, MetricKind, Metrics, Snapshot
 from .metrics.disabled import DisabledMetrics
+from .net.http_server import HttpBounds
 from .paths import AppPaths
 from .tracing import Tracer, build_tracer
 
@@ -86,6 +87,7 @@ class TelemetryManager:
             Metrics(
                 histogram_buckets=agg.histogram_buckets,
                 summary_quantiles=agg.summary_quantiles,
+                max_series_per_metric=config.ingest.limits.max_series_per_metric,
                 clock=clock,
             )
             if self._metrics_on
@@ -398,6 +400,7 @@ class TelemetryManager:
             data_dir=self.paths.data_dir,
             editor_config=self.config.editor,
             export_status=self.get_export_status,
+            ingest_status=self.receiver.limit_hits if self.receiver is not None else None,
         ):
             health.add_check(check)
         health.add_round_listener(lambda report: record_health_metrics(self.metrics, report))
@@ -440,6 +443,17 @@ class TelemetryManager:
             rescan_interval=ccfg.process_rescan_interval,
         )
 
+    def _http_bounds(self) -> HttpBounds:
+        """``telemetry.http`` for the HTTP listeners."""
+        h = self.config.http
+        return HttpBounds(
+            header_timeout_s=h.header_timeout,
+            min_body_rate=h.min_body_rate_bytes,
+            idle_timeout_s=h.idle_timeout,
+            max_connections=h.max_connections,
+            reserved_connections=h.reserved_connections,
+        )
+
     def _build_exporters(self) -> list[MetricsExporter]:
         resource = self._resource()
         start_time = self._clock()
@@ -453,6 +467,7 @@ class TelemetryManager:
                         port=ecfg.port,
                         path=ecfg.path,
                         enable_compression=ecfg.enable_compression,
+                        http=self._http_bounds(),
                     )
                 )
             elif isinstance(ecfg, FileExporterConfig):

@@ -46,6 +46,20 @@ def test_exact_error_text_and_unit_hint() -> None:
 def test_absurdly_long_is_rejected() -> None:
     with pytest.raises(ValueError, match="100 years"):
         parse_duration("99999999999999999999999d")
+    with pytest.raises(ValueError) as info:
+        parse_duration("99999999999999999999d")
+    assert str(info.value) == ('"99999999999999999999d" is longer than 100 years '
+                               "(accepted: 0s to 36500d, i.e. 100 years)")
+    assert parse_duration("36500d") == 36500 * 86400.0
+    # Thousands of digits: our message, not Python's int() digit limit.
+    with pytest.raises(ValueError, match="longer than 100 years"):
+        parse_duration("9" * 5000 + "s")
+    assert parse_duration("0" * 5000 + "1s") == 1.0
+
+
+def test_only_ascii_digits() -> None:
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration("\u0663s")  # ARABIC-INDIC DIGIT THREE
 
 
 @pytest.mark.parametrize(("seconds", "text"), [

@@ -27,6 +27,7 @@ def test_all_is_what_the_package_exports() -> None:
         "exporters",
         "annotations",
         "alerts",
+        "safe_load",
     }
     assert set(config_pkg.__all__) == public - modules
 

@@ -14,8 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tracing"))
 
 from otlp_upstream import UpstreamReceiver
 
+from timeline_telemetry.config.schema import IngestLimitsConfig
 from timeline_telemetry.delivery import LOG_COUNTERS, QueuedExporter, RetryPolicy
-from timeline_telemetry.ingest import LogStore, MetricsSink, OtlpReceiver, TraceStore
+from timeline_telemetry.ingest import LogStore, OtlpReceiver, TraceStore
 from timeline_telemetry.metrics import Metrics
 from timeline_telemetry.tracing import JsonLinesSender, TraceExporters
 
@@ -41,7 +42,8 @@ def upstream() -> Iterator[UpstreamReceiver]:
 def make_receiver(
     metrics: Metrics, tmp_path: Path
 ) -> Iterator[Callable[..., OtlpReceiver]]:
-    """``make_receiver(trace_exporters=..., max_body_bytes=..., max_traces=...)``: started."""
+    """``make_receiver(trace_exporters=..., max_body_bytes=..., max_traces=..., limits=...)``:
+    started."""
     made: list[OtlpReceiver] = []
 
     def make(
@@ -50,6 +52,7 @@ def make_receiver(
         max_body_bytes: int = 4 * 1024 * 1024,
         max_traces: int = 1000,
         logs_file: Path | None = None,
+        limits: IngestLimitsConfig | None = None,
     ) -> OtlpReceiver:
         logs = QueuedExporter(
             JsonLinesSender(logs_file or tmp_path / "logs.jsonl", max_bytes=1 << 20, backups=1,
@@ -59,7 +62,7 @@ def make_receiver(
         rec = OtlpReceiver(
             metrics=metrics, host="127.0.0.1", port=0, max_body_bytes=max_body_bytes,
             trace_store=TraceStore(max_traces=max_traces), log_store=LogStore(),
-            trace_exporters=trace_exporters, logs_exporter=logs, sink=MetricsSink(metrics),
+            trace_exporters=trace_exporters, logs_exporter=logs, limits=limits,
         )
         rec.start()
         made.append(rec)

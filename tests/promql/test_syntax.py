@@ -12,6 +12,7 @@ from timeline_telemetry.promql.syntax import (
     ARITHMETIC_OPS,
     COMPARISON_OPS,
     MATH_FUNCS,
+    MAX_NESTING,
     OTHER_FUNCS,
     OVER_TIME_FUNCS,
     RANGE_FUNCS,
@@ -73,3 +74,25 @@ def test_what_it_refuses_is_named(text: str, named: str) -> None:
 def test_a_parse_error_is_a_promql_error() -> None:
     with pytest.raises(PromQLError, match=r"^parse error: "):
         parse("m +")
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("(" * 5000 + "1" + ")" * 5000, "nested too deeply: more than 128 levels of brackets"),
+    ("(" * 100_000 + "1" + ")" * 100_000, "query too long"),
+    ("abs(" * 200 + "m" + ")" * 200, "nested too deeply"),
+    (" + ".join(["m"] * 5000), "more than 1000 operators"),
+    (" or ".join(["m"] * 300), "expression tree is more than 200 levels deep"),
+])
+def test_queries_that_would_crash_the_parser_are_refused_first(text: str, problem: str) -> None:
+    """promql-parser overflows its (Rust) stack, killing the process, at ~8,000 nested
+    parentheses or ~4,000 chained operators; the evaluator recurses per tree level."""
+    with pytest.raises(PromQLError, match=problem):
+        parse(text)
+
+
+def test_the_bounds_leave_real_queries_alone() -> None:
+    deep = "(" * MAX_NESTING + "m" + ")" * MAX_NESTING
+    check_supported(parse(deep))
+    # Brackets and operators inside strings and comments are not counted.
+    check_supported(parse('m{job="' + "((((+" * 300 + '"} # ' + "(" * 300 + "\n"))
+    Evaluator(_source()).instant(parse(" + ".join(["m"] * 150)), T_MS)

@@ -270,7 +270,8 @@ def _scalar_op(op: str, a: float, b: float) -> tuple[float, bool]:
                     * (1 if math.copysign(1, b) > 0 else -1)), True
         return a / b, True
     if op == "%":
-        return (math.fmod(a, b) if b != 0 else math.nan), True
+        # Go's math.Mod: NaN for x = ±Inf or y = 0 (Python's fmod raises for ±Inf).
+        return (math.fmod(a, b) if b != 0 and not math.isinf(a) else math.nan), True
     if op == "^":
         try:
             return math.pow(a, b), True

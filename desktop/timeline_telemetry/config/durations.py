@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["DURATION_EXAMPLES", "format_duration", "parse_duration"]
+__all__ = ["DURATION_EXAMPLES", "DURATION_RANGE", "format_duration", "parse_duration"]
 
 DURATION_EXAMPLES = "examples: 500ms, 5s, 10m, 1h, 7d"
 
@@ -26,9 +26,12 @@ _UNITS: dict[str, int] = {
 }
 _RANK = {unit: i for i, unit in enumerate(_UNITS)}
 # "ms"/"us" before "m"/"s" so "5ms" is not read as 5m + "s".
-_PART = re.compile(r"(\d+)(ms|us|d|h|m|s)")
-_WHOLE = re.compile(r"(?:\d+(?:ms|us|d|h|m|s))+")
+# ASCII digits only: ``\d`` would also take other scripts' digits.
+_PART = re.compile(r"([0-9]+)(ms|us|d|h|m|s)")
+_WHOLE = re.compile(r"(?:[0-9]+(?:ms|us|d|h|m|s))+")
 _MAX_US = 100 * 365 * _UNITS["d"]  # a century: anything longer is a typo
+#: The accepted range, for messages.
+DURATION_RANGE = "0s to 36500d, i.e. 100 years"
 
 
 def parse_duration(text: str) -> float:
@@ -51,10 +54,20 @@ def parse_duration(text: str) -> float:
                 f"each once, e.g. 1h30m ({DURATION_EXAMPLES})"
             )
         last_rank = rank
-        total += int(match.group(1)) * _UNITS[unit]
+        digits = match.group(1).lstrip("0")
+        # 20 digits of any unit are past the cap already; int() of thousands of digits is
+        # refused by Python itself, with a message about sys.set_int_max_str_digits.
+        if len(digits) > 20:
+            raise _out_of_range(text)
+        total += int(digits or "0") * _UNITS[unit]
         if total > _MAX_US:
-            raise ValueError(f"{_quote(text)} is longer than 100 years")
+            raise _out_of_range(text)
     return total / 1_000_000
+
+
+def _out_of_range(text: str) -> ValueError:
+    return ValueError(f"{_quote(text)} is longer than 100 years "
+                      f"(accepted: {DURATION_RANGE})")
 
 
 def format_duration(seconds: float) -> str:

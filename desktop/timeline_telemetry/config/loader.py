@@ -14,6 +14,7 @@ from timeline_telemetry.paths import AppPaths
 
 from ._reader import Context, object_pairs_hook, show
 from .errors import ConfigError, ConfigProblem
+from .safe_load import MAX_CONFIG_BYTES, FileLoadError, load_json, read_text
 from .schema import TelemetryConfig
 from .sections import parse_telemetry
 
@@ -59,35 +60,37 @@ def parse_config(data: object, *, source: str, base_dir: Path) -> TelemetryConfi
 
 
 def parse_json_text(text: str, *, where: str) -> object:
-    """Decode JSON, remembering duplicate keys; a syntax error names ``where``, line and column."""
+    """Decode JSON, remembering duplicate keys, nested at most ``MAX_DEPTH`` levels; a
+    syntax error names ``where``, line and column."""
     try:
-        return json.loads(text, object_pairs_hook=object_pairs_hook)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            [ConfigProblem(where, f"invalid JSON at line {exc.lineno}, column {exc.colno}: "
-                                  f"{exc.msg}")],
-            source=where,
-        ) from None
+        return load_json(text, where=where, object_pairs_hook=object_pairs_hook)
+    except FileLoadError as exc:
+        raise _as_config_error(exc) from None
+
+
+def _as_config_error(exc: FileLoadError) -> ConfigError:
+    """One problem named by the file, the position spelled out in the message (a config's
+    problems are otherwise named by JSON path)."""
+    message = exc.problem
+    if exc.position is not None:
+        at = f"line {exc.position.line}, column {exc.position.column}"
+        head, sep, rest = message.partition(": ")
+        message = f"{head} at {at}: {rest}" if sep else f"{message} (at {at})"
+    return ConfigError([ConfigProblem(exc.file, message)], source=exc.file)
 
 
 def load_config(path: Path) -> TelemetryConfig:
-    """Read and validate a config file; relative paths inside resolve against its directory."""
-    where = str(path)
+    """Read and validate a config file; relative paths inside resolve against its directory.
+
+    The file is read with the bounds of :mod:`.safe_load` (at most ``MAX_CONFIG_BYTES``,
+    UTF-8, nested at most ``MAX_DEPTH`` levels); every refusal is a :class:`ConfigError`.
+    """
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise ConfigError(
-            [ConfigProblem(where, f"cannot read the config file: {reason}")], source=where
-        ) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            [ConfigProblem(where, f"not UTF-8 text (byte {exc.start})")], source=where
-        ) from None
-    data = parse_json_text(text, where=where)
-    return parse_config(data, source=where, base_dir=path.absolute().parent)
+        text = read_text(path, max_bytes=MAX_CONFIG_BYTES, kind="config file")
+    except FileLoadError as exc:
+        raise _as_config_error(exc) from None
+    data = parse_json_text(text, where=str(path))
+    return parse_config(data, source=str(path), base_dir=path.absolute().parent)
 
 
 def load_preset(name: str, *, base_dir: Path | None = None) -> TelemetryConfig:

@@ -10,8 +10,9 @@ secret query values and well-known webhook paths masked), and an alert ``Webhook
 Teams and most generic webhooks). ``keyring:``/``env:`` references are shown as they are.
 ``parse_config(config_to_json(c, mask_secrets=False), ...) == c``.
 
-The diagnostics bundle's scrubber builds on the same names and patterns (it may import this
-module; nothing here imports ``diagnostics``).
+The names and URL patterns are :mod:`timeline_telemetry.redact`'s (re-exported here), the
+same the diagnostics bundle's scrubber, the Console trace exporter and the receiver's stored
+logs apply.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from pathlib import Path
+
+from timeline_telemetry.redact import MASK, SECRET_KEY, SECRET_KEY_WORDS, URL_RULES
 
 from .durations import format_duration
 from .schema import TelemetryConfig, is_duration_field
@@ -38,43 +41,11 @@ __all__ = [
     "redact_url",
 ]
 
-MASK = "***"
-#: Alternatives (a regex fragment) found in the names of keys, flags, query parameters and
-#: environment variables whose values are secrets.
-SECRET_KEY_WORDS = (
-    r"password|passwd|passphrase|pwd|token|secret|api[_-]?key|apikey|authorization"
-    r"|auth[_-]?header|routing[_-]?key|integration[_-]?key|service[_-]?key|private[_-]?key"
-    r"|access[_-]?key|cookie|credential"
-)
-#: Searched in a key name: a match means the key's values are secret.
-SECRET_KEY = re.compile(SECRET_KEY_WORDS, re.IGNORECASE)
 #: Keys all of whose values are secret whatever their own names (HTTP headers).
 ALL_VALUES_SECRET = frozenset({"headers"})
 #: ``{"Webhook": {"url": ...}}``: objects under these keys hold a URL whose path is secret.
 _PATH_SECRET_OWNERS = frozenset({"Webhook"})
 _PATH_SECRET_KEYS = frozenset({"url"})
-# query parameter names that are secret although too short to be key words elsewhere
-_QUERY_NAMES = r"key|sig|signature|auth|code"
-_STOP = r"&#\s\"'<>"  # where a query value ends in a URL written in text or JSON
-
-#: ``(kind, pattern, replacement)`` masking credentials inside URLs, wherever the URL is
-#: (a whole string or a part of a log line); each is idempotent on its own output.
-URL_RULES: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("slack_webhook", re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)"
-                                 r"[A-Za-z0-9/_-]+"), r"\1" + MASK),
-    ("webhook_path", re.compile(r"(discord(?:app)?\.com/api/webhooks/|\.webhook\.office\.com"
-                                r"/webhookb2/|outlook\.office\.com/webhook/)[A-Za-z0-9/_@.-]+"),
-     r"\1" + MASK),
-    ("pagerduty_key", re.compile(r"(events\.pagerduty\.com/[A-Za-z0-9/_.-]*?"
-                                 r"(?:integration|enqueue|e|v2)/?)([A-Za-z0-9]{20,})"),
-     r"\1" + MASK),
-    ("url_userinfo", re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)(?!\*\*\*@)[^/\s:@\"'<>]+"
-                                r"(?::[^/\s@\"'<>]*)?@"), r"\1" + MASK + "@"),
-    ("url_query_token", re.compile(
-        r"([?&;#](?:[A-Za-z0-9_.-]*(?:" + SECRET_KEY_WORDS + r")[A-Za-z0-9_.-]*|"
-        + _QUERY_NAMES + r")=)(?!\*\*\*(?:[" + _STOP + r"]|$))[^" + _STOP + r"]+",
-        re.IGNORECASE), r"\1" + MASK),
-)
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _AUTHORITY = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*)(.*)", re.DOTALL)
 

@@ -37,7 +37,9 @@ __all__ = [
     "HealthConfig",
     "HistoryConfig",
     "HttpCheckConfig",
+    "HttpConfig",
     "IngestConfig",
+    "IngestLimitsConfig",
     "JaegerExporterConfig",
     "LoggingConfig",
     "MemoryCheckConfig",
@@ -425,6 +427,21 @@ class OtlpIngestConfig:
 
 
 @dataclass(frozen=True)
+class IngestLimitsConfig:
+    """``ingest.limits``: what one pushing application may cost the agent (the OTel SDK's
+    attribute limits, Prometheus' series limits). Extra attributes are dropped and long
+    values truncated (as the SDK does); data points beyond a series or name limit are refused
+    and reported in the OTLP reply's ``partial_success``. ``max_series_per_metric`` also caps
+    the agent's own metrics."""
+
+    max_attributes: int = 128  # per span, event, link, data point, log record and resource
+    max_attribute_value_length: int = 4096  # characters (bytes for byte values)
+    max_metric_names_per_service: int = 1000
+    max_series_per_metric: int = 2000
+    max_series: int = 10_000  # every received series (and target_info) together
+
+
+@dataclass(frozen=True)
 class IngestConfig:
     """``ingest``: the receiver, how many received traces stay queryable, and where received
     logs are written (``logs_file`` None = ``<data dir>/otlp-logs.jsonl``; else absolute)."""
@@ -432,6 +449,25 @@ class IngestConfig:
     otlp: OtlpIngestConfig = field(default_factory=OtlpIngestConfig)
     trace_store_max_traces: int = 1000
     logs_file: Path | None = None
+    limits: IngestLimitsConfig = field(default_factory=IngestLimitsConfig)
+
+
+# -- http (the bounds of the agent's HTTP listeners) -------------------------------------
+@dataclass(frozen=True)
+class HttpConfig:
+    """``http``: the bounds of both HTTP listeners (the Prometheus/health/API one and the OTLP
+    receiver), against slow or stuck local clients. A request's whole head must arrive within
+    ``header_timeout``; a body must keep up ``min_body_rate_bytes`` per second after a grace of
+    ``header_timeout`` (0 = no minimum); an idle keep-alive connection closes after
+    ``idle_timeout``. At most ``max_connections`` connections are open per listener; the last
+    ``reserved_connections`` of them only serve quick requests (head within 1 s) to /metrics,
+    /health and /api/v1/*, so these answer while slow clients hold the rest."""
+
+    header_timeout: float = _duration(10.0)
+    min_body_rate_bytes: int = 1024
+    idle_timeout: float = _duration(60.0)
+    max_connections: int = 32
+    reserved_connections: int = 4
 
 
 # -- alerts (telemetry.alerts; parsed in alerts.py) ---------------------------------------
@@ -558,6 +594,7 @@ class TelemetryConfig:
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     ingest: IngestConfig = field(default_factory=IngestConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     editor: EditorConfig = field(default_factory=EditorConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)

@@ -22,7 +22,9 @@ from .schema import (
     EditorConfig,
     HealthConfig,
     HistoryConfig,
+    HttpConfig,
     IngestConfig,
+    IngestLimitsConfig,
     LoggingConfig,
     MetricsConfig,
     OtlpIngestConfig,
@@ -38,7 +40,9 @@ __all__ = [
     "parse_editor",
     "parse_health",
     "parse_history",
+    "parse_http",
     "parse_ingest",
+    "parse_ingest_limits",
     "parse_logging",
     "parse_metrics",
     "parse_otlp_ingest",
@@ -59,6 +63,7 @@ def parse_telemetry(ctx: Context, path: str, data: object) -> TelemetryConfig:
         metrics=r.section("metrics", parse_metrics, d.metrics),
         health=r.section("health", parse_health, d.health),
         ingest=r.section("ingest", parse_ingest, d.ingest),
+        http=r.section("http", parse_http, d.http),
         editor=r.section("editor", parse_editor, d.editor),
         logging=r.section("logging", parse_logging, d.logging),
         alerts=r.section("alerts", parse_alerts, d.alerts),
@@ -222,6 +227,28 @@ def parse_budget(ctx: Context, path: str, data: object) -> BudgetConfig:
     )
 
 
+def parse_http(ctx: Context, path: str, data: object) -> HttpConfig:
+    """``telemetry.http``: the HTTP listeners' bounds; the reserve is below the cap."""
+    r = ObjectReader(ctx, path, data, json_keys(HttpConfig))
+    d = HttpConfig()
+    max_connections = r.get_int("max_connections", d.max_connections, minimum=2, maximum=10_000)
+    reserved = r.get_int("reserved_connections", d.reserved_connections, minimum=0,
+                         maximum=10_000)
+    if reserved >= max_connections:
+        ctx.problem(r.path("reserved_connections"),
+                    f"{reserved} leaves no connection for other requests: keep it below "
+                    f"max_connections ({max_connections})")
+        reserved = min(d.reserved_connections, max_connections - 1)
+    return HttpConfig(
+        header_timeout=r.get_duration("header_timeout", d.header_timeout),
+        min_body_rate_bytes=r.get_int("min_body_rate_bytes", d.min_body_rate_bytes,
+                                      minimum=0, maximum=1024 * 1024 * 1024),
+        idle_timeout=r.get_duration("idle_timeout", d.idle_timeout),
+        max_connections=max_connections,
+        reserved_connections=reserved,
+    )
+
+
 def parse_ingest(ctx: Context, path: str, data: object) -> IngestConfig:
     """``telemetry.ingest``; a relative ``logs_file`` resolves against the base dir."""
     r = ObjectReader(ctx, path, data, json_keys(IngestConfig))
@@ -235,6 +262,26 @@ def parse_ingest(ctx: Context, path: str, data: object) -> IngestConfig:
             "trace_store_max_traces", d.trace_store_max_traces, minimum=1
         ),
         logs_file=logs_file,
+        limits=r.section("limits", parse_ingest_limits, d.limits),
+    )
+
+
+def parse_ingest_limits(ctx: Context, path: str, data: object) -> IngestLimitsConfig:
+    """``telemetry.ingest.limits``: every limit at least 1 (value lengths at least 16)."""
+    r = ObjectReader(ctx, path, data, json_keys(IngestLimitsConfig))
+    d = IngestLimitsConfig()
+    return IngestLimitsConfig(
+        max_attributes=r.get_int("max_attributes", d.max_attributes, minimum=1),
+        max_attribute_value_length=r.get_int(
+            "max_attribute_value_length", d.max_attribute_value_length, minimum=16
+        ),
+        max_metric_names_per_service=r.get_int(
+            "max_metric_names_per_service", d.max_metric_names_per_service, minimum=1
+        ),
+        max_series_per_metric=r.get_int(
+            "max_series_per_metric", d.max_series_per_metric, minimum=1
+        ),
+        max_series=r.get_int("max_series", d.max_series, minimum=1),
     )
 
 

@@ -5,6 +5,14 @@ descriptor, so a killed process can leave at most a torn *last* line, never a br
 the middle. ``start`` cuts such a torn tail off before appending (so the next line does not
 glue onto it), and :func:`read_otlp_json_lines` skips a final line without its newline.
 
+Full disk (or EIO): a write can stop part-way through a line. The partial line is truncated
+away at once (the file goes back to the end of its last complete line); if even that fails,
+every append first checks that the file ends with a newline and cuts a torn tail, so a
+partial record is never followed by more data. Failures are logged without a traceback and
+at most once a minute (with how many writes failed meanwhile), counted in ``errors`` (the
+manager and the trace/log queues count them in ``telemetry_export_errors_total``), shown in
+``status()``; the next export simply tries again, so writing resumes when space returns.
+
 The file is opened per export (one open/write/close every collection interval): the exporter
 holds no descriptor, so rotation by another tool, a deleted file or a fixed permission is
 picked up at the next interval instead of writing into a vanished inode.
@@ -12,10 +20,12 @@ picked up at the next interval instead of writing into a vanished inode.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,12 +39,24 @@ if TYPE_CHECKING:  # the OTLP encoding (protobuf) is imported at the first expor
         ExportMetricsServiceRequest,
     )
 
-__all__ = ["FileExporter", "read_otlp_json_lines", "repair_torn_tail", "rotated_files"]
+__all__ = [
+    "ERROR_LOG_INTERVAL_S",
+    "FileExporter",
+    "WriteFn",
+    "read_otlp_json_lines",
+    "repair_torn_tail",
+    "rotated_files",
+]
 
 _log = logging.getLogger(__name__)
 
+#: ``os.write``'s shape: writes some bytes of ``data`` to the descriptor, returns how many.
+WriteFn = Callable[[int, memoryview], int]
+#: Write errors of one file are logged at most this often (seconds).
+ERROR_LOG_INTERVAL_S = 60.0
+
 _OPEN_FLAGS = (
-    os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    os.O_RDWR | os.O_APPEND | os.O_CREAT  # read: the last byte is checked before appending
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 )
@@ -47,7 +69,11 @@ class FileExporter:
     When the next line would take the file past ``max_bytes``, ``path`` becomes ``path.1``
     (``.1`` -> ``.2`` ... up to ``backups``; the oldest is dropped) and a new file starts.
     Write errors (disk full, permissions) are counted in ``errors``, reported through
-    ``status()``, and retried at the next export.
+    ``status()``, logged at most once every ``ERROR_LOG_INTERVAL_S``, and retried at the
+    next export; a line cut short is never left in front of the next one.
+
+    ``write`` (``os.write``) and ``clock`` (monotonic seconds, for the log rate limit) are
+    services: tests pass a ``write`` that fails part-way with ``ENOSPC``.
     """
 
     def __init__(
@@ -59,6 +85,8 @@ class FileExporter:
         resource: Mapping[str, str],
         start_time: float,
         name: str | None = None,
+        write: WriteFn = os.write,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_bytes < 1:
             raise ValueError(f"max_bytes must be >= 1, got {max_bytes}")
@@ -72,8 +100,12 @@ class FileExporter:
         self._start_time = start_time
         self._tracker = StatusTracker(initial=ExportStatus.degraded("not started"))
         self._lock = threading.Lock()
+        self._write = write
+        self._error_log = _WriteErrorLog(self.path, clock)
         self.lines_written = 0
         self.rotations = 0
+        #: Bytes of lines cut short (by a failed write) removed from the file.
+        self.torn_bytes_removed = 0
 
     # -- MetricsExporter ------------------------------------------------------------------
     def start(self) -> None:
@@ -109,12 +141,9 @@ class FileExporter:
         with self._lock:
             try:
                 self._append(data)
-            except OSError as exc:
+            except OSError as exc:  # logged by _append, rate-limited, without a traceback
                 self._tracker.failure(_describe(exc))
-                if self._tracker.consecutive_failures == 1:
-                    _log.warning("cannot write metrics to %s: %s", self.path, exc)
                 return ExportResult.FAILURE
-            self.lines_written += 1
         self._tracker.success()
         return ExportResult.SUCCESS
 
@@ -150,26 +179,66 @@ class FileExporter:
 
     def append_line(self, data: bytes) -> None:
         """Append one complete line (``data`` ends with a newline), rotating first if needed;
-        for other writers of OTLP-JSON lines (traces, logs). Raises ``OSError``."""
+        for other writers of OTLP-JSON lines (traces, logs). Raises ``OSError`` (already
+        logged, at most once a minute); the file then still ends with a complete line, or
+        the torn one is cut before the next line goes out."""
         with self._lock:
             self._append(data)
 
     def _append(self, data: bytes) -> None:
+        try:
+            self._append_unlogged(data)
+        except OSError as exc:
+            self._error_log.failed(exc)
+            raise
+        self.lines_written += 1
+        self._error_log.recovered()
+
+    def _append_unlogged(self, data: bytes) -> None:
         fd = self._open()
         try:
-            size = os.fstat(fd).st_size
+            size = self._cut_torn_tail(fd)
             if size > 0 and size + len(data) > self.max_bytes:
                 os.close(fd)
                 fd = -1
                 self._rotate()
                 fd = self._open()
-            view = memoryview(data)
-            while view:  # one write in practice; a short write continues at the end
-                written = os.write(fd, view)
-                view = view[written:]
+                size = self._cut_torn_tail(fd)
+            self._write_line(fd, data, start=size)
         finally:
             if fd >= 0:
                 os.close(fd)
+
+    def _cut_torn_tail(self, fd: int) -> int:
+        """Truncate a last line without its newline (a write that failed part-way and could
+        not be undone, or a crash); the file's size after."""
+        size = os.fstat(fd).st_size
+        cut = _complete_end(fd, size)
+        if cut < size:
+            os.ftruncate(fd, cut)
+            self.torn_bytes_removed += size - cut
+            _log.warning("%s ended with a torn line: removed its last %d bytes", self.path,
+                         size - cut)
+        return cut
+
+    def _write_line(self, fd: int, data: bytes, *, start: int) -> None:
+        """Write all of ``data`` at the end (``start``); if that fails after part of it went
+        out, truncate back to ``start`` so no partial line stays in front of the next one."""
+        view = memoryview(data)
+        try:
+            while view:  # one write in practice; a short write continues at the end
+                written = self._write(fd, view)
+                if written <= 0:  # would loop forever; os.write raises instead
+                    raise OSError(errno.EIO, "write made no progress")
+                view = view[written:]
+        except OSError:
+            if len(view) < len(data):
+                try:
+                    os.ftruncate(fd, start)
+                    self.torn_bytes_removed += len(data) - len(view)
+                except OSError:
+                    pass  # cut at the next append (_cut_torn_tail)
+            raise
 
     def _rotate(self) -> None:
         """Shift ``path`` -> ``.1`` -> ... -> ``.backups``. A failed rename is logged and the
@@ -198,29 +267,81 @@ def rotated_files(path: Path, backups: int) -> list[Path]:
 def repair_torn_tail(path: Path) -> int:
     """Cut a last line that has no newline (a write cut short); return the bytes removed."""
     try:
-        f = open(path, "r+b")  # noqa: SIM115 (closed by the with-block below)
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         return 0
-    with f:
-        size = f.seek(0, os.SEEK_END)
-        if size == 0:
-            return 0
-        f.seek(size - 1)
-        if f.read(1) == b"\n":
-            return 0
-        end = size
-        cut = 0
-        while end > 0:
-            start = max(0, end - _TAIL_CHUNK)
-            f.seek(start)
-            chunk = f.read(end - start)
-            nl = chunk.rfind(b"\n")
-            if nl >= 0:
-                cut = start + nl + 1
-                break
-            end = start
-        f.truncate(cut)
+    try:
+        size = os.fstat(fd).st_size
+        cut = _complete_end(fd, size)
+        if cut < size:
+            os.ftruncate(fd, cut)
         return size - cut
+    finally:
+        os.close(fd)
+
+
+def _complete_end(fd: int, size: int) -> int:
+    """The offset just after the last newline of the first ``size`` bytes of ``fd`` (``size``
+    itself when the file ends with one, 0 when it has none). Moves the file position, which
+    an ``O_APPEND`` write ignores."""
+    if size == 0 or _read_at(fd, size - 1, 1) == b"\n":
+        return size
+    end = size
+    while end > 0:
+        start = max(0, end - _TAIL_CHUNK)
+        nl = _read_at(fd, start, end - start).rfind(b"\n")
+        if nl >= 0:
+            return start + nl + 1
+        end = start
+    return 0
+
+
+def _read_at(fd: int, offset: int, n: int) -> bytes:
+    os.lseek(fd, offset, os.SEEK_SET)  # not os.pread: Windows has none
+    chunks: list[bytes] = []
+    while n > 0:
+        chunk = os.read(fd, n)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+class _WriteErrorLog:
+    """At most one warning every :data:`ERROR_LOG_INTERVAL_S` about one file's failing
+    writes (with how many failed since the last one; no traceback: a full disk is expected),
+    and one line when writing works again. Called under the exporter's lock."""
+
+    def __init__(self, path: Path, clock: Callable[[], float]) -> None:
+        self._path = path
+        self._clock = clock
+        self._logged_at: float | None = None
+        self._unlogged = 0  # failures since the last warning
+        self._streak = 0  # failures since the last success
+
+    def failed(self, exc: OSError) -> None:
+        self._streak += 1
+        self._unlogged += 1
+        now = self._clock()
+        if self._logged_at is not None and now - self._logged_at < ERROR_LOG_INTERVAL_S:
+            return
+        if self._logged_at is None or self._unlogged == 1:
+            _log.warning("cannot write to %s: %s (retrying at each write; further errors "
+                         "are logged once a minute)", self._path, _describe(exc))
+        else:
+            _log.warning("cannot write to %s: %s (%d failed writes in the last %.0f s, %d "
+                         "since the last success)", self._path, _describe(exc),
+                         self._unlogged, now - self._logged_at, self._streak)
+        self._logged_at = now
+        self._unlogged = 0
+
+    def recovered(self) -> None:
+        if self._streak:
+            _log.info("writing to %s again after %d failed writes", self._path, self._streak)
+            self._streak = 0
+            self._unlogged = 0
+            self._logged_at = None
 
 
 def read_otlp_json_lines(

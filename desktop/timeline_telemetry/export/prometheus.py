@@ -26,7 +26,13 @@ from timeline_telemetry.metrics.model import (
     Snapshot,
     SummaryValue,
 )
-from timeline_telemetry.net.http_server import LocalHttpServer, Request, Response
+from timeline_telemetry.net.http_server import (
+    DEFAULT_RESERVED_PATHS,
+    HttpBounds,
+    LocalHttpServer,
+    Request,
+    Response,
+)
 
 from .base import ExportResult, ExportStatus
 from .exposition import ExpositionRenderer, format_value, openmetrics_name, openmetrics_unit
@@ -159,7 +165,9 @@ class PrometheusExporter:
 
     ``snapshot_source`` is called once per scrape on the HTTP thread (it must be thread-safe;
     ``Metrics.snapshot`` is). Pass ``server`` to share one :class:`LocalHttpServer` with other
-    routes; the exporter then starts it if needed but only stops a server it created.
+    routes; the exporter then starts it if needed but only stops a server it created. ``http``
+    bounds the server it creates (``telemetry.http``); ``path`` is one of its reserved paths,
+    answered even while slow clients hold the other connections.
     """
 
     name = "prometheus"
@@ -173,12 +181,14 @@ class PrometheusExporter:
         path: str = "/metrics",
         enable_compression: bool = False,
         server: LocalHttpServer | None = None,
+        http: HttpBounds | None = None,
     ) -> None:
         self._source = snapshot_source
         self.path = path
         self.enable_compression = enable_compression
         self._owns_server = server is None
-        self.server = server if server is not None else LocalHttpServer(host, port)
+        self.server = server if server is not None else LocalHttpServer(
+            host, port, bounds=http, reserved_paths=(path, *DEFAULT_RESERVED_PATHS))
         self._renderer = ExpositionRenderer()
         self._registry: Any = None  # prometheus_client.CollectorRegistry, made on first need
         self._tracker = StatusTracker(initial=ExportStatus.degraded("not started"))

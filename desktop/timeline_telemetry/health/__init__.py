@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .exporters import ExporterStatusHealthCheck
     from .ffmpeg import FfmpegHealthCheck, FfmpegProbe, parse_encoders
     from .http_api import HttpHealthCheck
+    from .ingest import IngestLimitHit, IngestLimitsHealthCheck
     from .manager import OVERALL_COMPONENT, HealthCheckManager
     from .memory import MemoryHealthCheck
     from .metrics import KIND_METRICS, record_health_metrics
@@ -50,6 +51,8 @@ __all__ = [
     "HealthStatus",
     "HealthTransition",
     "HttpHealthCheck",
+    "IngestLimitHit",
+    "IngestLimitsHealthCheck",
     "MemoryHealthCheck",
     "ProcessHealthCheck",
     "build_health_checks",
@@ -73,6 +76,8 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "FfmpegProbe": ".ffmpeg",
     "parse_encoders": ".ffmpeg",
     "HttpHealthCheck": ".http_api",
+    "IngestLimitHit": ".ingest",
+    "IngestLimitsHealthCheck": ".ingest",
     "OVERALL_COMPONENT": ".manager",
     "HealthCheckManager": ".manager",
     "MemoryHealthCheck": ".memory",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import assert_never
 
@@ -24,6 +24,7 @@ from .disk import DiskSpaceHealthCheck
 from .exporters import ExporterStatusHealthCheck
 from .ffmpeg import FfmpegHealthCheck
 from .http_api import HttpHealthCheck
+from .ingest import IngestLimitHit, IngestLimitsHealthCheck
 from .memory import MemoryHealthCheck
 from .model import HealthCheck
 from .process import ProcessHealthCheck
@@ -40,13 +41,15 @@ def build_health_checks(
     data_dir: Path,
     editor_config: EditorConfig,
     export_status: Callable[[], Mapping[str, ExportStatus]] | None,
+    ingest_status: Callable[[], Sequence[IngestLimitHit]] | None = None,
 ) -> list[HealthCheck]:
     """The checks to run, named uniquely.
 
     Without ``checks`` in the config: ``disk`` (the drive of ``data_dir``), one ``disk:<dir>``
     per ``editor.media_dirs`` entry (with footage hours at 100 Mbit/s), ``memory`` and
     ``ffmpeg``. Then, unless ``export_status`` is None (the one-shot ``check`` command), the
-    ``exporters`` check.
+    ``exporters`` check; and with ``ingest_status`` (the OTLP receiver's limit hits) the
+    ``ingest`` check.
     """
     timeout = health_config.default_timeout
     checks: list[HealthCheck]
@@ -56,6 +59,8 @@ def build_health_checks(
         checks = [_from_config(c, editor_config, timeout) for c in health_config.checks]
     if export_status is not None:
         checks.append(ExporterStatusHealthCheck(export_status))
+    if ingest_status is not None:
+        checks.append(IngestLimitsHealthCheck(ingest_status))
     return checks
 
 

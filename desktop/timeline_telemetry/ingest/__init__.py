@@ -3,6 +3,7 @@
 Received metrics go to the Metrics API (Prometheus names per the OTel compatibility rules,
 the design document's application metrics under its names), spans to a bounded local
 :class:`TraceStore` and the trace exporters, logs to a :class:`LogStore` and a logs file.
+``telemetry.ingest.limits`` bound what a sender may cost (see :mod:`.limits`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from .build import build_ingest
     from .codec import OtlpHttpError, decode_request, decompress, error_response, rpc_status_bytes
     from .histograms import apply_histogram, rebucket
+    from .limits import IngestRejections
     from .log_store import LogStore, StoredLog
     from .metrics_sink import TARGET_INFO, MetricsOutcome, MetricsSink
     from .prom_names import label_name, labels_from_attributes, metric_name, prometheus_unit
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PORT_SETTING",
     "TARGET_INFO",
+    "IngestRejections",
     "LogStore",
     "MetricsOutcome",
     "MetricsSink",
@@ -56,6 +59,7 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "rpc_status_bytes": ".codec",
     "apply_histogram": ".histograms",
     "rebucket": ".histograms",
+    "IngestRejections": ".limits",
     "LogStore": ".log_store",
     "StoredLog": ".log_store",
     "TARGET_INFO": ".metrics_sink",

@@ -17,6 +17,15 @@ Data: monotonic cumulative sums set counter totals, monotonic delta sums add to 
 non-monotonic sums and gauges are gauges (delta non-monotonic sums are accumulated here);
 explicit-bucket histograms set or add their state (see :mod:`.histograms`). Exponential
 histograms and summaries are rejected (reported back as OTLP partial success).
+
+Limits (``telemetry.ingest.limits``, checked before any instrument or series is created):
+attributes of resources and data points are capped (:mod:`.attributes`); a service may bring
+at most ``max_metric_names_per_service`` metric names, a metric at most
+``max_series_per_metric`` label sets, and all received metrics together (``target_info``
+included) at most ``max_series``; data points past these are refused (partial success) and
+counted in :class:`IngestRejections`. Only admitted names and series are remembered, so a
+flood of distinct names or label values costs CPU, never memory. Series are never expired:
+the limits hold until the agent restarts.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import math
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -33,11 +43,14 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.metrics.v1 import metrics_pb2 as pb
 
+from timeline_telemetry.config.schema import IngestLimitsConfig
 from timeline_telemetry.metrics.api import Metrics
 from timeline_telemetry.metrics.catalog import APPLICATION_METRICS, DEFAULT_CATALOG
 from timeline_telemetry.metrics.model import Labels, MetricKind, MetricSpec
 
+from .attributes import cap_attributes
 from .histograms import apply_histogram
+from .limits import IngestRejections, clip
 from .prom_names import labels_from_attributes, metric_name, prometheus_unit, sanitize_name
 
 __all__ = ["TARGET_INFO", "MetricsOutcome", "MetricsSink"]
@@ -70,6 +83,7 @@ class MetricsOutcome:
     def reject(self, n: int, why: str) -> None:
         """Count ``n`` rejected points and keep the first few reasons."""
         self.rejected += n
+        why = clip(why, 400)
         if why not in self.errors and len(self.errors) < _MAX_ERRORS_KEPT:
             self.errors.append(why)
 
@@ -82,7 +96,11 @@ class _Target:
 
 
 class MetricsSink:
-    """Applies ``ExportMetricsServiceRequest`` messages to ``metrics``. Thread-safe."""
+    """Applies ``ExportMetricsServiceRequest`` messages to ``metrics``. Thread-safe.
+
+    ``limits`` default to ``IngestLimitsConfig()``; ``rejections`` (optional) is told about
+    everything the limits refuse or cut.
+    """
 
     def __init__(
         self,
@@ -90,8 +108,12 @@ class MetricsSink:
         *,
         catalog: Mapping[str, MetricSpec] = DEFAULT_CATALOG,
         seed_metrics: Iterable[MetricSpec] = APPLICATION_METRICS,
+        limits: IngestLimitsConfig | None = None,
+        rejections: IngestRejections | None = None,
     ) -> None:
         self._metrics = metrics
+        self.limits = limits or IngestLimitsConfig()
+        self._rejections = rejections
         seed = tuple(seed_metrics)
         self._seed: dict[str, MetricSpec] = {}
         for spec in seed:
@@ -103,25 +125,43 @@ class MetricsSink:
             catalog[n].exposed_name for n in catalog if n not in seed_names
         }
         self._lock = threading.Lock()
+        # Only admitted names are cached (a refused name is resolved again if it comes back).
         self._names: dict[tuple[str, str, MetricKind], _Target] = {}
         self._targets: dict[tuple[str, str], Labels] = {}
         self._delta_gauges: dict[tuple[str, Labels], float] = {}
+        self._service_names: dict[str, set[str]] = {}
+        self._series: dict[str, set[Labels]] = {}
+        self._series_total = 0
+
+    @property
+    def series_count(self) -> int:
+        """Received series admitted so far (``target_info`` included)."""
+        return self._series_total
 
     def apply(self, request: ExportMetricsServiceRequest) -> MetricsOutcome:
-        """Record every data point of ``request``."""
+        """Record every data point of ``request`` that the limits admit."""
         out = MetricsOutcome()
+        tally = _Tally()
         for rm in request.resource_metrics:
-            resource_labels = self._resource(rm.resource.attributes)
+            cut = cap_attributes(rm.resource.attributes, max_count=self.limits.max_attributes,
+                                 max_length=self.limits.max_attribute_value_length)
+            if cut:
+                tally.cut(cut.dropped, cut.truncated, f"attribute {cut.key!r} of a resource")
+            resource_labels = self._resource(rm.resource.attributes, out, tally)
+            job = resource_labels.get("job", "")
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:
                     try:
-                        self._metric(metric, resource_labels, out)
+                        self._metric(metric, _Ctx(resource_labels, job, out, tally))
                     except ValueError as exc:  # a label or kind Metrics refuses
-                        out.reject(_points(metric), f"{metric.name}: {exc}")
+                        out.reject(_points(metric), f"{clip(metric.name)}: {exc}")
+        if self._rejections is not None:
+            tally.report(self._rejections)
         return out
 
     # -- resources ------------------------------------------------------------------------
-    def _resource(self, attributes: Iterable[KeyValue]) -> dict[str, str]:
+    def _resource(self, attributes: Iterable[KeyValue], out: MetricsOutcome, tally: _Tally
+                  ) -> dict[str, str]:
         attrs = {kv.key: kv.value.string_value for kv in attributes
                  if kv.key in _RESOURCE_LABEL_KEYS}
         labels: dict[str, str] = {}
@@ -135,28 +175,97 @@ class MetricsSink:
         info.update(labels_from_attributes(attributes, skip=_RESOURCE_LABEL_KEYS))
         key = (labels.get("job", ""), labels.get("instance", ""))
         info_labels = tuple(sorted(info.items()))
+        refused = ""
         with self._lock:
-            changed = self._targets.get(key) != info_labels
+            old = self._targets.get(key)
+            changed = old != info_labels
+            if changed and old is None:
+                refused = self._series_refusal(len(self._targets))
+                if refused:
+                    changed = False
+                else:
+                    self._series_total += 1
             if changed:
                 self._targets[key] = info_labels
                 series = [(lbl, 1.0) for lbl in self._targets.values()]
+        if refused:
+            tally.refuse(refused, 0, f"target_info of job {key[0]!r} instance {key[1]!r}")
+            out.reject(0, f"target_info: {self._limit_text(refused)}")
         if changed:
             if self._metrics.kind_of(TARGET_INFO.name) is None:
                 self._metrics.declare(TARGET_INFO)
             self._metrics.replace_series(TARGET_INFO.name, MetricKind.GAUGE, series)
         return labels
 
+    # -- limits ---------------------------------------------------------------------------
+    def _series_refusal(self, in_metric: int) -> str:
+        """The reason a new series may not be added (caller holds the lock), or ``""``."""
+        if in_metric >= self.limits.max_series_per_metric:
+            return "series_per_metric"
+        if self._series_total >= self.limits.max_series:
+            return "series"
+        return ""
+
+    def _limit_text(self, reason: str, job: str = "") -> str:
+        lim = self.limits
+        if reason == "name_length":
+            return (f"refused: the name is longer than {lim.max_attribute_value_length} "
+                    "characters (telemetry.ingest.limits.max_attribute_value_length)")
+        if reason == "metric_names":
+            return (f"refused: service {job!r} already has {lim.max_metric_names_per_service} "
+                    "metric names (telemetry.ingest.limits.max_metric_names_per_service)")
+        if reason == "series_per_metric":
+            return (f"refused: the metric already has {lim.max_series_per_metric} series "
+                    "(telemetry.ingest.limits.max_series_per_metric)")
+        return (f"refused: {lim.max_series} series received in all "
+                "(telemetry.ingest.limits.max_series)")
+
+    def _name_refused(self, job: str, name: str) -> bool:
+        names = self._service_names.get(job)
+        return (names is not None and name not in names
+                and len(names) >= self.limits.max_metric_names_per_service)
+
+    def _admit(self, target: _Target, labels: Labels, job: str, metric: pb.Metric,
+               kind: MetricKind) -> str:
+        """Admit one series of ``target`` (declaring the instrument on its first series);
+        ``""`` if admitted, else the refusing reason. Nothing is remembered on refusal."""
+        series = self._series.get(target.name)
+        if series is not None and labels in series:
+            return ""
+        with self._lock:
+            series = self._series.get(target.name)
+            if series is not None and labels in series:
+                return ""
+            if self._name_refused(job, target.name):
+                return "metric_names"
+            reason = self._series_refusal(len(series) if series is not None else 0)
+            if reason:
+                return reason
+            if series is None:
+                if target.spec is None and self._metrics.kind_of(target.name) is None:
+                    self._declare(target.name, metric, kind)
+                series = self._series[target.name] = set()
+            series.add(labels)
+            self._series_total += 1
+            self._service_names.setdefault(job, set()).add(target.name)
+            key = (metric.name, metric.unit, kind)
+            if key not in self._names and len(self._names) < self.limits.max_series:
+                self._names[key] = target
+        return ""
+
+    def _refuse(self, reason: str, metric: pb.Metric, name: str, n: int, ctx: _Ctx) -> None:
+        ctx.out.reject(n, f"{clip(metric.name)}: {self._limit_text(reason, ctx.job)}")
+        ctx.tally.refuse(reason, n, f"metric {clip(name)!r} of service {clip(ctx.job)!r}")
+
     # -- names ----------------------------------------------------------------------------
     def _target(self, metric: pb.Metric, kind: MetricKind) -> _Target:
-        key = (metric.name, metric.unit, kind)
-        found = self._names.get(key)
+        found = self._names.get((metric.name, metric.unit, kind))
         if found is None:
             found = self._resolve(metric, kind)
-            with self._lock:
-                self._names[key] = found
         return found
 
     def _resolve(self, metric: pb.Metric, kind: MetricKind) -> _Target:
+        """The family a metric lands on; declares nothing (see :meth:`_admit`)."""
         base = sanitize_name(metric.name)
         candidates = [base]
         suffix = _SEED_UNIT_SUFFIX.get(metric.unit)
@@ -173,65 +282,104 @@ class MetricsSink:
             return _Target(generic, None, f"{generic} is one of the monitor's own metrics; "
                                           "rename the instrument in the application")
         bound = self._metrics.kind_of(generic)
-        if bound is None:
-            buckets: tuple[float, ...] = ()
-            if kind is MetricKind.HISTOGRAM:
-                dps = metric.histogram.data_points
-                bounds = tuple(dps[0].explicit_bounds) if dps else ()
-                buckets = tuple(b for b in bounds if math.isfinite(b))
-            self._metrics.declare(MetricSpec(
-                generic, kind,
-                metric.description or f"{metric.name} (received over OTLP).",
-                prometheus_unit(metric.unit, gauge=kind is MetricKind.GAUGE),
-                buckets,
-            ))
-        elif bound is not kind:
+        if bound is not None and bound is not kind:
             return _Target(generic, None,
                            f"{generic} is already a {bound.value}, not a {kind.value}")
         return _Target(generic, None)
 
+    def _declare(self, name: str, metric: pb.Metric, kind: MetricKind) -> None:
+        buckets: tuple[float, ...] = ()
+        if kind is MetricKind.HISTOGRAM:
+            dps = metric.histogram.data_points
+            bounds = tuple(dps[0].explicit_bounds) if dps else ()
+            buckets = tuple(b for b in bounds if math.isfinite(b))
+        self._metrics.declare(MetricSpec(
+            name, kind,
+            (metric.description or f"{metric.name} (received over OTLP).")[
+                : self.limits.max_attribute_value_length],
+            prometheus_unit(metric.unit, gauge=kind is MetricKind.GAUGE),
+            buckets,
+        ))
+
     # -- data points ----------------------------------------------------------------------
-    def _metric(self, metric: pb.Metric, resource: dict[str, str], out: MetricsOutcome) -> None:
+    def _labels(self, resource: dict[str, str], attributes: Any, where: str, tally: _Tally
+                ) -> Labels:
+        lim = self.limits
+        if len(attributes) > lim.max_attributes or any(
+                kv.ByteSize() > lim.max_attribute_value_length for kv in attributes):
+            cut = cap_attributes(attributes, max_count=lim.max_attributes,
+                                 max_length=lim.max_attribute_value_length)
+            tally.cut(cut.dropped, cut.truncated, f"attribute {cut.key!r} of {where}")
+        return _labels(resource, attributes)
+
+    def _metric(self, metric: pb.Metric, ctx: _Ctx) -> None:
+        out = ctx.out
         data = metric.WhichOneof("data")
         if data == "sum":
-            self._sum(metric, resource, out)
+            kind = MetricKind.COUNTER if metric.sum.is_monotonic else MetricKind.GAUGE
         elif data == "gauge":
-            target = self._target(metric, MetricKind.GAUGE)
-            if target.error:
-                out.reject(len(metric.gauge.data_points), target.error)
-                return
-            for dp in metric.gauge.data_points:
-                if dp.flags & _NO_RECORDED_VALUE:
-                    continue
-                self._metrics.set_gauge(target.name, _value(dp), _labels(resource, dp.attributes))
-                out.accepted += 1
+            kind = MetricKind.GAUGE
         elif data == "histogram":
-            self._histogram(metric, resource, out)
+            kind = MetricKind.HISTOGRAM
         elif data in ("exponential_histogram", "summary"):
-            out.reject(_points(metric), f"{metric.name}: {data.replace('_', ' ')} metrics are "
-                                        "not supported; use explicit-bucket histograms")
+            out.reject(_points(metric), f"{clip(metric.name)}: {data.replace('_', ' ')} "
+                                        "metrics are not supported; use explicit-bucket "
+                                        "histograms")
+            return
         else:
-            out.reject(0, f"{metric.name}: no data")
-
-    def _sum(self, metric: pb.Metric, resource: dict[str, str], out: MetricsOutcome) -> None:
-        s = metric.sum
-        delta = s.aggregation_temporality == _DELTA
-        kind = MetricKind.COUNTER if s.is_monotonic else MetricKind.GAUGE
+            out.reject(0, f"{clip(metric.name)}: no data")
+            return
         target = self._target(metric, kind)
         if target.error:
-            out.reject(len(s.data_points), target.error)
+            out.reject(_points(metric), target.error)
             return
+        if len(target.name) > self.limits.max_attribute_value_length:
+            self._refuse("name_length", metric, target.name, _points(metric), ctx)
+            return
+        if self._name_refused(ctx.job, target.name):
+            self._refuse("metric_names", metric, target.name, _points(metric), ctx)
+            return
+        if data == "sum":
+            self._sum(metric, target, kind, ctx)
+        elif data == "gauge":
+            self._gauge(metric, target, ctx)
+        else:
+            self._histogram(metric, target, ctx)
+
+    def _gauge(self, metric: pb.Metric, target: _Target, ctx: _Ctx) -> None:
+        resource, job, out, tally = ctx.resource, ctx.job, ctx.out, ctx.tally
+        where = f"metric {target.name!r}"
+        for dp in metric.gauge.data_points:
+            if dp.flags & _NO_RECORDED_VALUE:
+                continue
+            labels = self._labels(resource, dp.attributes, where, tally)
+            refused = self._admit(target, labels, job, metric, MetricKind.GAUGE)
+            if refused:
+                self._refuse(refused, metric, target.name, 1, ctx)
+                continue
+            self._metrics.set_gauge(target.name, _value(dp), labels)
+            out.accepted += 1
+
+    def _sum(self, metric: pb.Metric, target: _Target, kind: MetricKind, ctx: _Ctx) -> None:
+        resource, job, out, tally = ctx.resource, ctx.job, ctx.out, ctx.tally
+        s = metric.sum
+        delta = s.aggregation_temporality == _DELTA
         m = self._metrics
+        where = f"metric {target.name!r}"
         for dp in s.data_points:
             if dp.flags & _NO_RECORDED_VALUE:
                 continue
             value = _value(dp)
-            labels = _labels(resource, dp.attributes)
+            if kind is MetricKind.COUNTER and delta and not value >= 0:
+                out.reject(1, f"{clip(metric.name)}: a monotonic delta of {value!r}")
+                continue
+            labels = self._labels(resource, dp.attributes, where, tally)
+            refused = self._admit(target, labels, job, metric, kind)
+            if refused:
+                self._refuse(refused, metric, target.name, 1, ctx)
+                continue
             if kind is MetricKind.COUNTER:
                 if delta:
-                    if not value >= 0:
-                        out.reject(1, f"{metric.name}: a monotonic delta of {value!r}")
-                        continue
                     m.increment_counter(target.name, value, labels)
                 else:
                     m.set_counter_total(target.name, value, labels)
@@ -240,7 +388,7 @@ class MetricsSink:
                 with self._lock:
                     full = len(self._delta_gauges) >= _MAX_DELTA_GAUGES
                     if key not in self._delta_gauges and full:
-                        out.reject(1, f"{metric.name}: too many delta up-down series")
+                        out.reject(1, f"{clip(metric.name)}: too many delta up-down series")
                         continue
                     total = self._delta_gauges[key] = self._delta_gauges.get(key, 0.0) + value
                 m.set_gauge(target.name, total, labels)
@@ -248,30 +396,67 @@ class MetricsSink:
                 m.set_gauge(target.name, value, labels)
             out.accepted += 1
 
-    def _histogram(self, metric: pb.Metric, resource: dict[str, str], out: MetricsOutcome) -> None:
+    def _histogram(self, metric: pb.Metric, target: _Target, ctx: _Ctx) -> None:
+        resource, job, out, tally = ctx.resource, ctx.job, ctx.out, ctx.tally
         h = metric.histogram
-        target = self._target(metric, MetricKind.HISTOGRAM)
-        if target.error:
-            out.reject(len(h.data_points), target.error)
-            return
         delta = h.aggregation_temporality == _DELTA
+        where = f"metric {target.name!r}"
         for dp in h.data_points:
             if dp.flags & _NO_RECORDED_VALUE:
                 continue
             counts = list(dp.bucket_counts) or [dp.count]
             if len(counts) != len(dp.explicit_bounds) + 1:
-                out.reject(1, f"{metric.name}: {len(counts)} bucket counts for "
+                out.reject(1, f"{clip(metric.name)}: {len(counts)} bucket counts for "
                               f"{len(dp.explicit_bounds)} bounds")
                 continue
+            labels = self._labels(resource, dp.attributes, where, tally)
+            refused = self._admit(target, labels, job, metric, MetricKind.HISTOGRAM)
+            if refused:
+                self._refuse(refused, metric, target.name, 1, ctx)
+                continue
             ok = apply_histogram(
-                self._metrics, target.name, _labels(resource, dp.attributes),
+                self._metrics, target.name, labels,
                 bounds=dp.explicit_bounds, counts=counts, total=dp.sum, count=dp.count,
                 delta=delta,
             )
             if ok:
                 out.accepted += 1
             else:
-                out.reject(1, f"{metric.name}: series limit reached")
+                out.reject(1, f"{clip(metric.name)}: series limit reached")
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    """What every data point of one resource shares while a request is applied."""
+
+    resource: dict[str, str]
+    job: str
+    out: MetricsOutcome
+    tally: _Tally
+
+
+class _Tally:
+    """One request's limit hits, reported to :class:`IngestRejections` once at the end."""
+
+    __slots__ = ("counts", "examples")
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.examples: dict[str, str] = {}
+
+    def refuse(self, reason: str, n: int, example: str) -> None:
+        self.counts[reason] = self.counts.get(reason, 0) + n
+        self.examples.setdefault(reason, example)
+
+    def cut(self, dropped: int, truncated: int, example: str) -> None:
+        if dropped:
+            self.refuse("attribute_count", 1, example)
+        if truncated:
+            self.refuse("attribute_value_length", 1, example)
+
+    def report(self, rejections: IngestRejections) -> None:
+        for reason, n in self.counts.items():
+            rejections.record("metrics", reason, n, self.examples[reason])
 
 
 def _value(dp: pb.NumberDataPoint) -> float:

@@ -9,6 +9,11 @@ so an SDK's ``OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318`` just works). P
   and alert rules see them);
 * logs -> the :class:`LogStore` and the logs file (OTLP/JSON lines, rotated).
 
+Before any of that, ``telemetry.ingest.limits`` apply (see :mod:`.limits`): span ids are
+checked (a bad one makes the request a 400), spans ending before they start are refused,
+attributes are capped, and metric names and series are admitted or refused; what was
+refused is reported in the reply's ``partial_success``.
+
 Request handling is in the connection's thread and never waits for an exporter (they queue).
 Protobuf, the OTLP message classes and the stores are imported when the first request
 arrives (or a store is first read): an agent the editor never pushes to does not carry them
@@ -23,13 +28,17 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from timeline_telemetry.config.schema import IngestLimitsConfig
 from timeline_telemetry.delivery import QueuedExporter
 from timeline_telemetry.export.base import ExportStatus
+from timeline_telemetry.health.ingest import IngestLimitHit
 from timeline_telemetry.metrics.api import Metrics
-from timeline_telemetry.net.http_server import LocalHttpServer, Request, Response
+from timeline_telemetry.net.http_server import HttpBounds, LocalHttpServer, Request, Response
 from timeline_telemetry.net.loop_guard import INSTANCE_HEADER, instance_id
 from timeline_telemetry.tracing.batch import OtlpBatch, count_spans
 from timeline_telemetry.tracing.pipeline import TraceExporters
+
+from .limits import IngestRejections
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -56,7 +65,8 @@ _T = TypeVar("_T")
 
 class OtlpReceiver:
     """OTLP/HTTP receiver. ``trace_exporters`` are borrowed (their owner stops them);
-    ``logs_exporter`` (the logs file) is owned and stopped by :meth:`shutdown`."""
+    ``logs_exporter`` (the logs file) is owned and stopped by :meth:`shutdown`. ``http``
+    bounds the listener's connections (``telemetry.http``)."""
 
     def __init__(
         self,
@@ -71,8 +81,14 @@ class OtlpReceiver:
         trace_exporters: TraceExporters | None = None,
         logs_exporter: QueuedExporter[OtlpBatch] | None = None,
         sink: MetricsSink | None = None,
+        limits: IngestLimitsConfig | None = None,
+        rejections: IngestRejections | None = None,
+        http: HttpBounds | None = None,
     ) -> None:
         self.metrics = metrics
+        self.limits = limits or (sink.limits if sink is not None else IngestLimitsConfig())
+        #: What the limits refused or cut (the ``ingest`` health check reads :meth:`limit_hits`).
+        self.rejections = rejections or IngestRejections(metrics)
         self.max_body_bytes = max_body_bytes
         self._lazy_lock = threading.Lock()
         self._trace_store = trace_store
@@ -85,7 +101,7 @@ class OtlpReceiver:
         self._loop_logged = False
         self.server = LocalHttpServer(
             host, port, max_body_bytes=max_body_bytes, setting=PORT_SETTING, env=None,
-            body_error=_body_error,
+            body_error=_body_error, bounds=http,
         )
         self.server.add_route("/v1/traces", self._traces, methods=("POST",))
         self.server.add_route("/v1/metrics", self._metrics, methods=("POST",))
@@ -118,7 +134,7 @@ class OtlpReceiver:
         def make() -> MetricsSink:
             from .metrics_sink import MetricsSink
 
-            return MetricsSink(self.metrics)
+            return MetricsSink(self.metrics, limits=self.limits, rejections=self.rejections)
 
         return self._made("_sink", make)
 
@@ -169,6 +185,10 @@ class OtlpReceiver:
             return ExportStatus.degraded("not running")
         return ExportStatus.healthy()
 
+    def limit_hits(self) -> list[IngestLimitHit]:
+        """What the ingest limits refused or cut, per signal and reason."""
+        return self.rejections.hits()
+
     def describe(self) -> str:
         """One line for the startup log."""
         where = self.endpoint if self.server.running else f"{self.server.host}:{self.server.port}"
@@ -189,15 +209,29 @@ class OtlpReceiver:
             ExportTraceServiceResponse,
         )
 
+        from .codec import OtlpHttpError
+        from .spans import apply_span_limits, invalid_ids
+
         def handle(msg: ExportTraceServiceRequest) -> Message:
+            bad, problem = invalid_ids(msg)
+            if bad:
+                self.rejections.record("traces", "invalid_id", bad, problem)
+                raise OtlpHttpError(400, f"{bad} span(s) with an invalid id, e.g. {problem}; "
+                                         "nothing was accepted")
+            limited = apply_span_limits(msg, self.limits, self.rejections)
             n = count_spans(msg)
-            self._count("traces", n)
+            self._count("traces", n + limited.rejected)
             self.trace_store.add_request(msg)
             self.metrics.set_gauge("telemetry_trace_store_traces", len(self.trace_store))
             self.metrics.set_gauge("telemetry_trace_store_spans", self.trace_store.span_count)
-            if len(self.trace_exporters):
+            if len(self.trace_exporters) and n:
                 self.trace_exporters.export(OtlpBatch(msg, n))
-            return ExportTraceServiceResponse()
+            resp = ExportTraceServiceResponse()
+            if limited.rejected:
+                self._rejected("traces", limited.rejected)
+                resp.partial_success.rejected_spans = limited.rejected
+                resp.partial_success.error_message = "; ".join(limited.errors)
+            return resp
 
         return self._serve(req, "traces", ExportTraceServiceRequest, handle)
 
@@ -212,9 +246,7 @@ class OtlpReceiver:
             self._count("metrics", outcome.accepted + outcome.rejected)
             resp = ExportMetricsServiceResponse()
             if outcome.rejected:
-                self.metrics.increment_counter(
-                    "telemetry_otlp_rejected_items_total", outcome.rejected, {"signal": "metrics"}
-                )
+                self._rejected("metrics", outcome.rejected)
                 resp.partial_success.rejected_data_points = outcome.rejected
                 resp.partial_success.error_message = "; ".join(outcome.errors)
                 _log.debug("rejected %d metric data points: %s", outcome.rejected,
@@ -229,7 +261,10 @@ class OtlpReceiver:
             ExportLogsServiceResponse,
         )
 
+        from .logs import apply_log_limits
+
         def handle(msg: ExportLogsServiceRequest) -> Message:
+            apply_log_limits(msg, self.limits, self.rejections)
             n = self.log_store.add_request(msg)
             self._count("logs", n)
             if self.logs_exporter is not None and n:
@@ -269,7 +304,13 @@ class OtlpReceiver:
             _log.debug("OTLP %s request from %s refused (%d): %s", signal, req.client[0],
                        exc.status, exc.message)
             return error_response(exc.status, exc.message, kind)
-        resp = handle(msg)
+        try:
+            resp = handle(msg)
+        except OtlpHttpError as exc:  # permanently invalid data found while handling
+            self._request(signal, exc.status)
+            _log.debug("OTLP %s request from %s refused (%d): %s", signal, req.client[0],
+                       exc.status, exc.message)
+            return error_response(exc.status, exc.message, kind)
         self._request(signal, 200)
         return encode_response(resp, kind)
 
@@ -277,6 +318,10 @@ class OtlpReceiver:
         self.metrics.increment_counter(
             "telemetry_otlp_requests_total", 1, {"signal": signal, "code": str(code)}
         )
+
+    def _rejected(self, signal: str, n: int) -> None:
+        self.metrics.increment_counter("telemetry_otlp_rejected_items_total", n,
+                                       {"signal": signal})
 
     def _count(self, signal: str, n: int) -> None:
         if n:

@@ -243,6 +243,15 @@ INGEST_METRICS: tuple[MetricSpec, ...] = (
         "Received items that could not be used (label signal).",
         "",
     ),
+    MetricSpec(
+        "telemetry_ingest_rejected_total",
+        C,
+        "Received spans, data points, log records and resources refused or cut by the "
+        "ingest limits or checks (labels signal, reason: attribute_count, "
+        "attribute_value_length, metric_names, name_length, series_per_metric, series, "
+        "invalid_id, end_before_start).",
+        "",
+    ),
     MetricSpec("telemetry_trace_store_traces", G, "Traces kept in the local trace store.", ""),
     MetricSpec("telemetry_trace_store_spans", G, "Spans kept in the local trace store.", ""),
     MetricSpec(

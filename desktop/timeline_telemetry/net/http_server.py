@@ -1,15 +1,22 @@
-"""A small local HTTP/1.1 server with routes, shared by /metrics and (later) /health.
+"""A small local HTTP/1.1 server with routes, shared by /metrics, /health, the local API and the
+OTLP receiver.
 
-Built on ``socketserver`` with its own request parsing (``http.server`` would pull in
-``http.client``, ``email`` and ``ssl``: 6 MB of resident memory), and three things that
-matter for an always-on agent:
+Requests are parsed by h11 (see :mod:`.http_connection`, which also holds the per-request
+deadlines) on top of ``socketserver`` (``http.server`` would pull in ``http.client``,
+``email`` and ``ssl``: 6 MB of resident memory), and four things matter for an always-on agent:
 
 * the accept loop waits on a selector with a wake-up socket instead of polling every 0.5 s
   (``serve_forever``), so an idle server costs no wake-ups and ``shutdown`` returns at once;
 * no ``socket.getfqdn`` at bind (``http.server`` does a reverse DNS lookup that can take
   seconds);
-* open keep-alive connections are tracked, capped, and closed on shutdown, and their threads
-  joined with a deadline, so nothing is left running.
+* open connections are capped (``max_connections``, as node_exporter's exporter-toolkit caps
+  requests in flight), tracked, closed on shutdown, and their threads joined with a deadline;
+* the last ``reserved_connections`` slots are a reserve: a connection let in there must send
+  its whole head within 1 s for a reserved path (``/metrics``, ``/health``, ``/api/v1/*``) and
+  is closed after one answer, and when every slot is taken a new connection displaces the
+  reserve connection that has waited longest for its head (one that sent part of a head, or
+  nothing for 0.1 s). So scrapes and health probes are answered while slow or stuck clients
+  hold the rest.
 
 One thread per open connection (scrapers keep one connection alive), never one per request.
 """
@@ -25,13 +32,25 @@ import socket
 import socketserver
 import threading
 import time
-import urllib.parse
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from http import HTTPStatus
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from .http_connection import (
+    BodyErrorHandler,
+    ConnectionSlot,
+    HttpLimits,
+    Request,
+    RequestBodyTooLarge,
+    Response,
+    RouteHandler,
+    serve_connection,
+)
+
 __all__ = [
+    "DEFAULT_RESERVED_PATHS",
+    "BodyErrorHandler",
+    "HttpBounds",
     "LocalHttpServer",
     "PortInUseError",
     "Request",
@@ -45,8 +64,11 @@ _log = logging.getLogger(__name__)
 PROMETHEUS_PORT_SETTING = "telemetry.metrics.exporters[].Prometheus.port"
 PROMETHEUS_PORT_ENV = "PROMETHEUS_PORT"
 _ADDR_IN_USE = {errno.EADDRINUSE, 10048}  # 10048 = WSAEADDRINUSE (Windows)
-_MAX_DRAIN_BYTES = 64 * 1024 * 1024
-_MAX_DRAIN_SECONDS = 2.0
+#: Paths a reserve connection may ask for; a trailing ``*`` matches any path with that prefix.
+DEFAULT_RESERVED_PATHS = ("/metrics", "/health", "/api/v1/*")
+#: A reserve connection with no byte of its head yet is displaced only after this long (a
+#: scraper's head arrives a moment after its connection is accepted).
+_EVICTABLE_AFTER_S = 0.1
 _ADDR_DENIED_WINDOWS = 10013  # WSAEACCES: Windows reports an exclusively-held port this way
 
 
@@ -76,47 +98,39 @@ class PortInUseError(OSError):
         return self.message
 
 
-class RequestBodyTooLarge(Exception):
-    """A request body exceeded the server's ``max_body_bytes`` (answered with 413)."""
-
-
 @dataclass(frozen=True, slots=True)
-class Request:
-    """One parsed request as a route handler sees it. Header names are lower-case; repeated
-    headers are joined with ``", "`` (RFC 9110 list semantics)."""
+class HttpBounds:
+    """How long and how many, per listener (``telemetry.http`` in the config).
 
-    method: str
-    path: str
-    query: str
-    headers: Mapping[str, str]
-    body: bytes = b""
-    client: tuple[str, int] = ("", 0)
+    * ``header_timeout_s``: a request's whole head (request line and headers) must arrive
+      within this, counted from its first byte (from the accept for a new connection), not
+      restarted by each byte;
+    * ``min_body_rate``: bytes/s a body must keep up on average after a grace of
+      ``header_timeout_s`` (0 = no minimum; each read then waits up to ``idle_timeout_s``);
+    * ``idle_timeout_s``: a keep-alive connection with no request in progress closes after this;
+    * ``max_connections``: open connections at most; the last ``reserved_connections`` of them
+      are the reserve (see the module docstring).
+    """
 
-    def header(self, name: str, default: str = "") -> str:
-        """A header by case-insensitive name."""
-        return self.headers.get(name.lower(), default)
+    header_timeout_s: float = 10.0
+    min_body_rate: int = 1024
+    idle_timeout_s: float = 60.0
+    max_connections: int = 32
+    reserved_connections: int = 4
 
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """What a handler returns. ``Content-Length`` is always set by the server."""
-
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "text/plain; charset=utf-8"
-    headers: tuple[tuple[str, str], ...] = field(default_factory=tuple)
-
-    @classmethod
-    def text(cls, status: int, text: str, *headers: tuple[str, str]) -> Response:
-        """A short ``text/plain`` response."""
-        return cls(status, text.encode("utf-8"), "text/plain; charset=utf-8", tuple(headers))
-
-
-RouteHandler = Callable[[Request], Response]
-#: Builds the response to a body the server refused before routing: (status 400 or 413,
-#: message, the request's lower-case headers) -> Response (an OTLP receiver answers with a
-#: ``google.rpc.Status``, for instance).
-BodyErrorHandler = Callable[[int, str, Mapping[str, str]], Response]
+    def __post_init__(self) -> None:
+        for name in ("header_timeout_s", "idle_timeout_s"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"{name} must be above 0, got {value}")
+        if self.min_body_rate < 0:
+            raise ValueError(f"min_body_rate must be 0 (off) or more, got {self.min_body_rate}")
+        if self.max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, got {self.max_connections}")
+        if not 0 <= self.reserved_connections < self.max_connections:
+            raise ValueError(
+                f"reserved_connections must be within 0..{self.max_connections - 1} (below "
+                f"max_connections), got {self.reserved_connections}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +145,10 @@ class LocalHttpServer:
     Routes are exact paths (the query string is ignored for matching) and may be added before
     or after ``start``. Handlers run on the connection's thread and must be thread-safe.
     ``setting``/``env`` name the config key that sets the port, for the ``PortInUseError``.
+
+    ``bounds`` (see :class:`HttpBounds`) limit slow and stuck clients; a reserve connection
+    must send its head within ``reserve_header_timeout_s`` for one of ``reserved_paths`` (a
+    trailing ``*``: any path with that prefix). Bodies over ``max_body_bytes`` are answered 413.
     """
 
     def __init__(
@@ -138,20 +156,25 @@ class LocalHttpServer:
         host: str,
         port: int,
         *,
-        idle_timeout_s: float = 60.0,
-        max_connections: int = 32,
         max_body_bytes: int = 16 * 1024 * 1024,
         setting: str = PROMETHEUS_PORT_SETTING,
         env: str | None = PROMETHEUS_PORT_ENV,
         body_error: BodyErrorHandler | None = None,
+        bounds: HttpBounds | None = None,
+        reserved_paths: Iterable[str] = DEFAULT_RESERVED_PATHS,
+        reserve_header_timeout_s: float = 1.0,
     ) -> None:
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be within 0-65535, got {port}")
+        if not reserve_header_timeout_s > 0:
+            raise ValueError(f"reserve_header_timeout_s must be above 0, got "
+                             f"{reserve_header_timeout_s}")
         self.host = host
         self.port = port
-        self.idle_timeout_s = idle_timeout_s
-        self.max_connections = max_connections
+        self.bounds = bounds if bounds is not None else HttpBounds()
         self.max_body_bytes = max_body_bytes
+        self.reserved_paths = tuple(reserved_paths)
+        self.reserve_header_timeout_s = reserve_header_timeout_s
         self._setting = setting
         self._env = env
         self.body_error = body_error
@@ -162,6 +185,18 @@ class LocalHttpServer:
         self._wake: tuple[socket.socket, socket.socket] | None = None
         self._stop = threading.Event()
         self._failure: str | None = None
+
+    @property
+    def limits(self) -> HttpLimits:
+        """The per-connection bounds, as the connections see them."""
+        b = self.bounds
+        return HttpLimits(
+            header_timeout_s=b.header_timeout_s,
+            min_body_rate=b.min_body_rate,
+            idle_timeout_s=b.idle_timeout_s,
+            max_body_bytes=self.max_body_bytes,
+            reserve_header_timeout_s=self.reserve_header_timeout_s,
+        )
 
     # -- routes -------------------------------------------------------------------------
     def add_route(
@@ -248,6 +283,12 @@ class LocalHttpServer:
         return t is not None and t.is_alive()
 
     @property
+    def connections(self) -> int:
+        """Connections open now (0 when stopped)."""
+        server = self._server
+        return server.open_count() if server is not None else 0
+
+    @property
     def failure(self) -> str | None:
         """Why the accept loop died, if it did (``None`` while healthy or after a clean stop)."""
         return self._failure
@@ -285,12 +326,15 @@ class LocalHttpServer:
                     if self._stop.is_set():
                         break
                     if any(key.fileobj is server.socket for key, _ in ready):
-                        server.handle_request()  # the socket is readable: accepts at once
+                        server.accept_pending()
         except Exception as exc:  # the loop must report why it died, not vanish
             self._failure = f"HTTP server stopped: {exc}"
             _log.exception("HTTP server on %s:%s died", self.host, self.port)
 
-    def _body_error(self, status: int, message: str, headers: Mapping[str, str]) -> Response:
+    # -- ConnectionHost (called on connection threads) ------------------------------------
+    def body_error_response(self, status: int, message: str,
+                            headers: Mapping[str, str]) -> Response:
+        """The answer to a refused body: the ``body_error`` hook's, else plain text."""
         if self.body_error is not None:
             try:
                 return self.body_error(status, message, headers)
@@ -298,42 +342,84 @@ class LocalHttpServer:
                 _log.exception("body_error handler failed")
         return Response.text(status, message + "\n")
 
-    def _dispatch(self, req: Request) -> Response:
-        route = self._routes.get(req.path)
+    def route_error(self, method: str, path: str) -> Response | None:
+        """The 404 or 405 answer to ``method path``, or None when a route takes it."""
+        route = self._routes.get(path)
         if route is None:
             served = ", ".join(self.paths) or "(none)"
-            shown = req.path if len(req.path) <= 200 else req.path[:200] + "..."
+            shown = path if len(path) <= 200 else path[:200] + "..."
             return Response.text(404, f"not found: {shown}\nserved paths: {served}\n")
-        if req.method not in route.methods:
+        if method not in route.methods:
             allowed = ", ".join(sorted(route.methods))
             return Response.text(
-                405, f"method {req.method} not allowed on {req.path} (allowed: {allowed})\n",
+                405, f"method {method} not allowed on {path} (allowed: {allowed})\n",
                 ("Allow", allowed),
             )
+        return None
+
+    def is_reserved(self, path: str) -> bool:
+        """Whether a reserve connection may ask for ``path``."""
+        return any(path.startswith(p[:-1]) if p.endswith("*") else path == p
+                   for p in self.reserved_paths)
+
+    def dispatch(self, req: Request) -> Response:
+        """Run the route's handler; a handler's exception is logged and answered 500."""
+        route = self._routes.get(req.path)  # one snapshot: routes change copy-on-write
+        if route is None or req.method not in route.methods:
+            return self.route_error(req.method, req.path) or Response.text(
+                404, f"not found: {req.path[:200]}\n")
         try:
-            return route.handler(req)
+            resp = route.handler(req)
         except Exception:
             _log.exception("handler for %s %s failed", req.method, req.path)
             return Response.text(500, "internal error (see the telemetry agent's log)\n")
+        _log.debug("%s %s %s %s", req.client[0], req.method, req.path, resp.status)
+        return resp
+
+
+@dataclass(slots=True)
+class _Open:
+    slot: ConnectionSlot
+    thread: threading.Thread
 
 
 class _Server(socketserver.ThreadingTCPServer):
-    """A threading TCP server that tracks its connection threads and caps their number."""
+    """A threading TCP server that tracks its connection threads, caps their number and
+    keeps the last slots as a reserve (see the module docstring)."""
 
     daemon_threads = True
     # SO_REUSEADDR lets Windows bind a port another process is listening on; keep it POSIX-only.
     allow_reuse_address = os.name != "nt"
+    # A burst of connections (a flood, or many clients at once) must not overflow the backlog:
+    # a dropped SYN is retried only after 1 s, too late for a scrape.
+    request_queue_size = 128
 
     def __init__(self, owner: LocalHttpServer) -> None:
         self.owner = owner
-        self._conns: dict[socket.socket, threading.Thread] = {}
+        self._limits = owner.limits
+        self._conns: dict[socket.socket, _Open] = {}
         self._conns_lock = threading.Lock()
         self._refused = 0
-        super().__init__((owner.host, owner.port), _Handler, bind_and_activate=False)
+        self._evicted = 0
+        super().__init__((owner.host, owner.port), socketserver.BaseRequestHandler,
+                         bind_and_activate=False)
 
     @property
     def server_port(self) -> int:
         return int(self.server_address[1])
+
+    def accept_pending(self) -> None:
+        """Accept every connection waiting in the backlog (the listening socket is
+        non-blocking: a client that gave up between select and accept must not wedge us)."""
+        while not self.owner._stop.is_set():
+            try:
+                sock, addr = self.socket.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # out of file descriptors, for one: try again later
+                _log.debug("accept failed: %s", exc)
+                return
+            self.process_request(sock, addr)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # socketserver prints a traceback to stderr; a client hanging up mid-response is
@@ -341,26 +427,67 @@ class _Server(socketserver.ThreadingTCPServer):
         _log.debug("connection from %s failed", client_address, exc_info=True)
 
     def process_request(self, request: Any, client_address: Any) -> None:
+        bounds = self.owner.bounds
+        general = bounds.max_connections - bounds.reserved_connections
+        victim: socket.socket | None = None
         with self._conns_lock:
-            if len(self._conns) >= self.owner.max_connections:
-                self._refused += 1
-                if self._refused == 1 or self._refused % 100 == 0:
-                    _log.warning(
-                        "HTTP server on port %s: %d connections already open; refusing more "
-                        "(%d refused so far)", self.server_port, len(self._conns), self._refused,
-                    )
-                refuse = True
-            else:
-                refuse = False
+            open_now = [o for o in self._conns.values()
+                        if not (o.slot.evicted or o.slot.closing)]
+            if len(open_now) >= bounds.max_connections:
+                now = time.monotonic()
+                waiting = [o.slot for o in open_now if o.slot.reserve and o.slot.evictable and (
+                    o.slot.partial or now - o.slot.accepted_at >= _EVICTABLE_AFTER_S)]
+                if not waiting:
+                    self._refused += 1
+                    if self._refused == 1 or self._refused % 100 == 0:
+                        _log.warning(
+                            "HTTP server on port %s: %d connections already open; refusing "
+                            "more (%d refused so far)", self.server_port, len(open_now),
+                            self._refused,
+                        )
+                    t = None
+                else:
+                    oldest = min(waiting, key=lambda slot: slot.accepted_at)
+                    oldest.evicted = True
+                    victim = oldest.sock
+                    self._evicted += 1
+            if len(open_now) < bounds.max_connections or victim is not None:
+                slot = ConnectionSlot(request, time.monotonic(),
+                                      reserve=len(open_now) >= general)
                 t = threading.Thread(
                     target=self.process_request_thread, args=(request, client_address),
                     name=f"telemetry-http-conn-{self.server_port}", daemon=True,
                 )
-                self._conns[request] = t
-        if refuse:
+                self._conns[request] = _Open(slot, t)
+        if victim is not None:
+            with contextlib.suppress(OSError):
+                victim.shutdown(socket.SHUT_RDWR)  # its thread sees the end and exits
+            if self._evicted == 1 or self._evicted % 100 == 0:
+                _log.warning(
+                    "HTTP server on port %s: every connection slot is taken; closed a slow "
+                    "reserve connection to let a new one in (%d so far)", self.server_port,
+                    self._evicted,
+                )
+        if t is None:
             self.shutdown_request(request)
             return
         t.start()
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        with self._conns_lock:
+            entry = self._conns.get(request)
+        if entry is None:
+            return
+        with contextlib.suppress(OSError):
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        serve_connection(request, (str(client_address[0]), int(client_address[1])),
+                         self.owner, self._limits, entry.slot)
+
+    def open_count(self) -> int:
+        """Open connections, not counting those being closed (evicted, or finished)."""
+        with self._conns_lock:
+            return sum(1 for o in self._conns.values()
+                       if not (o.slot.evicted or o.slot.closing))
 
     def shutdown_request(self, request: Any) -> None:
         with self._conns_lock:
@@ -378,12 +505,12 @@ class _Server(socketserver.ThreadingTCPServer):
             for sock, _ in conns:
                 with contextlib.suppress(OSError):
                     sock.shutdown(how)
-            for _, t in conns:
+            for _, entry in conns:
                 remaining = deadline - time.monotonic()
                 if how == socket.SHUT_RD:
                     remaining /= 2
-                if t is not threading.current_thread():
-                    t.join(max(0.0, remaining))
+                if entry.thread is not threading.current_thread():
+                    entry.thread.join(max(0.0, remaining))
 
 
 def _make_server(owner: LocalHttpServer) -> _Server:
@@ -394,219 +521,3 @@ def _make_server(owner: LocalHttpServer) -> _Server:
 
 class _Server6(_Server):
     address_family = socket.AF_INET6
-
-
-class _BadRequest(Exception):
-    """A request the server answers with ``status`` and then closes the connection."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class _Handler(socketserver.StreamRequestHandler):
-    """One connection: requests are read and answered in turn until either side closes.
-
-    The request head is parsed here rather than by ``http.server``: that module pulls in
-    ``http.client``, ``email`` and ``ssl`` (about 6 MB of the agent's resident memory, for
-    a server that only ever speaks plain HTTP on loopback).
-    """
-
-    server: _Server
-    # Headers and body go out in one write, and Nagle stays off so a response never waits
-    # ~40 ms for the scraper's delayed ACK (found by bench/bench_scrape.py).
-    disable_nagle_algorithm = True
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.settimeout(self.server.owner.idle_timeout_s)  # idle keep-alives end
-
-    def handle(self) -> None:
-        owner = self.server.owner
-        client = (str(self.client_address[0]), int(self.client_address[1]))
-        while True:
-            try:
-                head = _read_head(self.rfile)
-            except _BadRequest as exc:
-                with contextlib.suppress(OSError):
-                    self._send(Response.text(exc.status, f"{exc}\n"), head_only=False,
-                               close=True)
-                return
-            except (OSError, ValueError):  # idle timeout, reset, or the socket shut down
-                return
-            if head is None:  # the client closed the connection between requests
-                return
-            method, target, version, headers = head
-            close = _wants_close(version, headers)
-            if headers.get("expect", "").lower() == "100-continue":
-                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            try:
-                body = _read_body(self.rfile, headers, owner.max_body_bytes)
-            except RequestBodyTooLarge:
-                self._send(owner._body_error(
-                    413, f"request body larger than {owner.max_body_bytes} bytes", headers
-                ), head_only=method == "HEAD", close=True)
-                self._drain_unread(headers)
-                return
-            except (ValueError, OSError) as exc:
-                with contextlib.suppress(OSError):
-                    self._send(owner._body_error(400, f"bad request body: {exc}", headers),
-                               head_only=method == "HEAD", close=True)
-                return
-            if target.startswith(("http://", "https://")):  # absolute-form (proxies send it)
-                split = urllib.parse.urlsplit(target)
-                path, query = split.path, split.query
-            else:
-                path, _, query = target.partition("?")
-            req = Request(method, path or "/", query, headers, body, client)
-            self._send(owner._dispatch(req), head_only=method == "HEAD", close=close)
-            _log.debug("%s %s %s", client[0], method, path)
-            if close:
-                return
-
-    def _send(self, resp: Response, *, head_only: bool, close: bool) -> None:
-        lines = [
-            f"HTTP/1.1 {resp.status} {_reason(resp.status)}",
-            "Server: timeline-telemetry",
-            f"Date: {_http_date(time.time())}",
-            f"Content-Type: {resp.content_type}",
-            f"Content-Length: {len(resp.body)}",
-            "X-Content-Type-Options: nosniff",
-        ]
-        lines.extend(f"{name}: {value}" for name, value in resp.headers)
-        if close:
-            lines.append("Connection: close")
-        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        if not head_only and resp.body:
-            data += resp.body
-        self.wfile.write(data)
-
-    def _drain_unread(self, headers: Mapping[str, str]) -> None:
-        """After refusing a too-large body, read (and discard) what the client is still
-        sending, for a bounded time and size: closing a socket with unread data makes the
-        kernel send a reset, and the client would see "connection reset" instead of the 413."""
-        raw = headers.get("content-length", "").strip()
-        budget = min(int(raw), _MAX_DRAIN_BYTES) if raw.isdigit() else _MAX_DRAIN_BYTES
-        deadline = time.monotonic() + _MAX_DRAIN_SECONDS
-        with contextlib.suppress(OSError, ValueError):
-            self.connection.settimeout(_MAX_DRAIN_SECONDS)
-            while budget > 0 and time.monotonic() < deadline:
-                chunk = self.rfile.read1(min(65536, budget))
-                if not chunk:
-                    break
-                budget -= len(chunk)
-
-
-_Head = tuple[str, str, str, dict[str, str]]
-
-
-def _read_head(rfile: Any) -> _Head | None:
-    """The request line and headers, or ``None`` at a clean end of the connection.
-
-    Raises :class:`_BadRequest` for what RFC 9112 says to refuse: a malformed request line
-    or header field, obsolete line folding, an unsupported version, or a head over the limits.
-    """
-    line = rfile.readline(_MAX_LINE + 1)
-    while line in (b"\r\n", b"\n"):  # RFC 9112 2.2: ignore empty lines before a request
-        line = rfile.readline(_MAX_LINE + 1)
-    if not line:
-        return None
-    if len(line) > _MAX_LINE:
-        raise _BadRequest(414, "request line too long")
-    parts = line.decode("latin-1").rstrip("\r\n").split(" ")
-    if len(parts) != 3 or not parts[0].isalpha() or not parts[1]:
-        raise _BadRequest(400, "malformed request line")
-    method, target, version = parts
-    if version not in ("HTTP/1.1", "HTTP/1.0"):
-        if version.startswith("HTTP/"):
-            raise _BadRequest(505, f"HTTP version {version[5:]!r} not supported (use 1.1)")
-        raise _BadRequest(400, "malformed request line")
-    headers: dict[str, str] = {}
-    for _ in range(_MAX_HEADERS + 1):
-        raw = rfile.readline(_MAX_LINE + 1)
-        if not raw:
-            raise OSError("connection closed inside the request head")
-        if raw in (b"\r\n", b"\n"):
-            return method, target, version, headers
-        if len(raw) > _MAX_LINE:
-            raise _BadRequest(431, "header line too long")
-        text = raw.decode("latin-1").rstrip("\r\n")
-        name, sep, value = text.partition(":")
-        if not sep or not name or name != name.strip() or text[0] in " \t":
-            raise _BadRequest(400, "malformed header field")
-        key = name.lower()
-        value = value.strip(" \t")
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    raise _BadRequest(431, f"more than {_MAX_HEADERS} header fields")
-
-
-def _wants_close(version: str, headers: Mapping[str, str]) -> bool:
-    tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
-    if version == "HTTP/1.0":
-        return "keep-alive" not in tokens
-    return "close" in tokens
-
-
-def _read_body(rfile: Any, headers: Mapping[str, str], limit: int) -> bytes:
-    if "transfer-encoding" in headers:
-        if headers["transfer-encoding"].strip().lower() != "chunked":
-            raise ValueError(f"Transfer-Encoding {headers['transfer-encoding']!r} (only "
-                             "chunked is accepted)")
-        return _read_chunked(rfile, limit)
-    raw = headers.get("content-length", "").strip()
-    if not raw:
-        return b""
-    if not raw.isdigit():
-        raise ValueError(f"Content-Length {raw!r} is not a number")
-    length = int(raw)
-    if length > limit:
-        raise RequestBodyTooLarge(length)
-    body: bytes = rfile.read(length)
-    if len(body) != length:
-        raise ValueError("connection closed before the whole body arrived")
-    return body
-
-
-def _read_chunked(rfile: Any, limit: int) -> bytes:
-    """Read a ``Transfer-Encoding: chunked`` body (Node's OTLP exporters send these)."""
-    out = bytearray()
-    while True:
-        line = rfile.readline(1024)
-        if not line.endswith(b"\n"):
-            raise ValueError("truncated chunk header")
-        size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise ValueError(f"bad chunk size {size_text!r}") from None
-        if size == 0:
-            while rfile.readline(1024).strip():  # trailers, up to the blank line
-                pass
-            return bytes(out)
-        if len(out) + size > limit:
-            raise RequestBodyTooLarge(len(out) + size)
-        chunk = rfile.read(size)
-        if len(chunk) != size:
-            raise ValueError("connection closed inside a chunk")
-        out += chunk
-        rfile.readline(16)  # the CRLF after the chunk data
-
-
-_MAX_LINE = 65536
-_MAX_HEADERS = 100
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def _http_date(ts: float) -> str:
-    """IMF-fixdate (RFC 9110 5.6.7), spelled out so the process locale cannot change it."""
-    t = time.gmtime(ts)
-    return (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year} "
-            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
-
-
-def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"

@@ -9,6 +9,8 @@ contract: it implements each of them and nothing else.
 
 from __future__ import annotations
 
+import re
+
 import promql_parser as pp
 
 __all__ = [
@@ -16,6 +18,10 @@ __all__ = [
     "ARITHMETIC_OPS",
     "COMPARISON_OPS",
     "MATH_FUNCS",
+    "MAX_DEPTH",
+    "MAX_NESTING",
+    "MAX_OPERATORS",
+    "MAX_QUERY_CHARS",
     "OTHER_FUNCS",
     "OVER_TIME_FUNCS",
     "RANGE_FUNCS",
@@ -44,6 +50,31 @@ COMPARISON_OPS = frozenset({"==", "!=", ">", "<", ">=", "<="})
 SET_OPS = frozenset({"and", "or", "unless"})
 
 
+# Bounds checked before the text reaches promql-parser: its Rust parser recurses, and a deep
+# enough query overflows its stack and kills the whole process (measured here: ~8,000
+# nested parentheses, ~4,000 operators in one chain). The evaluator and the support check
+# recurse once per tree level in Python, so the tree's depth is bounded too.
+#: Characters of one query.
+MAX_QUERY_CHARS = 64 * 1024
+#: Brackets ``( [ {`` inside each other.
+MAX_NESTING = 128
+#: Operators (binary, unary, comparison, ``and``/``or``/``unless``) in one query.
+MAX_OPERATORS = 1000
+#: Levels of the parsed expression tree.
+MAX_DEPTH = 200
+
+# String literals and comments are skipped whole; what is left is brackets and operators.
+_LEX = re.compile(
+    r'"[^"\\]*(?:\\.[^"\\]*)*"?'
+    r"|'[^'\\]*(?:\\.[^'\\]*)*'?"
+    r"|`[^`]*`?"
+    r"|#[^\n]*"
+    r"|(?P<open>[(\[{])|(?P<close>[)\]}])"
+    r"|(?P<op>[-+*/%^=!<>~]+|\b(?:and|or|unless|atan2)\b)",
+    re.S,
+)
+
+
 class PromQLError(Exception):
     """A query cannot be evaluated (parse error, many-to-many match, duplicate series)."""
 
@@ -53,11 +84,69 @@ class UnsupportedQuery(PromQLError):
 
 
 def parse(text: str) -> pp.Expr:
-    """Parse ``text``; raises :class:`PromQLError` with the parser's message."""
+    """Parse ``text``; raises :class:`PromQLError` with the parser's message, or naming the
+    bound (:data:`MAX_NESTING`, :data:`MAX_OPERATORS`, ...) a too complex query exceeds."""
+    check_bounds(text)
     try:
-        return pp.parse(text)
+        expr = pp.parse(text)
     except (ValueError, TypeError) as exc:
-        raise PromQLError(f"parse error: {exc}") from None
+        raise PromQLError(f"parse error: {' '.join(str(exc).split())}") from None
+    if _tree_depth(expr) > MAX_DEPTH:
+        raise PromQLError(f"query too complex: its expression tree is more than {MAX_DEPTH} "
+                          "levels deep")
+    return expr
+
+
+def check_bounds(text: str) -> None:
+    """Refuse a query too long, nested too deeply or with too many operators for the parser
+    (which would crash the process rather than fail), without parsing it."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise PromQLError(f"query too long: {len(text)} characters "
+                          f"(at most {MAX_QUERY_CHARS})")
+    depth = ops = 0
+    for m in _LEX.finditer(text):
+        if m.group("open"):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise PromQLError(
+                    f"query nested too deeply: more than {MAX_NESTING} levels of brackets "
+                    f"(at character {m.start() + 1})")
+        elif m.group("close"):
+            depth = max(depth - 1, 0)
+        elif m.group("op"):
+            ops += 1
+            if ops > MAX_OPERATORS:
+                raise PromQLError(
+                    f"query too complex: more than {MAX_OPERATORS} operators "
+                    f"(at character {m.start() + 1})")
+
+
+def _children(expr: object) -> list[object]:
+    if isinstance(expr, pp.BinaryExpr):
+        return [expr.lhs, expr.rhs]
+    if isinstance(expr, pp.Call):
+        return list(expr.args)
+    if isinstance(expr, pp.AggregateExpr):
+        param = getattr(expr, "param", None)
+        return [expr.expr] if param is None else [expr.expr, param]
+    if isinstance(expr, (pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr)):
+        return [expr.expr]
+    if isinstance(expr, pp.MatrixSelector):
+        return [expr.vector_selector]
+    return []
+
+
+def _tree_depth(expr: pp.Expr) -> int:
+    """The depth of the tree, walked without recursion (stops counting past MAX_DEPTH)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in _children(node))
+    return deepest
 
 
 def check_supported(expr: pp.Expr) -> None:

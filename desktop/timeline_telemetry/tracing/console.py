@@ -2,6 +2,11 @@
 
 ``12:03:05.120 span video_render 1.25s trace=4bf92f35.. id=00f067aa ok service=timeline-studio
 frames_count=3600`` (the trace id shortened to 8 hex digits; events counted, not listed).
+
+What the editor sent goes through :mod:`timeline_telemetry.redact` first, as in a diagnostics
+bundle: an attribute under a secret-looking key (``authorization``, ``api_key``,
+``db.password``) shows as ``***``, and tokens, URL passwords and ``?token=`` values in any
+other attribute, the span name or the status message are masked.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from timeline_telemetry.delivery import DeliveryError
 from timeline_telemetry.otlp.values import any_value_text
+from timeline_telemetry.redact import redact_attribute, redact_text
 
 from .batch import OtlpBatch
 
 __all__ = ["ConsoleSender", "format_span"]
 
 _MAX_ATTRS_SHOWN = 8
+_NUMBERS = frozenset({"int_value", "double_value", "bool_value"})
 
 
 class ConsoleSender:
@@ -78,16 +85,20 @@ def format_span(
     start_s = span.start_time_unix_nano / 1e9
     clock = time.strftime("%H:%M:%S", localtime(start_s)) + f".{int(start_s * 1000) % 1000:03d}"
     duration = max(0, span.end_time_unix_nano - span.start_time_unix_nano) / 1e9
-    parts = [clock, "span", span.name or "(unnamed)", _human_seconds(duration),
+    parts = [clock, "span", redact_text(span.name) or "(unnamed)", _human_seconds(duration),
              f"trace={span.trace_id.hex()[:8]}", f"id={span.span_id.hex()[:8]}"]
     if span.status.code == Status.STATUS_CODE_ERROR:
-        parts.append(f"ERROR({span.status.message})" if span.status.message else "ERROR")
+        message = redact_text(span.status.message)
+        parts.append(f"ERROR({message})" if message else "ERROR")
     else:
         parts.append("ok")
     if service:
         parts.append(f"service={service}")
     for kv in span.attributes[:_MAX_ATTRS_SHOWN]:
-        parts.append(f"{kv.key}={any_value_text(kv.value)}")
+        text = any_value_text(kv.value)
+        if kv.value.WhichOneof("value") not in _NUMBERS:  # input_tokens=1200 is a count
+            text = redact_attribute(kv.key, text)
+        parts.append(f"{kv.key}={text}")
     if len(span.attributes) > _MAX_ATTRS_SHOWN:
         parts.append(f"(+{len(span.attributes) - _MAX_ATTRS_SHOWN} attributes)")
     if span.events:

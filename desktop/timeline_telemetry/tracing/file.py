@@ -1,16 +1,21 @@
 """The File trace exporter's sender: one OTLP/JSON request per line, rotated by size.
 
 The line writing and rotation are the metrics File exporter's (``export.file``): a line goes
-out in one ``O_APPEND`` write, a torn last line is cut at start, and ``path`` rotates to
-``path.1`` ... ``path.<backups>`` when the next line would pass ``max_bytes``.
+out in one ``O_APPEND`` write, a torn last line is cut at start, a line cut short by a full
+disk is truncated away before the next one, write errors are logged at most once a minute,
+and ``path`` rotates to ``path.1`` ... ``path.<backups>`` when the next line would pass
+``max_bytes``.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from timeline_telemetry.delivery import DeliveryError
-from timeline_telemetry.export.file import FileExporter
+from timeline_telemetry.export.file import FileExporter, WriteFn
 
 from .batch import OtlpBatch
 
@@ -21,7 +26,9 @@ class JsonLinesSender:
     """:class:`~timeline_telemetry.delivery.Sender` appending OTLP/JSON lines to ``path``.
 
     ``what`` names the content in messages (``traces``, ``logs``). A write error is retried
-    (disk full and permissions get fixed); an unencodable batch is not.
+    (disk full and permissions get fixed); an unencodable batch is not. ``write`` and
+    ``clock`` are the line writer's services (:class:`~timeline_telemetry.export.file.
+    FileExporter`).
     """
 
     def __init__(
@@ -32,6 +39,8 @@ class JsonLinesSender:
         backups: int,
         what: str = "traces",
         name: str | None = None,
+        write: WriteFn = os.write,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = Path(path)
         self.what = what
@@ -40,7 +49,7 @@ class JsonLinesSender:
         # writer only (its snapshot encoding is never called).
         self._writer = FileExporter(
             path=self.path, max_bytes=max_bytes, backups=backups, resource={}, start_time=0.0,
-            name=self.name,
+            name=self.name, write=write, clock=clock,
         )
 
     def open(self) -> None:

@@ -1,0 +1,70 @@
+"""The limits through the receiver: ``partial_success`` in protobuf and JSON replies, the
+rejection counters, a 400 for bad ids, and the receiver's limit hits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceResponse,
+)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from test_limits import gauges, rejected, spans
+from test_protocol import PB, post
+
+from timeline_telemetry.config.schema import IngestLimitsConfig
+from timeline_telemetry.ingest import OtlpReceiver
+from timeline_telemetry.metrics import Metrics
+
+Make = Callable[..., OtlpReceiver]
+TRACE = bytes.fromhex("5b8efff798038103d269b633813fc60c")
+
+
+def test_metrics_partial_success_names_limit_and_metric(make_receiver: Make,
+                                                        metrics: Metrics) -> None:
+    rec = make_receiver(limits=IngestLimitsConfig(max_series_per_metric=3))
+    body = gauges([("render.queue", {"q": str(i)}) for i in range(5)]).SerializeToString()
+    status, _, raw = post(rec, "/v1/metrics", body, {"Content-Type": PB})
+    assert status == 200
+    ps = ExportMetricsServiceResponse.FromString(raw).partial_success
+    assert ps.rejected_data_points == 2
+    assert "render.queue" in ps.error_message
+    assert "telemetry.ingest.limits.max_series_per_metric" in ps.error_message
+    assert rejected(metrics, "metrics", "series_per_metric") == 2
+    assert sum(metrics.current_values("telemetry_otlp_rejected_items_total")) == 2
+    [hit] = rec.limit_hits()
+    assert (hit.signal, hit.reason, hit.total) == ("metrics", "series_per_metric", 2)
+
+
+def test_json_reply_carries_partial_success(make_receiver: Make) -> None:
+    rec = make_receiver(limits=IngestLimitsConfig(max_metric_names_per_service=1))
+    doc = {"resourceMetrics": [{"scopeMetrics": [{"metrics": [
+        {"name": n, "gauge": {"dataPoints": [{"asDouble": 1}]}} for n in ("a", "b", "c")]}]}]}
+    status, _, raw = post(rec, "/v1/metrics", json.dumps(doc).encode(),
+                          {"Content-Type": "application/json"})
+    assert status == 200
+    reply = json.loads(raw)["partialSuccess"]
+    assert int(reply["rejectedDataPoints"]) == 2
+    assert "max_metric_names_per_service" in reply["errorMessage"]
+
+
+def test_spans_partial_success_and_bad_ids(make_receiver: Make, metrics: Metrics) -> None:
+    rec = make_receiver()
+    req = spans((TRACE, b"\x01" * 8, b"", 5, 1), (TRACE, b"\x02" * 8, b"", 1, 5))
+    status, _, raw = post(rec, "/v1/traces", req.SerializeToString(), {"Content-Type": PB})
+    assert status == 200
+    ps = ExportTraceServiceResponse.FromString(raw).partial_success
+    assert ps.rejected_spans == 1 and "'s0'" in ps.error_message
+    assert len(rec.trace_store.trace(TRACE.hex())) == 1
+
+    bad = spans((TRACE, b"\x03" * 8, b"", 1, 2), (b"\x01" * 3, b"\x04" * 8, b"", 1, 2))
+    status, _, raw = post(rec, "/v1/traces", bad.SerializeToString(), {"Content-Type": PB})
+    assert status == 400
+    assert "trace id of 3 bytes" in Status.FromString(raw).message
+    assert len(rec.trace_store.trace(TRACE.hex())) == 1  # nothing of the bad request kept
+    assert rejected(metrics, "traces", "invalid_id") == 1
+    assert rejected(metrics, "traces", "end_before_start") == 1
+    assert {(s, dict(labels)["code"]) for labels, s in
+            metrics.current_series("telemetry_otlp_requests_total")} >= {(1.0, "400")}
