@@ -7,6 +7,7 @@ import base64
 import csv
 import io
 import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -171,3 +172,37 @@ def test_otlp_and_log_caps_keep_the_newest(planted: Planted, tmp_path: Path) -> 
     assert files["agent-logs/agent.log"].endswith(b"newest line\n")
     whats = " ".join(i["what"] for i in result.left_out)
     assert "logs.jsonl: the" in whats
+
+
+def test_a_flood_of_pushed_series_is_cut_by_the_cap_and_the_machines_own_come_first(
+        planted: Planted, tmp_path: Path) -> None:
+    """After an editor flooded the agent with long-labelled series, the bundle still
+    finishes within its cap (each pass stops writing at the budget) and keeps the
+    workstation's own series."""
+    from timeline_telemetry.history import HistoryStore
+    from timeline_telemetry.metrics.model import FlatSample
+
+    with HistoryStore(planted.paths.data_dir / "history.sqlite3", retention=86400) as store:
+        now = time.time()
+        for step in range(5):
+            store.append(now - 60 + step, [
+                FlatSample(f"app_flood_{i}", (("v", "x" * 4000 + str(i)),), 1.0)
+                for i in range(400)])
+            store.flush()
+    full = _build(planted, tmp_path / "full.zip", preview=True)
+    others = full.total_bytes - next(
+        e.size for e in full.entries if e.name == "metrics/history.csv")
+    cap = others + 1_000_000 + 64 * 1024  # room for about 1 MB of history
+    result = _build(planted, tmp_path / "capped.zip", size_cap=cap)
+    files = _unpack(result.path)  # type: ignore[arg-type]
+    hist = files["metrics/history.csv"]
+    assert sum(len(b) for n, b in files.items() if n != "manifest.json") <= cap
+    assert 500_000 < len(hist) < 1_100_000
+    rows = list(csv.DictReader(io.StringIO(hist.decode())))
+    names = [r["name"] for r in rows]
+    assert "editor_remote_up" in names  # the fixture's own series survived the cut
+    assert any(n.startswith("app_flood_") for n in names)
+    assert len({n for n in names if n.startswith("app_flood_")}) < 400
+    manifest = json.loads(files["manifest.json"])
+    assert any("series after the last one written" in item["what"]
+               for item in manifest["left_out"])

@@ -287,23 +287,60 @@ def _history(asm: _Assembler, config: TelemetryConfig, paths: AppPaths, *, start
     budget = size_cap - asm.size() - 64 * 1024  # room for manifest and README
     window_start = start
     with HistoryStore(hpath, retention=config.metrics.retention_period) as store:
-        for _ in range(8):
-            buf = io.StringIO()
-            rows = store.export_csv(buf, start=window_start, end=end,
-                                    max_points_per_series=max_points)
-            data = asm.scrubber.text(buf.getvalue()).encode("utf-8")
-            if len(data) <= budget:
-                asm.files[HISTORY_CSV] = (data, f"every series over the window, downsampled "
-                                          f"to at most {max_points} points each ({rows} rows)")
-                if window_start > start:
-                    asm.leave_out(f"{HISTORY_CSV} before {_iso(window_start)}",
-                                  f"size cap of {size_cap} bytes: the oldest history was "
-                                  "trimmed first")
-                return
-            # keep the newest part that should fit
-            kept = max(0.0, min(0.9, budget / max(1, len(data))))
-            window_start = end - (end - window_start) * kept
-    asm.leave_out(HISTORY_CSV, f"does not fit the size cap of {size_cap} bytes")
+        # The workstation's own series first, then what applications pushed: if the size
+        # cap cuts, it cuts a flood of pushed names, not the machine's story.
+        names = sorted(store.names(), key=lambda n: (not n.startswith(_OWN_PREFIXES), n))
+        for attempt in range(2):
+            buf = _BoundedText(budget)
+            try:
+                rows = store.export_csv(buf, start=window_start, end=end,
+                                        max_points_per_series=max_points, names=names)
+                complete = True
+            except _BudgetSpent:
+                rows, complete = buf.rows, False
+            if complete or attempt == 1:
+                break
+            # Too much: once more with the newest quarter of the window (bounded: every
+            # pass stops writing at the budget, whatever the history holds).
+            window_start = end - (end - window_start) / 4
+    data = asm.scrubber.text(buf.getvalue()).encode("utf-8")
+    if not data:
+        asm.leave_out(HISTORY_CSV, f"does not fit the size cap of {size_cap} bytes")
+        return
+    asm.files[HISTORY_CSV] = (data, f"every series over the window, downsampled to at most "
+                              f"{max_points} points each ({rows} rows)")
+    if window_start > start:
+        asm.leave_out(f"{HISTORY_CSV} before {_iso(window_start)}",
+                      f"size cap of {size_cap} bytes: the oldest history was trimmed first")
+    if not complete:
+        asm.leave_out(f"{HISTORY_CSV}: the series after the last one written",
+                      f"size cap of {size_cap} bytes: the workstation's own series come "
+                      "first, then pushed ones by name, until the cap")
+
+
+#: Metric name prefixes of the workstation and the monitor itself (kept first in a bundle).
+_OWN_PREFIXES = ("system_", "editor_", "process_", "gpu_", "telemetry_", "alerts_", "ALERTS",
+                 "disk_", "memory_", "ffmpeg_", "exporters_", "ingest_")
+
+
+class _BudgetSpent(Exception):
+    """The history CSV reached its byte budget."""
+
+
+class _BoundedText(io.StringIO):
+    """A text buffer that refuses to grow past ``budget`` characters (about bytes: the
+    CSV is mostly ASCII) at a row boundary; ``rows`` counts the rows it kept."""
+
+    def __init__(self, budget: int) -> None:
+        super().__init__()
+        self._budget = max(0, budget)
+        self.rows = -1  # the header line is not a row
+
+    def write(self, s: str) -> int:
+        if self.tell() + len(s) > self._budget:
+            raise _BudgetSpent
+        self.rows += s.count("\n")
+        return super().write(s)
 
 
 def _iso(ts: float) -> str:

@@ -295,8 +295,10 @@ class HistoryStore:
         start: float,
         end: float,
         max_points_per_series: int | None = None,
+        names: Iterable[str] | None = None,
     ) -> int:
         """Write every series' points in ``[start, end]`` as CSV; returns the row count.
+        ``names``: which metric names, in this order (default: all, sorted).
 
         Columns: ``timestamp`` (ISO-8601 UTC), ``name``, ``labels`` (canonical JSON),
         ``value`` (bucket average for tiers), ``min``, ``max``, ``count`` (samples the point
@@ -306,7 +308,7 @@ class HistoryStore:
             out,
             (
                 (name, labels, rows)
-                for name in self.names()
+                for name in (self.names() if names is None else names)
                 for labels, rows in self._rows(
                     name, (), start=start, end=end, max_points=max_points_per_series, tier=None
                 )
