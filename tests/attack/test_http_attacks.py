@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import socket
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
+from attack_support import Tracebacks, watched_runtime
 
 from support import wait_for
-from timeline_telemetry.config import parse_config
 from timeline_telemetry.export.prometheus import PrometheusExporter
 from timeline_telemetry.net.http_server import HttpBounds, LocalHttpServer
-from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.runtime import AgentRuntime
 
 HEADER_TIMEOUT_S = 5.0
@@ -36,18 +34,6 @@ SPAN = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
     "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",
     "name": "ok", "kind": 1, "startTimeUnixNano": "1700000000000000000",
     "endTimeUnixNano": "1700000000500000000"}]}]}]}).encode()
-
-
-class Tracebacks(logging.Handler):
-    """Remembers every log record carrying an exception."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info:
-            self.records.append(record)
 
 
 class Agent:
@@ -116,31 +102,15 @@ def exchange(port: int, raw: bytes, *, timeout: float = 10.0) -> bytes:
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
     tmp = tmp_path_factory.mktemp("http-attacks")
-    cfg = parse_config({"telemetry": {
+    with watched_runtime(tmp, {
         "metrics": {"collection_interval": "1s",
                     "exporters": [{"Prometheus": {"host": "127.0.0.1", "port": 0}}]},
         "ingest": {"otlp": {"port": 0, "max_body_bytes": OTLP_MAX_BODY}},
         "health": {"check_interval": "1s", "checks": []},
         "alerts": {"enabled": False},
         "http": HTTP,
-    }}, source=str(tmp / "c.json"), base_dir=tmp)
-    paths = AppPaths.resolve({"TIMELINE_TELEMETRY_HOME": str(tmp / "home")})
-    errors = Tracebacks()
-    root = logging.getLogger("timeline_telemetry")
-    root.addHandler(errors)
-    thread_errors: list[threading.ExceptHookArgs] = []
-    old_hook = threading.excepthook
-    threading.excepthook = thread_errors.append
-    rt = AgentRuntime(cfg, paths, mode="headless")
-    rt.start()
-    try:
+    }) as (rt, errors, thread_errors):
         yield Agent(rt, errors, thread_errors)
-    finally:
-        rt.stop()
-        threading.excepthook = old_hook
-        root.removeHandler(errors)
-    assert not [r.getMessage() for r in errors.records], "tracebacks were logged"
-    assert not thread_errors, "a thread died"
 
 
 @pytest.fixture(autouse=True)

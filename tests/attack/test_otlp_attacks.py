@@ -12,8 +12,6 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
-import logging
-import threading
 import time
 import urllib.request
 import zlib
@@ -21,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from attack_support import watched_runtime
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
@@ -35,10 +34,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from timeline_telemetry.config import parse_config
 from timeline_telemetry.export.prometheus import PrometheusExporter
 from timeline_telemetry.health import HealthStatus
-from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.runtime import AgentRuntime
 
 PB = "application/x-protobuf"
@@ -91,45 +88,17 @@ class Agent:
             return str(r.read().decode())
 
 
-class Tracebacks(logging.Handler):
-    """Remembers every log record carrying an exception."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info:
-            self.records.append(record)
-
-
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Agent]:
     tmp = tmp_path_factory.mktemp("otlp-attacks")
-    cfg = parse_config({"telemetry": {
+    with watched_runtime(tmp, {
         "metrics": {"collection_interval": "1s",
                     "exporters": [{"Prometheus": {"host": "127.0.0.1", "port": 0}}]},
         "ingest": {"otlp": {"port": 0}},
         "health": {"check_interval": "200ms", "checks": []},
         "alerts": {"enabled": False},
-    }}, source=str(tmp / "c.json"), base_dir=tmp)
-    paths = AppPaths.resolve({"TIMELINE_TELEMETRY_HOME": str(tmp / "home")})
-    errors = Tracebacks()
-    root = logging.getLogger("timeline_telemetry")
-    root.addHandler(errors)
-    thread_errors: list[threading.ExceptHookArgs] = []
-    old_hook = threading.excepthook
-    threading.excepthook = thread_errors.append
-    rt = AgentRuntime(cfg, paths, mode="headless")
-    rt.start()
-    try:
+    }) as (rt, _errors, _thread_errors):
         yield Agent(rt)
-    finally:
-        rt.stop()
-        threading.excepthook = old_hook
-        root.removeHandler(errors)
-    assert not [r.getMessage() for r in errors.records], "tracebacks were logged"
-    assert not thread_errors, "a thread died"
 
 
 @pytest.fixture(autouse=True)
