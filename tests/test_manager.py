@@ -44,6 +44,7 @@ def paths_for(tmp_path: Path) -> AppPaths:
 
 class Boom:
     name = "boom"
+    families = frozenset({"boom_reading"})
 
     def __init__(self) -> None:
         self.calls = 0
@@ -58,6 +59,7 @@ class Boom:
 
 class Fixed:
     name = "fixed"
+    families = frozenset({"queue_size"})
 
     def __init__(self, value: float = 42.0) -> None:
         self.value = value

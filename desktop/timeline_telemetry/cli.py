@@ -140,6 +140,48 @@ def _build_parser() -> argparse.ArgumentParser:
     rtest.set_defaults(handler=cmd_rules_test)
     rules.set_defaults(handler=lambda _a: _help(rules))
 
+    sil = sub.add_parser(
+        "silence",
+        help="add, list and expire alert silences (Alertmanager's matcher syntax)",
+        description="Mute notifications of alerts whose labels match, like 'amtool silence'. "
+        "Silences live in the alert store, with the tray's snooze and acknowledge; the "
+        "running agent honours a new one at its next evaluation.",
+    )
+    sil_sub = sil.add_subparsers(metavar="ACTION")
+    sadd = sil_sub.add_parser(
+        "add",
+        help="add a silence; prints its id",
+        description='Add a silence for alerts matching every MATCHER (alertname="HighCPUUsage", '
+        'severity=~"warn.*", instance!=host1, job!~"a|b"; regexes match the whole value). '
+        "A first argument that is only a name means alertname=NAME.",
+    )
+    _add_config_args(sadd)
+    sadd.add_argument("matchers", nargs="+", metavar="MATCHER")
+    send = sadd.add_mutually_exclusive_group()
+    send.add_argument(
+        "--duration", type=_duration_arg, help="how long from now (duration, default 1h)"
+    )
+    send.add_argument(
+        "--end", metavar="TIME", help="when it ends (RFC 3339, e.g. 2026-12-05T18:00:00+01:00)"
+    )
+    sadd.add_argument("--comment", default="", help="why (shown in the list)")
+    sadd.add_argument("--author", default=None, help="who (default: the login name)")
+    sadd.set_defaults(handler=cmd_silence_add)
+    slist = sil_sub.add_parser("list", help="list active and pending silences")
+    _add_config_args(slist)
+    slist.add_argument("--json", action="store_true", help="JSON instead of a table")
+    slist.add_argument(
+        "--expired", action="store_true", help="list expired silences instead"
+    )
+    slist.set_defaults(handler=cmd_silence_list)
+    sexp = sil_sub.add_parser(
+        "expire", help="end silences now (an ID may be a unique prefix)"
+    )
+    _add_config_args(sexp)
+    sexp.add_argument("ids", nargs="+", metavar="ID")
+    sexp.set_defaults(handler=cmd_silence_expire)
+    sil.set_defaults(handler=lambda _a: _help(sil))
+
     cfg = sub.add_parser("config", help="check and show configuration")
     cfg_sub = cfg.add_subparsers(metavar="ACTION")
     validate = cfg_sub.add_parser(
@@ -322,22 +364,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.log_level or config.logging.level,
         detail=config.tracing.debug_mode or config.tracing.log_spans,
     )
-    return _run_agent(config, paths)
+    return _run_agent(config, paths, config_source=lambda: _load(args, paths))
 
 
-def _run_agent(config: TelemetryConfig, paths: AppPaths) -> int:
+def _run_agent(config: TelemetryConfig, paths: AppPaths, *,
+               config_source: Callable[[], TelemetryConfig] | None = None) -> int:
+    """The headless agent until SIGINT/SIGTERM; SIGHUP (POSIX) reloads the rules, as
+    Prometheus does. ``config_source`` re-reads the config for a reload."""
     from .net.http_server import PortInUseError
     from .runtime import AgentRuntime, AlreadyRunning
 
     stop = threading.Event()
+    wake = threading.Event()
+    hup = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         _log.info("received %s, shutting down", signal.Signals(signum).name)
         stop.set()
+        wake.set()
+
+    def on_hup(_signum: int, _frame: FrameType | None) -> None:
+        # Only flags here: the main loop asks the runtime (no locks in a signal handler).
+        hup.set()
+        wake.set()
 
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
-    runtime = AgentRuntime(config, paths, mode="headless")
+    sighup = getattr(signal, "SIGHUP", None)  # not on Windows
+    old_hup = signal.signal(sighup, on_hup) if sighup is not None else None
+    runtime = AgentRuntime(config, paths, mode="headless", config_source=config_source)
     try:
         try:
             runtime.start()
@@ -351,12 +406,19 @@ def _run_agent(config: TelemetryConfig, paths: AppPaths) -> int:
             _err(f"cannot start: {exc}")
             return EXIT_USAGE
         _log.info("running; press Ctrl-C to stop")
-        while not stop.wait(1.0):
-            pass
+        while not stop.is_set():
+            wake.wait(1.0)
+            wake.clear()
+            if hup.is_set() and not stop.is_set():
+                hup.clear()
+                _log.info("received SIGHUP, reloading the rules")
+                runtime.request_reload("sighup")
     finally:
         runtime.stop()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
+        if sighup is not None:
+            signal.signal(sighup, old_hup)
     _log.info("stopped")
     return EXIT_OK
 
@@ -392,7 +454,7 @@ def cmd_tray(args: argparse.Namespace) -> int:
             getattr(args, "log_level", None) or config.logging.level,
             detail=config.tracing.debug_mode or config.tracing.log_spans,
         )
-    return run_tray_app(config, paths, sys.argv[:1])
+    return run_tray_app(config, paths, sys.argv[:1], config_source=lambda: _load(args, paths))
 
 
 # -- status ------------------------------------------------------------------------------
@@ -433,6 +495,56 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     from .alerts import run_rules_test
 
     return run_rules_test([str(f) for f in args.files], sys.stdout)
+
+
+# -- silence -----------------------------------------------------------------------------
+def _alert_store_path(args: argparse.Namespace) -> Path | None:
+    """Where the agent keeps alert history and silences (None: bad config, reported)."""
+    loaded = _load_config(args)
+    if loaded is None:
+        return None
+    config, paths = loaded
+    return Path(config.alerts.history_path or paths.data_dir / "alerts.sqlite3")
+
+
+def cmd_silence_add(args: argparse.Namespace) -> int:
+    """``silence add MATCHER... [--duration D | --end TIME]``."""
+    from .alerts.silence_cli import run_silence_add
+
+    store = _alert_store_path(args)
+    if store is None:
+        return EXIT_USAGE
+    author = args.author
+    if author is None:
+        import getpass
+
+        try:
+            author = getpass.getuser()
+        except (OSError, KeyError):  # no login name in a bare container
+            author = ""
+    return run_silence_add(store, args.matchers, out=sys.stdout, err=sys.stderr,
+                           duration_s=args.duration, end=args.end, comment=args.comment,
+                           author=author)
+
+
+def cmd_silence_list(args: argparse.Namespace) -> int:
+    """``silence list [--json] [--expired]``."""
+    from .alerts.silence_cli import run_silence_list
+
+    store = _alert_store_path(args)
+    if store is None:
+        return EXIT_USAGE
+    return run_silence_list(store, out=sys.stdout, as_json=args.json, expired=args.expired)
+
+
+def cmd_silence_expire(args: argparse.Namespace) -> int:
+    """``silence expire ID...``."""
+    from .alerts.silence_cli import run_silence_expire
+
+    store = _alert_store_path(args)
+    if store is None:
+        return EXIT_USAGE
+    return run_silence_expire(store, args.ids, out=sys.stdout, err=sys.stderr)
 
 
 # -- bundle ------------------------------------------------------------------------------

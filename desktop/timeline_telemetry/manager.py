@@ -16,7 +16,6 @@ import os
 import socket
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -55,6 +54,10 @@ _log = logging.getLogger(__name__)
 
 #: A collector whose last run took this long is "costly": the self-budget thins it first.
 COSTLY_S = 0.002
+#: Failed runs in a row after which a collector's series are removed. A failed run keeps the
+#: last values (a transient glitch should not blank plots or resolve alerts); a source that
+#: stays broken (driver unloaded, process gone) must not show frozen values forever.
+STALE_AFTER_FAILURES = 3
 #: 0/1 gauges the editor pushes (over OTLP) while it renders or exports.
 RENDER_STATE_METRICS = ("editor_render_active", "editor_export_active")
 
@@ -115,6 +118,10 @@ class TelemetryManager:
             else None
         )
         self._collector_cost: dict[str, float] = {}
+        # Per collector: the families it owns (declared, plus any it ever reported), all
+        # replaced on every successful run; and its failed runs in a row.
+        self._owned_families: dict[str, set[str]] = {}
+        self._failures_in_row: dict[str, int] = {}
         self._collect_lock = threading.Lock()
         self._collected = threading.Condition()
         self._initialized = False
@@ -283,6 +290,14 @@ class TelemetryManager:
                 "telemetry_collector_errors_total", 1, {"collector": col.name}
             )
             _log.warning("collector %s failed: %s", col.name, exc, exc_info=_log.isEnabledFor(10))
+            failures = self._failures_in_row.get(col.name, 0) + 1
+            self._failures_in_row[col.name] = failures
+            if failures == STALE_AFTER_FAILURES:
+                _log.warning(
+                    "collector %s failed %d times in a row: its series are removed until it "
+                    "reads again", col.name, failures,
+                )
+                self._apply((), col)
             return
         finally:
             took = time.perf_counter() - start
@@ -290,19 +305,26 @@ class TelemetryManager:
             self.metrics.set_gauge(
                 "telemetry_collector_duration_seconds", took, {"collector": col.name}
             )
-        self._apply(samples, col.name)
+        self._failures_in_row[col.name] = 0
+        self._apply(samples, col)
 
-    def _apply(self, samples: Sequence[Sample], source: str) -> None:
-        grouped: dict[str, list[tuple[Labels, float]]] = defaultdict(list)
+    def _apply(self, samples: Sequence[Sample], col: Collector) -> None:
+        """Make ``samples`` the complete state of every family ``col`` owns: a family it
+        declares (``families``) or ever reported but has no sample for now loses its series."""
+        owned = self._owned_families.setdefault(col.name, set(getattr(col, "families", ())))
+        grouped: dict[str, list[tuple[Labels, float]]] = {name: [] for name in owned}
         for s in samples:
-            grouped[s.name].append((s.labels, s.value))
+            grouped.setdefault(s.name, []).append((s.labels, s.value))
+        owned.update(grouped)
         for name, values in grouped.items():
+            if not values and self.metrics.kind_of(name) is None:
+                continue  # never recorded: nothing to clear
             spec = DEFAULT_CATALOG.get(name)
             kind = spec.kind if spec is not None else MetricKind.GAUGE
             try:
                 self.metrics.replace_series(name, kind, values)
             except ValueError as exc:
-                _log.warning("collector %s reported an invalid sample: %s", source, exc)
+                _log.warning("collector %s reported an invalid sample: %s", col.name, exc)
 
     def _is_costly(self, col: Collector) -> bool:
         # The agent collector measures the budget itself, so it always runs.

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from support import free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 PROM_DIR = REPO / "resources" / "prometheus"
@@ -29,3 +36,37 @@ class Capture:
             assert self.cond.wait_for(lambda: len(self.bodies) >= n, timeout), (
                 f"got {len(self.bodies)} of {n} requests")
             return list(self.bodies)
+
+
+AM = shutil.which("prometheus-alertmanager")
+
+
+@contextmanager
+def running_alertmanager(tmp_path: Path, global_yaml: str = "") -> Iterator[str]:
+    """Debian's real Alertmanager on a free 127.0.0.1 port (no cluster), routing to a null
+    receiver; yields its URL once ``/-/ready`` answers. ``global_yaml``: the ``global:``
+    section's body (e.g. a short ``resolve_timeout``)."""
+    assert AM is not None
+    cfg = tmp_path / "am.yml"
+    head = f"global:\n{global_yaml}" if global_yaml else ""
+    cfg.write_text(head + "route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (tmp_path / "am.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [AM, f"--config.file={cfg}", f"--storage.path={tmp_path / 'am-data'}",
+             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+            stdout=log, stderr=subprocess.STDOUT)
+        try:
+            def ready() -> bool:
+                try:
+                    with urllib.request.urlopen(url + "/-/ready", timeout=1) as r:
+                        return bool(r.status == 200)
+                except OSError:
+                    return False
+
+            wait_for(ready, timeout=20, what="alertmanager ready")
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(10)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alerts_helpers import Capture
+from alerts_helpers import AM, Capture, running_alertmanager
 
 from support import free_port, wait_for
 from timeline_telemetry.alerts.actions import (
@@ -111,7 +111,7 @@ def test_pagerduty_trigger_then_resolve_with_a_stable_dedup_key(capture_server: 
     trig, res = capture_server.wait(2)
     assert trig["routing_key"] == "ROUTING-KEY-123" and trig["event_action"] == "trigger"
     assert trig["payload"]["severity"] == "warning"
-    assert trig["payload"]["summary"] == "High CPU usage detected"
+    assert trig["payload"]["summary"] == "[FIRING:1] HighCPUUsage: High CPU usage detected"
     assert res["event_action"] == "resolve" and res["dedup_key"] == trig["dedup_key"]
     assert "ROUTING-KEY" not in sender.describe()
     q.shutdown()
@@ -210,7 +210,6 @@ def test_email_over_starttls_with_keyring_password(
 
 
 # -- Alertmanager -------------------------------------------------------------------------
-AM = shutil.which("prometheus-alertmanager")
 AMTOOL = shutil.which("amtool")
 
 
@@ -218,31 +217,8 @@ AMTOOL = shutil.which("amtool")
 def alertmanager(tmp_path: Path) -> Iterator[str]:
     if AM is None or AMTOOL is None:
         pytest.skip("prometheus-alertmanager/amtool not installed")
-    cfg = tmp_path / "am.yml"
-    cfg.write_text("route:\n  receiver: 'null'\nreceivers:\n  - name: 'null'\n")
-    port = free_port()
-    log = (tmp_path / "am.log").open("wb")
-    proc = subprocess.Popen(
-        [AM, f"--config.file={cfg}", f"--storage.path={tmp_path / 'data'}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import urllib.request
-
-        def ready() -> bool:
-            try:
-                with urllib.request.urlopen(url + "/-/ready", timeout=1) as r:
-                    return bool(r.status == 200)
-            except OSError:
-                return False
-
-        wait_for(ready, timeout=20, what="alertmanager ready")
+    with running_alertmanager(tmp_path) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 def _amtool(url: str, *args: str) -> list[dict[str, Any]]:

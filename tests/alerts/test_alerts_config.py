@@ -68,6 +68,18 @@ def test_full_config_parses_resolves_paths_and_round_trips(tmp_path: Path) -> No
     assert "keyring:pagerduty" in masked  # references are shown, never secrets
 
 
+def test_resend_and_repeat_defaults_and_overrides(tmp_path: Path) -> None:
+    d = parse_config(FULL, source="t", base_dir=tmp_path).alerts
+    assert d.resend_delay == 60 and d.desktop_repeat_interval == 4 * 3600
+    assert [getattr(x, "repeat_interval", None) for x in d.actions] == [4 * 3600, 0, 0, None]
+    data = {"telemetry": {"alerts": {"resend_delay": "30s", "desktop_repeat_interval": "0s",
+                                     "actions": [{"Webhook": {"url": "http://x",
+                                                              "repeat_interval": "1h"}}]}}}
+    c = parse_config(data, source="t", base_dir=tmp_path).alerts
+    assert c.resend_delay == 30 and c.desktop_repeat_interval == 0
+    assert isinstance(c.actions[0], WebhookActionConfig) and c.actions[0].repeat_interval == 3600
+
+
 def test_literal_secrets_are_masked(tmp_path: Path) -> None:
     data = {"telemetry": {"alerts": {"actions": [
         {"PagerDuty": {"routing_key": "R0UT1NG"}}]}}}
@@ -87,6 +99,12 @@ def test_literal_secrets_are_masked(tmp_path: Path) -> None:
         ({"rules": [{"alert": "A", "resolve_condition": "topk(1, x)"}]},
          "telemetry.alerts.rules[0].resolve_condition"),
         ({"bogus": 1}, "telemetry.alerts.bogus"),
+        ({"resend_delay": "0s"}, "telemetry.alerts.resend_delay"),
+        ({"desktop_repeat_interval": "often"}, "telemetry.alerts.desktop_repeat_interval"),
+        ({"actions": [{"Webhook": {"url": "http://x", "repeat_interval": 5}}]},
+         "telemetry.alerts.actions[0].Webhook.repeat_interval"),
+        ({"actions": [{"Alertmanager": {"repeat_interval": "1h"}}]},
+         "telemetry.alerts.actions[0].Alertmanager.repeat_interval"),
     ],
 )
 def test_errors_name_the_path(tmp_path: Path, alerts: dict[str, object], where: str) -> None:

@@ -20,7 +20,7 @@ from collector_helpers import (
     wait_for,
 )
 
-from timeline_telemetry.collectors.editor import EditorProcessCollector
+from timeline_telemetry.collectors.editor import GONE_CHILD_HOLD_S, EditorProcessCollector
 
 MAIN = {"role": "main"}
 CHILD = {"role": "child"}
@@ -85,7 +85,9 @@ def test_tracks_editor_children_and_grandchildren_without_rescanning(
     assert value(s, "editor_processes", **MAIN) == 0
     assert value(s, "editor_processes", **CHILD) == 0
     assert value(s, "editor_memory_rss_bytes") == 0
-    assert series(s, "editor_child_processes") == {}
+    assert series(s, "editor_child_processes") == {  # gone: 0, not the last count
+        (("name", "ffmpeg"),): 0.0, (("name", "sh"),): 0.0
+    }
     assert series(s, "editor_uptime_seconds") == {}
     assert counting_psutil.process_iter_calls == 1
 
@@ -130,7 +132,7 @@ def test_zombie_children_are_not_counted(fake_editor: FakeEditor, clock: ManualC
         s = col.collect()
         assert value(s, "editor_up") == 1
         assert value(s, "editor_processes", **CHILD) == 0
-        assert series(s, "editor_child_processes") == {}
+        assert series(s, "editor_child_processes") == {(("name", "ffmpeg"),): 0.0}
 
 
 def test_editor_cpu_is_summed_over_the_tree(fake_editor: FakeEditor, clock: ManualClock) -> None:
@@ -196,3 +198,56 @@ def test_rejects_empty_names_and_bad_interval() -> None:
         EditorProcessCollector(process_names=[" "], rescan_interval=30)
     with pytest.raises(ValueError, match="rescan_interval"):
         EditorProcessCollector(process_names=["x"], rescan_interval=0)
+
+
+def test_children_that_exit_read_zero_then_disappear_and_the_editor_reads_down(
+    fake_editor: FakeEditor, clock: ManualClock
+) -> None:
+    """The issue's case: two ffmpeg children exit, then the editor. Counts drop to 0 (held
+    for GONE_CHILD_HOLD_S, then removed), uptime disappears, editor_up stays, as 0."""
+    col = make(psutil, clock, pid_diff=True)
+    kids = [fake_editor.spawn("ffmpeg"), fake_editor.spawn("ffmpeg")]
+    s = col.collect()
+    assert series(s, "editor_child_processes") == {(("name", "ffmpeg"),): 2.0}
+    uptime = value(s, "editor_uptime_seconds")
+
+    for kid in kids:
+        os.kill(kid, signal.SIGKILL)
+        fake_editor.reap(kid)
+    clock.advance(10)
+    s = col.collect()
+    assert series(s, "editor_child_processes") == {(("name", "ffmpeg"),): 0.0}
+    assert value(s, "editor_processes", **CHILD) == 0
+    assert value(s, "editor_up") == 1
+
+    fake_editor.kill()
+    clock.advance(10)
+    s = col.collect()
+    assert series(s, "editor_child_processes") == {(("name", "ffmpeg"),): 0.0}
+    assert series(s, "editor_uptime_seconds") == {}
+    assert value(s, "editor_up") == 0
+    assert uptime >= 0
+
+    clock.advance(GONE_CHILD_HOLD_S)
+    s = col.collect()
+    assert series(s, "editor_child_processes") == {}
+    assert value(s, "editor_up") == 0
+    assert value(s, "editor_processes", **MAIN) == 0
+    assert {x.name for x in s} <= col.families
+
+
+def test_a_name_back_within_the_hold_counts_again(
+    fake_editor: FakeEditor, clock: ManualClock
+) -> None:
+    col = make(psutil, clock, pid_diff=True)
+    kid = fake_editor.spawn("ffmpeg")
+    assert series(col.collect(), "editor_child_processes") == {(("name", "ffmpeg"),): 1.0}
+    os.kill(kid, signal.SIGKILL)
+    fake_editor.reap(kid)
+    clock.advance(GONE_CHILD_HOLD_S - 1)
+    assert series(col.collect(), "editor_child_processes") == {(("name", "ffmpeg"),): 0.0}
+    fake_editor.spawn("ffmpeg")
+    clock.advance(GONE_CHILD_HOLD_S - 1)  # the hold counts from the last time it ran
+    assert series(col.collect(), "editor_child_processes") == {(("name", "ffmpeg"),): 1.0}
+    clock.advance(GONE_CHILD_HOLD_S - 1)
+    assert series(col.collect(), "editor_child_processes") == {(("name", "ffmpeg"),): 1.0}

@@ -4,73 +4,12 @@ real pynvml import/initialisation path on this GPU-less machine."""
 from __future__ import annotations
 
 import sys
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
-from collector_helpers import assert_catalogued, series, value
+from collector_helpers import FakeNvml, NVMLError, assert_catalogued, series, value
 
 from timeline_telemetry.collectors.base import CollectorUnavailable
 from timeline_telemetry.collectors.gpu import NvidiaGpuCollector
-
-
-class NVMLError(Exception):
-    pass
-
-
-class FakeNvml:
-    """Two GPUs; ``broken`` holds (call name, device index) pairs that raise NVMLError."""
-
-    NVMLError = NVMLError
-    NVML_TEMPERATURE_GPU = 0
-
-    def __init__(self, count: int = 2, init_error: Exception | None = None) -> None:
-        self.count = count
-        self.init_error = init_error
-        self.broken: set[tuple[str, int]] = set()
-        self.shutdowns = 0
-
-    def _check(self, call: str, handle: int) -> None:
-        if (call, handle) in self.broken or ("*", handle) in self.broken:
-            raise NVMLError(f"{call} failed")
-
-    def nvmlInit(self) -> None:
-        if self.init_error is not None:
-            raise self.init_error
-
-    def nvmlShutdown(self) -> None:
-        self.shutdowns += 1
-
-    def nvmlDeviceGetCount(self) -> int:
-        return self.count
-
-    def nvmlDeviceGetHandleByIndex(self, i: int) -> int:
-        return i
-
-    def nvmlDeviceGetName(self, h: int) -> Any:
-        return b"NVIDIA RTX A4000" if h == 0 else "NVIDIA GeForce RTX 4090"
-
-    def nvmlDeviceGetUtilizationRates(self, h: int) -> Any:
-        self._check("util", h)
-        return SimpleNamespace(gpu=40 + h, memory=10)
-
-    def nvmlDeviceGetMemoryInfo(self, h: int) -> Any:
-        self._check("mem", h)
-        return SimpleNamespace(used=(h + 1) * 2**30, total=16 * 2**30, free=0)
-
-    def nvmlDeviceGetEncoderUtilization(self, h: int) -> list[int]:
-        self._check("enc", h)
-        return [70, 167000]
-
-    def nvmlDeviceGetDecoderUtilization(self, h: int) -> list[int]:
-        self._check("dec", h)
-        return [30, 167000]
-
-    def nvmlDeviceGetTemperature(self, h: int, sensor: int) -> int:
-        assert sensor == self.NVML_TEMPERATURE_GPU
-        self._check("temp", h)
-        return 60 + h
-
 
 GPU0 = {"gpu": "0", "name": "NVIDIA RTX A4000"}
 GPU1 = {"gpu": "1", "name": "NVIDIA GeForce RTX 4090"}

@@ -69,7 +69,7 @@ def test_tray_registers_notifies_and_quits(tmp_path: Path) -> None:
             labels = [label for _id, label, _c in entries if label]
             assert labels == [
                 "Open dashboard", "Health", "Active alerts", "Pause collection",
-                "Do not disturb", "Export diagnostics bundle…",
+                "Do not disturb", "Reload rules", "Export diagnostics bundle…",
                 "Open config folder", "Open logs", "Quit",
             ]
             health = next(c for _i, label, c in entries if label == "Health")

@@ -66,7 +66,8 @@ def test_menu_shape_and_unavailable_providers(tray_app: TrayApp) -> None:
     menu = tray_app.tray.menu
     assert _labels(menu.actions()) == [
         "Open dashboard", "Health", "Active alerts", "Pause collection", "Do not disturb",
-        "Export diagnostics bundle… (not available)", "Open config folder", "Open logs", "Quit",
+        "Reload rules", "Export diagnostics bundle… (not available)", "Open config folder",
+        "Open logs", "Quit",
     ]
     assert not tray_app.tray.act_bundle.isEnabled()
     assert _labels(tray_app.tray.alerts_menu.actions()) == ["Alerts not available"]

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .build import SHIPPED_RULES, build_alert_manager
     from .cli import run_rules_check, run_rules_test
     from .engine import FlapSettings, RuleEngine
+    from .ledger import ActionPolicy
     from .manager import AlertManager, RenderSilence, RulePolicy
     from .notify import StormSettings
     from .promql import Evaluator
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SHIPPED_RULES",
+    "ActionPolicy",
     "Alert",
     "AlertManager",
     "AlertRule",
@@ -59,6 +61,7 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "run_rules_test": ".cli",
     "FlapSettings": ".engine",
     "RuleEngine": ".engine",
+    "ActionPolicy": ".ledger",
     "AlertManager": ".manager",
     "RenderSilence": ".manager",
     "RulePolicy": ".manager",

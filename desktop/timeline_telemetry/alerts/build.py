@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import promql_parser as pp
 
 from timeline_telemetry.config.schema import (
     AlertmanagerActionConfig,
@@ -31,13 +34,14 @@ from .actions import (
     WebhookSender,
 )
 from .engine import FlapSettings
+from .ledger import ActionPolicy
 from .manager import AlertManager, RenderSilence, RulePolicy
 from .notify import StormSettings
-from .rules import load_rule_files
+from .rules import RuleGroup, load_rule_files
 from .series import HistorySource, SeriesSource
 from .store import AlertStore
 
-__all__ = ["SHIPPED_RULES", "build_alert_manager", "rule_files"]
+__all__ = ["SHIPPED_RULES", "RuleSet", "build_alert_manager", "build_rule_set", "rule_files"]
 
 #: The design document's five rules, shipped as package data (a byte-identical copy of
 #: ``resources/prometheus/alert_rules.yml``; a test fails if the two drift), so a wheel,
@@ -50,20 +54,58 @@ def rule_files(cfg: AlertsConfig) -> list[Path]:
     return list(cfg.rule_files) if cfg.rule_files is not None else [SHIPPED_RULES]
 
 
+@dataclass(frozen=True)
+class RuleSet:
+    """What ``telemetry.alerts`` says about the rules: the groups read from ``files``, each
+    rule's notification policy and resolve condition. Built at start and on every reload."""
+
+    files: tuple[Path, ...]
+    groups: tuple[RuleGroup, ...]
+    policies: Mapping[str, RulePolicy] = field(default_factory=dict)
+    resolve_exprs: Mapping[str, pp.Expr] = field(default_factory=dict)
+
+    @property
+    def rule_count(self) -> int:
+        """How many rules (alerting and recording) the groups hold."""
+        return sum(len(g.rules) for g in self.groups)
+
+
+def build_rule_set(cfg: AlertsConfig) -> RuleSet:
+    """Read the rule files ``cfg`` names (through the safe loader) with the per-rule
+    policies. Raises ``RuleFileError`` (every problem, one ``file:line:column: ...`` line
+    each) or ``PromQLError`` for a bad ``resolve_condition``; reads nothing else."""
+    files = tuple(rule_files(cfg))
+    groups = tuple(load_rule_files(list(files)))
+    policies = {r.alert: RulePolicy(r.cooldown, r.actions) for r in cfg.rules}
+    resolve_exprs = {r.alert: parse(r.resolve_condition) for r in cfg.rules
+                     if r.resolve_condition}
+    return RuleSet(files, groups, policies, resolve_exprs)
+
+
 def _sender(a: object, resolve: Callable[[str], str]) -> ActionSender:
     if isinstance(a, EmailActionConfig):
         return EmailSender(host=a.host, port=a.port, sender=a.sender, recipients=a.recipients,
                            subject=a.subject, resolve=resolve, username=a.username,
-                           password=a.password, security=a.security, name=a.name)
+                           password=a.password, security=a.security, name=a.name,
+                           group_by=a.group_by)
     if isinstance(a, WebhookActionConfig):
         return WebhookSender(a.url, resolve=resolve, payload=dict(a.payload),
                              body_format=a.format, name=a.name)
     if isinstance(a, PagerDutyActionConfig):
         return PagerDutySender(a.routing_key, resolve=resolve, description=a.description,
-                               url=a.url, name=a.name)
+                               url=a.url, name=a.name, group_by=a.group_by)
     if isinstance(a, AlertmanagerActionConfig):
         return AlertmanagerSender(a.url, resolve=resolve, name=a.name)
     raise TypeError(f"unknown action config {a!r}")
+
+
+def _action_policy(a: object, cfg: AlertsConfig) -> ActionPolicy:
+    """Alertmanager mirrors state (re-sent every ``resend_delay``); the others notify,
+    repeating a still-firing alert after their ``repeat_interval``."""
+    if isinstance(a, AlertmanagerActionConfig):
+        return ActionPolicy(resend_delay_s=cfg.resend_delay)
+    return ActionPolicy(repeat_interval_s=float(getattr(a, "repeat_interval", 0.0)),
+                        group_by=getattr(a, "group_by", None))
 
 
 def build_alert_manager(
@@ -79,7 +121,7 @@ def build_alert_manager(
 ) -> AlertManager:
     """An unstarted manager. Raises ``RuleFileError`` for unusable rule files (the message
     lists every problem). ``source`` overrides reading the ``history`` (tests)."""
-    groups = load_rule_files(rule_files(cfg))
+    rules = build_rule_set(cfg)
     if source is None:
         if history is None:
             raise ValueError("alerts need the metric history (metrics.history.enabled)")
@@ -89,14 +131,14 @@ def build_alert_manager(
         return resolve_secret(value, environ=environ, keyring_get=keyring_get)
 
     actions: dict[str, ActionQueue] = {}
+    action_policies: dict[str, ActionPolicy] = {}
     if cfg.desktop_notifications:
         actions["desktop"] = ActionQueue(NotifierSender(notifier or LoggingNotifier()),
                                          metrics=metrics)
+        action_policies["desktop"] = ActionPolicy(repeat_interval_s=cfg.desktop_repeat_interval)
     for a in cfg.actions:
         actions[a.name] = ActionQueue(_sender(a, resolve), metrics=metrics)
-    policies = {r.alert: RulePolicy(r.cooldown, r.actions) for r in cfg.rules}
-    resolve_exprs = {r.alert: parse(r.resolve_condition) for r in cfg.rules
-                     if r.resolve_condition}
+        action_policies[a.name] = _action_policy(a, cfg)
     render = None
     rs = cfg.render_silence
     if rs.enabled:
@@ -104,9 +146,10 @@ def build_alert_manager(
         render = RenderSilence(parse(rs.condition), (LabelMatcher("alertname", "=~", pattern),))
     store = AlertStore(cfg.history_path or data_dir / "alerts.sqlite3")
     return AlertManager(
-        groups, source, metrics=metrics, actions=actions, store=store,
-        interval_s=cfg.evaluation_interval, policies=policies,
+        rules.groups, source, metrics=metrics, actions=actions, store=store,
+        interval_s=cfg.evaluation_interval, policies=rules.policies,
         flap=FlapSettings(cfg.flap.max_changes, cfg.flap.window),
-        resolve_exprs=resolve_exprs, render_silence=render,
+        resolve_exprs=rules.resolve_exprs, render_silence=render,
         storm=StormSettings(cfg.storm.per_rule, cfg.storm.max_per_eval),
+        action_policies=action_policies,
     )

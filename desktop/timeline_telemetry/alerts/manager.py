@@ -11,7 +11,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import promql_parser as pp
 
@@ -23,24 +23,32 @@ from timeline_telemetry.promql.syntax import PromQLError
 
 from .actions.base import ActionQueue, AlertItem, Notification
 from .engine import FlapSettings, RuleEngine
+from .ledger import ActionPolicy, DeliveryLedger, Want
 from .notify import StormSettings, build_notifications
 from .prom_api import alerts_data, rules_data
 from .rules import AlertingRule, RuleGroup
 from .seed import AlertRule
 from .series import SeriesSource
-from .state import Alert, AlertState
+from .state import Alert, AlertState, RuleState
 from .store import AlertEvent, AlertStore, Silence
 
 __all__ = ["AlertManager", "RenderSilence", "RulePolicy"]
 
 _log = logging.getLogger(__name__)
 _OUTPUT_KEEP_MS = 3_600_000
+_UNSENT = -1.0  # the alert store's notified_at of a firing no action heard
+
+
+def _or_unsent(t: float | None) -> float:
+    return _UNSENT if t is None else t
 
 
 @dataclass(frozen=True)
 class RulePolicy:
-    """Per-rule notification policy: ``cooldown_s`` between notifications of one alert;
-    ``actions``: names of the actions to use (None = every configured action)."""
+    """Per-rule notification policy: ``cooldown_s``: at least this long between two
+    *new* firing notifications of one alert to one action (a re-fire inside it is
+    notified when it ends, if still firing; never dropped); ``actions``: names of the
+    actions to use (None = every configured action)."""
 
     cooldown_s: float = 0.0
     actions: tuple[str, ...] | None = None
@@ -74,6 +82,7 @@ class AlertManager:
         resolve_exprs: Mapping[str, pp.Expr] | None = None,
         render_silence: RenderSilence | None = None,
         storm: StormSettings | None = None,
+        action_policies: Mapping[str, ActionPolicy] | None = None,
     ) -> None:
         self._groups = list(groups)
         self._source = source
@@ -89,7 +98,11 @@ class AlertManager:
         self._storm = storm or StormSettings()
         self._engine: RuleEngine | None = None
         self._lock = threading.RLock()
-        self._notified: dict[Labels, float] = {}   # alert -> last firing notification
+        # ``action_policies``: per action name, repeat interval / Alertmanager re-send
+        # (an action without one is notified on changes only).
+        self._action_policies = dict(action_policies or {})
+        self._ledger = DeliveryLedger()        # what each action last heard, per alert
+        self._silenced_firing: set[Labels] = set()  # firing that began muted: never sent
         self._firing: set[Labels] = set()
         self._silences: list[Silence] = []
         self._last_eval: float | None = None
@@ -111,6 +124,48 @@ class AlertManager:
             if policy is not None:
                 self._policies[rule.name] = policy
             self._engine = None
+
+    def reload_rules(
+        self,
+        groups: Sequence[RuleGroup],
+        *,
+        policies: Mapping[str, RulePolicy] | None = None,
+        resolve_exprs: Mapping[str, pp.Expr] | None = None,
+    ) -> None:
+        """Swap in ``groups`` (a reload), as Prometheus does: an alerting rule with the same
+        name and labels as before keeps its alerts (pending, firing, ``for`` progress, flap
+        history) even if its expression changed; alerts of rules that went away are
+        dropped. Rules added with :meth:`add_rule` stay. ``policies`` and ``resolve_exprs``
+        replace the file rules' ones when given. Recording-rule and ``ALERTS`` output is
+        kept, so range selectors over it go on. Waits for a running evaluation."""
+        with self._lock:
+            api = [g for g in self._groups if g.file == "<api>"]
+            self._groups = [*groups, *api]
+            if policies is not None:
+                api_names = {r.name for g in api for r in g.rules}
+                self._policies = {**{k: v for k, v in self._policies.items()
+                                     if k in api_names}, **policies}
+            if resolve_exprs is not None:
+                self._resolve = dict(resolve_exprs)
+            old = self._engine
+            if old is None:  # never evaluated: the first evaluation builds (and restores)
+                return
+            engine = RuleEngine(self._groups, self._source, output=old.output,
+                                flap=self._flap, resolve_exprs=self._resolve)
+            previous: dict[tuple[str, Labels], list[RuleState]] = {}
+            for st in old.states.values():
+                previous.setdefault(_rule_key(st.rule), []).append(st)
+            for key, st in engine.states.items():
+                same = previous.get(_rule_key(st.rule))
+                if same:
+                    engine.states[key] = replace(same.pop(0), rule=st.rule,
+                                                 flap_max_changes=st.flap_max_changes,
+                                                 flap_window_ms=st.flap_window_ms)
+            dropped = sorted({a.name for rest in previous.values() for st in rest
+                              for a in st.firing()})
+            if dropped:
+                _log.info("reload: alerts of removed rules dropped: %s", ", ".join(dropped))
+            self._engine = engine
 
     def _get_engine(self) -> RuleEngine:
         if self._engine is None:
@@ -154,8 +209,8 @@ class AlertManager:
             engine.output.prune(round(t * 1000) - _OUTPUT_KEEP_MS)
             self.render_active = self._render_active(engine, t)
             silences = self.silences(t)
-            changes, events = self._transitions(alerts, t, silences)
-            notes = build_notifications(changes, self._storm)
+            wants, events = self._transitions(alerts, t, silences)
+            notes = self._deliver(wants, t, silences)
             self._publish(alerts)
             if self._store is not None:
                 self._store.record(events)
@@ -163,8 +218,6 @@ class AlertManager:
                     self._save_active(alerts)
             self._last_eval = t
             self._eval_took = time.perf_counter() - started
-        for n in notes:
-            self._dispatch(n)
         with self._evals_cv:
             self.evaluations += 1
             self._evals_cv.notify_all()
@@ -193,31 +246,67 @@ class AlertManager:
 
     def _transitions(
         self, alerts: Sequence[Alert], t: float, silences: Sequence[Silence]
-    ) -> tuple[list[tuple[str, AlertItem]], list[AlertEvent]]:
-        changes: list[tuple[str, AlertItem]] = []
+    ) -> tuple[dict[Labels, Want], list[AlertEvent]]:
+        """The history events of this evaluation, and each alert's state as the actions
+        should know it (firing, or resolved while the rule retains it; pending ones are
+        left out: to an action that heard them firing they count as resolved)."""
+        wants: dict[Labels, Want] = {}
         events: list[AlertEvent] = []
         now_firing = {a.labels for a in alerts if a.state is AlertState.FIRING}
         for a in alerts:
             key, lab = a.labels, dict(a.labels)
             firing = a.state is AlertState.FIRING
-            if firing == (key in self._firing):
+            if not firing and not a.resolved_at_ms:
                 continue
-            item = AlertItem(lab, dict(a.annotations), "firing" if firing else "resolved",
-                             a.active_at_ms / 1000, None if firing else t, a.value, a.flapping)
             muted = self._muted(lab, t, silences)
-            kind = ("silenced" if muted else "firing") if firing else "resolved"
-            events.append(AlertEvent(t, a.name, lab, kind, a.value, dict(a.annotations)))
+            if firing != (key in self._firing):
+                kind = ("silenced" if muted else "firing") if firing else "resolved"
+                events.append(AlertEvent(t, a.name, lab, kind, a.value, dict(a.annotations)))
+                # A firing that began under a silence stays unnotified until it resolves
+                # (a render's expected CPU spike is not news when the render ends).
+                if firing and muted:
+                    self._silenced_firing.add(key)
+            if not firing:
+                self._silenced_firing.discard(key)
+            item = AlertItem(lab, dict(a.annotations), "firing" if firing else "resolved",
+                             a.active_at_ms / 1000, None if firing else a.resolved_at_ms / 1000,
+                             a.value, a.flapping)
             policy = self._policies.get(a.name, RulePolicy())
-            if firing:
-                last = self._notified.get(key)
-                if muted or (last is not None and t - last < policy.cooldown_s):
-                    continue
-                self._notified[key] = t
-                changes.append((a.name, item))
-            elif key in self._notified and not muted:
-                changes.append((a.name, item))
+            wants[key] = Want(a.name, item, muted or key in self._silenced_firing,
+                              policy.cooldown_s)
+        self._silenced_firing &= now_firing
         self._firing = now_firing
-        return changes, events
+        return wants, events
+
+    def _deliver(self, wants: Mapping[Labels, Want], t: float,
+                 silences: Sequence[Silence]) -> list[Notification]:
+        """Bring every action up to date (see :mod:`.ledger`): plan per action, coalesce
+        storms, queue; only what a queue accepted counts as heard, so a notification
+        dropped by a full queue is planned again at the next evaluation."""
+        out: list[Notification] = []
+        for name, q in self._actions.items():
+            def targets(rule: str, name: str = name) -> bool:
+                acts = self._policies.get(rule, RulePolicy()).actions
+                return acts is None or name in acts
+
+            planned = self._ledger.plan(
+                name, self._action_policies.get(name, ActionPolicy()), wants, t,
+                interval_s=self._interval, targets=targets,
+                is_muted=lambda labels: self._muted(labels, t, silences))
+            if not planned:
+                continue
+            by_fp = {p.item.fingerprint + p.item.status: p for p in planned}
+            group_by = self._action_policies.get(name, ActionPolicy()).group_by
+            for n in build_notifications([(p.rule, p.item) for p in planned], self._storm,
+                                         group_by):
+                if q.submit(n):
+                    self._ledger.record(
+                        name, [by_fp[a.fingerprint + a.status] for a in n.alerts], t)
+                    out.append(n)
+                else:
+                    _log.warning("alert action %s dropped a notification (queue full); "
+                                 "it is retried at the next evaluation", name)
+        return out
 
     def _publish(self, alerts: Sequence[Alert]) -> None:
         counts: dict[Labels, float] = {}
@@ -237,21 +326,11 @@ class AlertManager:
         self._metrics.replace_series("alerts_firing", MetricKind.GAUGE, list(counts.items()))
         self._metrics.replace_series("ALERTS", MetricKind.GAUGE, series)
 
-    def _dispatch(self, n: Notification) -> None:
-        policy = self._policies.get(n.rule, RulePolicy())
-        names = policy.actions if policy.actions is not None else tuple(self._actions)
-        for name in names:
-            q = self._actions.get(name)
-            if q is None:
-                continue
-            if not q.submit(n):
-                _log.warning("alert action %s dropped a notification (queue full)", name)
-
     # -- persistence --------------------------------------------------------------------
     def _save_active(self, alerts: Sequence[Alert]) -> None:
         assert self._store is not None
         rows = [(dict(a.labels), a.active_at_ms / 1000, a.fired_at_ms / 1000,
-                 self._notified.get(a.labels, 0.0))
+                 _or_unsent(self._ledger.last_fired(a.labels)))
                 for a in alerts if a.state is AlertState.FIRING]
         self._store.save_active(rows)
 
@@ -268,8 +347,12 @@ class AlertManager:
             st.active[key] = Alert(key, {}, AlertState.FIRING, 0.0, round(active_at * 1000),
                                    round(fired_at * 1000), source_key=src)
             self._firing.add(key)
-            if notified_at:
-                self._notified[key] = notified_at
+            if notified_at >= 0:  # _UNSENT: no action had heard it (cooldown, silence)
+                item = AlertItem(dict(key), {}, "firing", active_at, None)
+                actions = [n for n in self._actions
+                           if (acts := self._policies.get(st.rule.name, RulePolicy()).actions)
+                           is None or n in acts]
+                self._ledger.restore(actions, st.rule.name, key, item, notified_at)
 
     # -- lifecycle ----------------------------------------------------------------------
     def firing(self) -> list[Alert]:
@@ -367,3 +450,8 @@ class AlertManager:
                     self._save_active([a for st in self._engine.states.values()
                                        for a in st.active.values()])
             self._store.close()
+
+
+def _rule_key(rule: AlertingRule) -> tuple[str, Labels]:
+    """What identifies a rule across a reload (Prometheus: its name and labels)."""
+    return rule.name, tuple(sorted(rule.labels.items()))

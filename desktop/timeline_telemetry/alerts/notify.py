@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .actions.base import AlertItem, Notification
+from .actions.grouping import group_key
 
 __all__ = ["StormSettings", "build_notifications"]
 
@@ -47,18 +48,27 @@ def _many(rule: str, status: str, items: Sequence[AlertItem]) -> Notification:
 
 
 def build_notifications(
-    changes: Sequence[tuple[str, AlertItem]], storm: StormSettings
+    changes: Sequence[tuple[str, AlertItem]], storm: StormSettings,
+    group_by: Sequence[str] | None = None,
 ) -> list[Notification]:
-    """``changes`` = ``(rule name, alert)`` transitions of one evaluation, in order."""
-    groups: dict[tuple[str, str], list[AlertItem]] = {}
+    """``changes`` = ``(rule name, alert)`` transitions of one evaluation, in order.
+
+    Alerts are coalesced per rule, or with ``group_by`` (an action's label names, see
+    :mod:`.actions.grouping`) per group: more than ``storm.per_rule`` of one group and
+    status become one notification."""
+    groups: dict[tuple[str, str], list[tuple[str, AlertItem]]] = {}
     for rule, a in changes:
-        groups.setdefault((rule, a.status), []).append(a)
+        gk = rule if group_by is None else group_key(a.labels, group_by)
+        groups.setdefault((gk, a.status), []).append((rule, a))
     out: list[Notification] = []
-    for (rule, status), items in groups.items():
+    for (gk, status), pairs in groups.items():
+        items = [a for _, a in pairs]
+        rules = {r for r, _ in pairs}
         if len(items) > storm.per_rule:
-            out.append(_many(rule, status, items))
+            n = _many(rules.pop() if len(rules) == 1 else "", status, items)
+            out.append(n if group_by is None else replace(n, key=f"{n.rule}/{gk}"))
         else:
-            out.extend(_one(rule, a) for a in items)
+            out.extend(_one(rule, a) for rule, a in pairs)
     if len(out) <= storm.max_per_eval:
         return out
     keep = out[: storm.max_per_eval - 1]

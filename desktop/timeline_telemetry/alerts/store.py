@@ -144,14 +144,15 @@ class AlertStore:
             return cur.rowcount > 0
 
     def silences(self, now: float | None = None) -> list[Silence]:
-        """All silences (only those not yet ended, when ``now`` is given)."""
+        """All silences (only those not yet ended, when ``now`` is given). The agent calls
+        this every evaluation, so silences written by another process (``timeline-telemetry
+        silence add``) apply at its next one; ended ones are filtered in SQL."""
+        query = "SELECT id, matchers, starts_at, ends_at, created_by, comment FROM silences"
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT id, matchers, starts_at, ends_at, created_by, comment FROM silences"
-            ).fetchall()
-        out = [Silence(r[0], tuple(LabelMatcher(*m) for m in json.loads(r[1])), r[2], r[3],
-                       r[4], r[5]) for r in rows]
-        return [s for s in out if now is None or s.ends_at > now]
+            rows = (self._conn.execute(query).fetchall() if now is None else
+                    self._conn.execute(query + " WHERE ends_at > ?", (now,)).fetchall())
+        return [Silence(r[0], tuple(LabelMatcher(*m) for m in json.loads(r[1])), r[2], r[3],
+                        r[4], r[5]) for r in rows]
 
 
 def alerts_from_file(path: Path) -> dict[str, object] | None:

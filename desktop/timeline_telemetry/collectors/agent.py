@@ -27,6 +27,9 @@ class AgentCollector:
     """
 
     name = "agent"
+    families = frozenset(
+        {"telemetry_agent_cpu_usage_percent", "telemetry_agent_memory_rss_bytes"}
+    )
 
     def __init__(
         self,

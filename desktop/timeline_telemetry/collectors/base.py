@@ -31,9 +31,16 @@ class CollectorUnavailable(Exception):
 @runtime_checkable
 class Collector(Protocol):
     """A source of samples. ``collect`` runs on a worker thread, once per interval; it returns
-    every series of the families it owns (a series it stops reporting disappears)."""
+    every series of the families it owns (a series it stops reporting disappears).
+
+    ``families`` names every metric the collector may report. Each successful run replaces
+    all of them, so a family with no sample this run (the editor exited, a GPU was lost, every
+    mount failed) loses its series instead of keeping its last values. A run that raises
+    replaces nothing: the last values stand and the manager counts the error.
+    """
 
     name: str
+    families: frozenset[str]
 
     def collect(self) -> Sequence[Sample]:
         """Read the source now."""

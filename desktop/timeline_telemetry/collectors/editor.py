@@ -17,6 +17,11 @@ __all__ = ["EditorProcessCollector"]
 
 _T = TypeVar("_T")
 
+#: Seconds a child name with no process left is still reported, as 0, before its series is
+#: removed: plots and alert rules see the count drop to 0 instead of a line that just stops,
+#: and names of short-lived helpers do not pile up for the life of the agent.
+GONE_CHILD_HOLD_S = 300.0
+
 
 class _Reading(NamedTuple):
     cpu: float
@@ -40,9 +45,28 @@ class EditorProcessCollector:
     I/O totals are bytes as psutil's ``io_counters`` ``read_bytes``/``write_bytes`` (storage
     level on Linux), accumulated per process so a child that exits never makes them go down
     (left out where psutil has no ``io_counters``, e.g. macOS). Not thread-safe.
+
+    Processes that went away: ``editor_up`` and ``editor_processes`` are always reported (0
+    when the editor is not running); ``editor_child_processes{name}`` of a name with no
+    process left reads 0 for ``GONE_CHILD_HOLD_S`` seconds, then disappears;
+    ``editor_uptime_seconds`` disappears while no editor runs.
     """
 
     name = "editor"
+    families = frozenset(
+        {
+            "editor_up",
+            "editor_processes",
+            "editor_child_processes",
+            "editor_cpu_usage_percent",
+            "editor_memory_rss_bytes",
+            "editor_threads",
+            "editor_open_files",
+            "editor_uptime_seconds",
+            "editor_io_read_bytes_total",
+            "editor_io_written_bytes_total",
+        }
+    )
 
     def __init__(
         self,
@@ -55,6 +79,7 @@ class EditorProcessCollector:
         pid_diff: bool | None = None,
     ) -> None:
         self._ps = psutil_module
+        self._clock = clock
         self._wall_clock = wall_clock
         self._base_rescan = rescan_interval
         self._tree = ProcessTree(
@@ -68,6 +93,7 @@ class EditorProcessCollector:
         self._fd_method = "num_handles" if psutil_module.WINDOWS else "num_fds"
         self._io_last: dict[psutil.Process, tuple[float, float]] = {}
         self._names: dict[psutil.Process, str] = {}  # children's label, read once
+        self._child_seen: dict[str, float] = {}  # child name -> when a process last had it
         self._io_read = 0.0
         self._io_written = 0.0
 
@@ -114,8 +140,8 @@ class EditorProcessCollector:
             Sample("editor_threads", threads),
             Sample("editor_open_files", files),
         ]
-        for name, count in sorted(child_names.items()):
-            out.append(Sample("editor_child_processes", float(count), (("name", name),)))
+        for name, count in self._child_counts(child_names):
+            out.append(Sample("editor_child_processes", count, (("name", name),)))
         if oldest is not None:
             out.append(Sample("editor_uptime_seconds", max(0.0, self._wall_clock() - oldest)))
         self._names = {p: self._names[p] for p in live if p in self._names}
@@ -131,8 +157,22 @@ class EditorProcessCollector:
         self._tree.children.clear()
         self._io_last.clear()
         self._names.clear()
+        self._child_seen.clear()
 
     # -- helpers ----------------------------------------------------------------------------
+    def _child_counts(self, running: Counter[str]) -> list[tuple[str, float]]:
+        """Count per child name, sorted: the running ones, and 0 for names whose last process
+        went away less than ``GONE_CHILD_HOLD_S`` seconds ago (older ones are forgotten)."""
+        now = self._clock()
+        for name in running:
+            self._child_seen[name] = now
+        self._child_seen = {
+            name: seen
+            for name, seen in self._child_seen.items()
+            if name in running or now - seen < GONE_CHILD_HOLD_S
+        }
+        return [(name, float(running.get(name, 0))) for name in sorted(self._child_seen)]
+
     def _read(self, proc: psutil.Process, *, want_name: bool) -> _Reading | None:
         """One process's figures, or None when it has exited or is a zombie. With
         ``want_name``, also remembers its executable name (the first time only: on Linux a

@@ -24,11 +24,23 @@ class NvidiaGpuCollector:
     ``nvml_module`` is the ``pynvml`` module (imported lazily when None). The constructor raises
     :class:`CollectorUnavailable` with a one-line reason when the module is missing, NVML cannot
     start (no driver) or there is no device. A query failing for one device skips that metric of
-    that device; when every query fails (driver gone), ``collect()`` raises ``RuntimeError``.
+    that device, so the series of a lost GPU (``GPU is lost``: every query fails) disappear;
+    when every query of every device fails (driver gone), ``collect()`` raises ``RuntimeError``
+    and the manager keeps the last values for a few runs (see ``TelemetryManager``).
     ``close()`` shuts NVML down once.
     """
 
     name = "gpu"
+    families = frozenset(
+        {
+            "gpu_utilization_percent",
+            "gpu_memory_used_bytes",
+            "gpu_memory_total_bytes",
+            "gpu_encoder_utilization_percent",
+            "gpu_decoder_utilization_percent",
+            "gpu_temperature_celsius",
+        }
+    )
 
     def __init__(self, *, nvml_module: Any = None) -> None:
         nvml = nvml_module if nvml_module is not None else _import_pynvml()

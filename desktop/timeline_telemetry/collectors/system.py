@@ -34,6 +34,13 @@ _DISK_IO_TOTALS = (
     ("system_disk_writes_total", "write_count"),
 )
 
+#: Per-mount families: a mount that goes away (or can no longer be read) leaves all three.
+_MOUNT_FAMILIES = (
+    "system_disk_usage_bytes",
+    "system_disk_available_bytes",
+    "system_disk_total_bytes",
+)
+
 
 class _CpuTicks(NamedTuple):
     busy: float
@@ -95,10 +102,29 @@ class SystemCollector:
     series labelled ``mountpoint``, and a missing path is skipped with one warning. Empty
     ``disk_paths`` means the root (``/`` or the system drive). Network totals are bytes since
     boot over every non-loopback interface and never go down when an interface disappears.
+    Every run reports every series it can read now and nothing else: a core that went
+    offline, or a mount that went away or fails to read, has no series (see
+    :attr:`families`, which the manager replaces as a whole).
     Not thread-safe: the manager calls ``collect()`` from one thread.
     """
 
     name = "system"
+    families = frozenset(
+        {
+            "system_cpu_usage_percent",
+            "system_cpu_core_usage_percent",
+            "system_memory_usage_bytes",
+            "system_memory_available_bytes",
+            "system_memory_total_bytes",
+            "system_swap_usage_bytes",
+            "system_swap_total_bytes",
+            "system_load_average",
+            *_MOUNT_FAMILIES,
+            *(metric for metric, _ in _DISK_IO_TOTALS),
+            "system_network_bytes_sent",
+            "system_network_bytes_received",
+        }
+    )
 
     def __init__(
         self,

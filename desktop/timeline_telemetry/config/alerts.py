@@ -8,6 +8,7 @@ case) is what ``rules[].actions`` refers to, together with ``desktop``. Secrets
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from ._reader import Bad, Context, ObjectReader, check_secret_ref, show
@@ -30,6 +31,7 @@ __all__ = ["parse_alerts"]
 
 _SECURITY = ("starttls", "tls", "none")
 _FORMATS = ("slack", "generic")
+_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[object], str | Bad]:
@@ -56,6 +58,20 @@ def _secret(r: ObjectReader, key: str, default: str) -> str:
     return value
 
 
+def _group_by(r: ObjectReader, default: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Alertmanager's ``group_by``: label names, or ``["..."]`` alone (every label)."""
+    if not r.has("group_by") or r.data["group_by"] is None:
+        return default
+    names = r.str_list("group_by", ())
+    for i, name in enumerate(names):
+        if name == "..." and len(names) > 1:
+            r.ctx.problem(f"{r.path('group_by')}[{i}]",
+                          '"..." (group by every label) must be the only entry')
+        elif name != "..." and not _LABEL.fullmatch(name):
+            r.ctx.problem(f"{r.path('group_by')}[{i}]", f"not a label name: {show(name)}")
+    return names
+
+
 def _email(r: ObjectReader) -> EmailActionConfig:
     d = EmailActionConfig()
     r.require("recipients", "a list of e-mail addresses")
@@ -69,6 +85,8 @@ def _email(r: ObjectReader) -> EmailActionConfig:
         recipients=r.str_list("recipients", d.recipients),
         subject=r.get_str("subject", d.subject),
         name=r.get_str("name", d.name, nonempty=True),
+        repeat_interval=r.get_duration("repeat_interval", d.repeat_interval, allow_zero=True),
+        group_by=_group_by(r, d.group_by),
     )
 
 
@@ -96,6 +114,8 @@ def _webhook(r: ObjectReader) -> WebhookActionConfig:
         format=r.get("format", d.format, _choice(_FORMATS)),
         payload=r.section("payload", _payload, d.payload),
         name=r.get_str("name", d.name, nonempty=True),
+        repeat_interval=r.get_duration("repeat_interval", d.repeat_interval, allow_zero=True),
+        group_by=_group_by(r, d.group_by),
     )
 
 
@@ -107,6 +127,8 @@ def _pagerduty(r: ObjectReader) -> PagerDutyActionConfig:
         description=r.get_str("description", d.description),
         url=r.get("url", d.url, _url),
         name=r.get_str("name", d.name, nonempty=True),
+        repeat_interval=r.get_duration("repeat_interval", d.repeat_interval, allow_zero=True),
+        group_by=_group_by(r, d.group_by),
     )
 
 
@@ -227,8 +249,11 @@ def parse_alerts(ctx: Context, path: str, data: object) -> AlertsConfig:
         enabled=r.get_bool("enabled", d.enabled),
         rule_files=r.section("rule_files", _rule_files, d.rule_files),
         evaluation_interval=r.get_duration("evaluation_interval", d.evaluation_interval),
+        resend_delay=r.get_duration("resend_delay", d.resend_delay),
         history_path=r.path_or_none("history_path", d.history_path),
         desktop_notifications=r.get_bool("desktop_notifications", d.desktop_notifications),
+        desktop_repeat_interval=r.get_duration("desktop_repeat_interval",
+                                               d.desktop_repeat_interval, allow_zero=True),
         actions=r.section("actions", _actions, d.actions),
         rules=r.section("rules", _rules, d.rules),
         default_silence_duration=r.get_duration("default_silence_duration",

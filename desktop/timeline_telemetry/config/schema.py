@@ -486,34 +486,46 @@ class EmailActionConfig:
     recipients: tuple[str, ...] = ()
     subject: str = ""
     name: str = "email"
+    repeat_interval: float = _duration(4 * 3600.0)
+    group_by: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class WebhookActionConfig:
     """``{"Webhook": {...}}``: ``format`` slack (the design document's ``payload`` + text) |
-    generic."""
+    generic. ``repeat_interval`` (all notifying actions): a still-firing alert is notified
+    again after it; 0 = never (the receiver dedups)."""
 
     kind: ClassVar[str] = "Webhook"
     url: str = ""
     format: str = "slack"
     payload: FrozenMap = field(default_factory=FrozenMap)
     name: str = "webhook"
+    repeat_interval: float = _duration(0.0)
+    group_by: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class PagerDutyActionConfig:
-    """``{"PagerDuty": {...}}``: Events API v2; ``routing_key`` a ``keyring:`` reference."""
+    """``{"PagerDuty": {...}}``: Events API v2; ``routing_key`` a ``keyring:`` reference.
+    ``group_by`` (Email, Webhook, PagerDuty): label names that group alerts, as
+    Alertmanager's route does (``["..."]``: every label; ``[]``: one group); null (default)
+    groups per rule, i.e. ``["alertname"]``. One PagerDuty incident and one mail thread per
+    group. Alertmanager groups on its own side (its ``route.group_by``)."""
 
     kind: ClassVar[str] = "PagerDuty"
     routing_key: str = ""
     description: str = ""
     url: str = "https://events.pagerduty.com/v2/enqueue"
     name: str = "pagerduty"
+    repeat_interval: float = _duration(0.0)
+    group_by: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
 class AlertmanagerActionConfig:
-    """``{"Alertmanager": {"url": ...}}``: POST /api/v2/alerts."""
+    """``{"Alertmanager": {"url": ...}}``: POST /api/v2/alerts; firing alerts are re-sent
+    every ``alerts.resend_delay`` (Prometheus's protocol), so no ``repeat_interval``."""
 
     kind: ClassVar[str] = "Alertmanager"
     url: str = "http://127.0.0.1:9093"
@@ -569,8 +581,10 @@ class AlertsConfig:
     enabled: bool = True
     rule_files: tuple[Path, ...] | None = None
     evaluation_interval: float = _duration(15.0)
+    resend_delay: float = _duration(60.0)
     history_path: Path | None = None
     desktop_notifications: bool = True
+    desktop_repeat_interval: float = _duration(4 * 3600.0)
     actions: tuple[AlertActionConfig, ...] = ()
     rules: tuple[AlertRuleOptions, ...] = ()
     default_silence_duration: float = _duration(3600.0)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         HealthChanged,
         HealthRound,
         PausedChanged,
+        RulesReloaded,
         RuntimeEvent,
         SnapshotCollected,
     )
@@ -39,6 +40,7 @@ __all__ = [
     "Job",
     "JobStats",
     "PausedChanged",
+    "RulesReloaded",
     "RuntimeEvent",
     "Scheduler",
     "SnapshotCollected",
@@ -56,6 +58,7 @@ __getattr__, __dir__ = lazy_attributes(
         "HealthChanged": ".events",
         "HealthRound": ".events",
         "PausedChanged": ".events",
+        "RulesReloaded": ".events",
         "RuntimeEvent": ".events",
         "SnapshotCollected": ".events",
         "AgentInfo": ".instance",

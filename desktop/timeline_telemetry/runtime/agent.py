@@ -17,18 +17,23 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from timeline_telemetry import __version__
+from timeline_telemetry.alerts.build import build_rule_set, rule_files
+from timeline_telemetry.alerts.rules import RuleFileError
 from timeline_telemetry.collectors.base import Collector
-from timeline_telemetry.config.schema import TelemetryConfig
+from timeline_telemetry.config.errors import ConfigError
+from timeline_telemetry.config.schema import AlertsConfig, TelemetryConfig
 from timeline_telemetry.export.base import ExportState, ExportStatus, MetricsExporter
 from timeline_telemetry.health import HealthReport, HealthTransition, report_to_json
 from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.metrics import MetricKind
 from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.promql.syntax import PromQLError
 
-from .api import api_routes
+from .api import RELOAD_PATH, api_routes, reload_route
 from .events import (
     AlertNotice,
     EventBus,
@@ -36,17 +41,20 @@ from .events import (
     HealthChanged,
     HealthRound,
     PausedChanged,
+    RulesReloaded,
     SnapshotCollected,
 )
 from .instance import AgentInfo, InstanceLock
 from .scheduler import Executor, Job, JobStats, Scheduler, ThreadExecutor
 
-__all__ = ["EXPORTER_WATCH_S", "AgentRuntime"]
+__all__ = ["EXPORTER_WATCH_S", "RULES_WATCH_S", "AgentRuntime"]
 
 _log = logging.getLogger("timeline_telemetry.runtime")
 
 #: How often exporter statuses are compared, to log a failure and its recovery once each.
 EXPORTER_WATCH_S = 2.0
+#: How often the rule files' mtime, size and inode are compared; a change reloads them.
+RULES_WATCH_S = 5.0
 _ALERT_LOG = logging.getLogger("timeline_telemetry.alerts.notify")
 
 
@@ -70,7 +78,12 @@ class _BusNotifier:
 
 
 class AgentRuntime:
-    """See the module docstring. ``mode`` (``tray`` or ``headless``) is only reported."""
+    """See the module docstring. ``mode`` (``tray`` or ``headless``) is only reported.
+
+    ``config_source`` re-reads the config (the CLI passes its loader): a reload then takes
+    ``telemetry.alerts``' ``rule_files`` and ``rules`` from it too. Without it, a reload
+    re-reads the rule files only.
+    """
 
     def __init__(
         self,
@@ -82,6 +95,7 @@ class AgentRuntime:
         collectors: Sequence[Collector] | None = None,
         exporters: Sequence[MetricsExporter] | None = None,
         clock: Callable[[], float] = time.time,
+        config_source: Callable[[], TelemetryConfig] | None = None,
     ) -> None:
         self.config = config
         self.paths = paths
@@ -103,6 +117,13 @@ class AgentRuntime:
         #: A health transition happened: evaluate the rules once its gauges are stored.
         self._health_changed = threading.Event()
         self.api_url: str | None = None
+        self._config_source = config_source
+        self._alerts_cfg: AlertsConfig = config.alerts
+        self._reload_lock = threading.Lock()
+        self._rules_seen: dict[str, tuple[int, int, int] | None] = {}
+        self._last_reload: RulesReloaded | None = None
+        #: The trigger of a reload asked for with :meth:`request_reload`, not yet run.
+        self._reload_wanted: str | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -119,7 +140,12 @@ class AgentRuntime:
         self._started_at = self._clock()
         try:
             m = self.manager
+            self._rules_seen = _fingerprints(rule_files(self._alerts_cfg))
             m.initialize()
+            if m.alerts is not None:
+                self._last_reload = RulesReloaded(
+                    True, self._clock(), "start", self._rule_count(),
+                    tuple(str(p) for p in rule_files(self._alerts_cfg)))
             self._serve_api()
             self._schedule()
             if "collect" in self.scheduler.jobs:
@@ -179,6 +205,29 @@ class AgentRuntime:
     def check_health_now(self) -> None:
         """Run a health round at once."""
         self.scheduler.wake("health")
+
+    def reload(self, *, trigger: str = "api") -> RulesReloaded:
+        """Re-read the rule files (and the alerting part of the config, with a
+        ``config_source``) through the safe loaders and swap them into the alert manager;
+        alerts of rules that keep their name and labels keep their state. On any problem
+        the old rules stay, the problem is logged (``file:line:column: ...``) and kept for
+        ``/api/v1/status``. Publishes :class:`RulesReloaded`; thread-safe (one at a time)."""
+        with self._reload_lock:
+            return self._reload(trigger)
+
+    def request_reload(self, trigger: str = "request") -> None:
+        """Reload on the runtime's own ``rules`` job and return at once (the tray's menu,
+        a signal); without that job (no schedule) it reloads on this thread."""
+        self._reload_wanted = trigger
+        if "rules" in self.scheduler.jobs:
+            self.scheduler.wake("rules")
+        else:
+            self._watch_rules()
+
+    @property
+    def last_reload(self) -> RulesReloaded | None:
+        """The last rule (re)load (its start counts), None without alerting."""
+        return self._last_reload
 
     def set_interactive(self, interactive: bool) -> None:
         """The dashboard is open: the self-budget does not count the plots' cost."""
@@ -286,8 +335,16 @@ class AgentRuntime:
                        "actions": {} if alerts is None else {
                            name: {"state": st.state.value, "detail": st.detail}
                            for name, st in alerts.action_status().items()}},
+            "rules": self._rules_status(),
             "jobs": {name: s.as_json() for name, s in self.scheduler.stats().items()},
         }
+
+    def _rules_status(self) -> dict[str, object] | None:
+        last = self._last_reload
+        if last is None:
+            return None
+        return {"last_reload": _iso(last.at), "trigger": last.trigger, "ok": last.ok,
+                "error": last.error, "rules": last.rules, "files": list(last.files)}
 
     def health_data(self) -> dict[str, object]:
         """The ``data`` of ``GET /api/v1/health``: the latest results and the transitions."""
@@ -327,6 +384,9 @@ class AgentRuntime:
         }
         for path, handler in api_routes(producers).items():
             server.add_route(path, handler, methods=("GET", "HEAD"))
+        if alerts is not None:
+            server.add_route(RELOAD_PATH, reload_route(lambda: self.reload(trigger="api").error),
+                             methods=("POST",))
         self.api_url = server.url("/api/v1")
 
     def _schedule(self) -> None:
@@ -343,6 +403,8 @@ class AgentRuntime:
         alerts = m.alerts
         if alerts is not None:
             self.scheduler.add(Job("alerts", alerts.interval_s, self._evaluate_alerts))
+            self.scheduler.add(Job("rules", RULES_WATCH_S, self._watch_rules, pausable=False,
+                                   run_at_start=False))
         self.scheduler.add(Job("exporters", EXPORTER_WATCH_S, self._watch_exporters,
                                pausable=False))
 
@@ -397,6 +459,61 @@ class AgentRuntime:
                 _log.info("exporter %s is degraded: %s", name, new.detail)
             self.events.publish(ExporterChanged(name, old, new))
 
+    def _watch_rules(self) -> None:
+        """Reload when asked (:meth:`request_reload`) or when a rule file changed (its
+        mtime, size or inode; an editor that saves by rename changes the inode)."""
+        trigger, self._reload_wanted = self._reload_wanted, None
+        if trigger is None and _fingerprints(rule_files(self._alerts_cfg)) != self._rules_seen:
+            trigger = "file change"
+        if trigger is not None:
+            self.reload(trigger=trigger)
+
+    def _reload(self, trigger: str) -> RulesReloaded:
+        alerts = self.manager.alerts
+        if alerts is None:
+            return RulesReloaded(False, self._clock(), trigger, 0, (),
+                                 "alerting is off (telemetry.alerts.enabled and "
+                                 "metrics.history.enabled): no rules to reload")
+        acfg = self._alerts_cfg
+        try:
+            if self._config_source is not None:
+                config = self._config_source()
+                acfg = config.alerts
+                if replace(acfg, rule_files=self._alerts_cfg.rule_files,
+                           rules=self._alerts_cfg.rules) != self._alerts_cfg or replace(
+                        config, alerts=self.config.alerts) != self.config:
+                    _log.warning("reload: only telemetry.alerts.rule_files and "
+                                 "telemetry.alerts.rules are reloaded; restart the agent "
+                                 "for the other changes in %s", config.source)
+            # Seen before reading: a write landing during the read is caught next time.
+            self._rules_seen = _fingerprints(rule_files(acfg))
+            rules = build_rule_set(acfg)
+        except (RuleFileError, ConfigError, PromQLError, ValueError) as exc:
+            error = str(exc)
+            result = RulesReloaded(False, self._clock(), trigger, self._rule_count(),
+                                   tuple(str(p) for p in rule_files(self._alerts_cfg)), error)
+            _log.warning("rule reload (%s) failed, keeping the %d old rules: %s", trigger,
+                         result.rules, "; ".join(error.splitlines()))
+        else:
+            alerts.reload_rules(rules.groups, policies=rules.policies,
+                                resolve_exprs=rules.resolve_exprs)
+            self._alerts_cfg = acfg
+            result = RulesReloaded(True, self._clock(), trigger, rules.rule_count,
+                                   tuple(str(p) for p in rules.files))
+            _log.info("rules reloaded (%s): %d rules from %s", trigger, result.rules,
+                      ", ".join(result.files) or "nowhere")
+        self._last_reload = result
+        self.events.publish(result)
+        return result
+
+    def _rule_count(self) -> int:
+        alerts = self.manager.alerts
+        if alerts is None:
+            return 0
+        groups = alerts.prometheus_rules()["groups"]
+        assert isinstance(groups, list)
+        return sum(len(g["rules"]) for g in groups if g.get("file") != "<api>")
+
     def _apply_budget(self) -> None:
         """The self-budget's back-off thins the costly collectors inside the collection
         (the manager does that) and, here, the health rounds (ffmpeg probes, HTTP checks):
@@ -432,12 +549,25 @@ class AgentRuntime:
             firing = sorted({a.name for a in alerts.firing()})
             _log.info("alerting: %d rules from %s, evaluated every %gs%s", n,
                       ", ".join(files) or "nowhere", alerts.interval_s,
-                      f"; firing since before this start: {', '.join(firing)}"
+                      f"; firing now: {', '.join(firing)}"
                       if firing else "")
         if self.api_url is not None:
             _log.info("local API on %s (status, alerts, rules, health)", self.api_url)
         _log.info("running as %s (pid %d); state in %s", self.mode, os.getpid(),
                   self.paths.data_dir / "agent.json")
+
+
+def _fingerprints(paths: Sequence[Path]) -> dict[str, tuple[int, int, int] | None]:
+    """Each file's (mtime in ns, size, inode); None for one that cannot be read."""
+    out: dict[str, tuple[int, int, int] | None] = {}
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            out[str(p)] = None
+        else:
+            out[str(p)] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    return out
 
 
 def _iso(ts: float) -> str:

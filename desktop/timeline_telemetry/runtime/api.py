@@ -2,8 +2,10 @@
 
 ``/api/v1/alerts`` and ``/api/v1/rules`` answer exactly as Prometheus's HTTP API does
 (``{"status": "success", "data": ...}``); ``/api/v1/status`` and ``/api/v1/health`` have no
-Prometheus counterpart and use the same envelope. GET and HEAD only: nothing here changes
-the agent. The CLI's ``status`` and ``bundle`` read these from another process.
+Prometheus counterpart and use the same envelope. These are GET and HEAD only. The one
+route that changes the agent is Prometheus's ``POST /-/reload`` (re-read the rule files),
+answered only to loopback clients. The CLI's ``status`` and ``bundle`` read the API from
+another process.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from collections.abc import Callable, Mapping
 
 from timeline_telemetry.net.http_server import Request, Response, RouteHandler
 
-__all__ = ["API_PATHS", "api_routes", "envelope"]
+__all__ = ["API_PATHS", "RELOAD_PATH", "api_routes", "envelope", "reload_route"]
 
 API_PATHS = ("/api/v1/status", "/api/v1/alerts", "/api/v1/rules", "/api/v1/health")
+#: Prometheus's lifecycle endpoint (POST only).
+RELOAD_PATH = "/-/reload"
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 
 
 def envelope(data: object) -> bytes:
@@ -40,3 +45,19 @@ def _handler(produce: Callable[[], object]) -> RouteHandler:
 def api_routes(producers: Mapping[str, Callable[[], object]]) -> dict[str, RouteHandler]:
     """Route handlers for the paths in ``producers`` (each returns the ``data`` part)."""
     return {path: _handler(produce) for path, produce in producers.items()}
+
+
+def reload_route(reload: Callable[[], str | None]) -> RouteHandler:
+    """``POST /-/reload`` as Prometheus answers it: 200 with an empty body when ``reload()``
+    returns None (it worked), 500 with the error text it returned otherwise. A client that
+    is not on the loopback gets 403: the listener may be bound wider than 127.0.0.1."""
+
+    def handle(req: Request) -> Response:
+        if req.client[0] not in _LOOPBACK:
+            return Response.text(403, "reload is only accepted from 127.0.0.1 or ::1\n")
+        error = reload()
+        if error is None:
+            return Response.text(200, "")
+        return Response.text(500, f"failed to reload rules: {error}\n")
+
+    return handle

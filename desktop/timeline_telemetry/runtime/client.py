@@ -119,6 +119,11 @@ def print_status(live: LiveAgent | None, out: TextIO, *, as_json: bool, data_dir
         _section(out, "alert actions", {
             str(n): str(a.get("state")) + (f": {a['detail']}" if a.get("detail") else "")
             for n, a in actions.items() if isinstance(a, dict)})
+    rules = st.get("rules")
+    if isinstance(rules, dict) and rules.get("ok") is False:
+        error = "\n  ".join(str(rules.get("error")).splitlines())
+        out.write(f"warning: rule reload ({rules.get('trigger')}) at {rules.get('last_reload')} "
+                  f"failed, the old rules stay:\n  {error}\n")
     if st.get("paused"):
         out.write("paused: collection, health checks and alert evaluation are held\n")
     budget = st.get("budget")

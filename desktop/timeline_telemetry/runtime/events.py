@@ -23,6 +23,7 @@ __all__ = [
     "HealthChanged",
     "HealthRound",
     "PausedChanged",
+    "RulesReloaded",
     "RuntimeEvent",
     "SnapshotCollected",
 ]
@@ -78,8 +79,22 @@ class PausedChanged:
     paused: bool
 
 
+@dataclass(frozen=True, slots=True)
+class RulesReloaded:
+    """A rule reload finished (``trigger``: start, sighup, api, file change, tray). ``ok``
+    False: the old rules stay and ``error`` says why, one ``file:line:column: ...`` per line.
+    ``rules`` and ``files``: what is loaded now. ``at``: the wall-clock time."""
+
+    ok: bool
+    at: float
+    trigger: str
+    rules: int
+    files: tuple[str, ...]
+    error: str | None = None
+
+
 RuntimeEvent = (SnapshotCollected | HealthRound | HealthChanged | AlertNotice
-                | ExporterChanged | PausedChanged)
+                | ExporterChanged | PausedChanged | RulesReloaded)
 Listener = Callable[[RuntimeEvent], None]
 
 

@@ -6,7 +6,7 @@ Importing this package does not import Qt; :func:`run_tray_app` does, when calle
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,11 +17,17 @@ if TYPE_CHECKING:
 __all__ = ["report_startup_failure", "run_tray_app"]
 
 
-def run_tray_app(config: TelemetryConfig, paths: AppPaths, argv: Sequence[str]) -> int:
+def run_tray_app(
+    config: TelemetryConfig,
+    paths: AppPaths,
+    argv: Sequence[str],
+    *,
+    config_source: Callable[[], TelemetryConfig] | None = None,
+) -> int:
     """Start the tray app (see :func:`timeline_telemetry.ui.app.run_tray_app`)."""
     from .app import run_tray_app as _run
 
-    return _run(config, paths, argv)
+    return _run(config, paths, argv, config_source=config_source)
 
 
 def report_startup_failure(

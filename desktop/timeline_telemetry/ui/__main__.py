@@ -37,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(paths, config.logging.level)
     from .app import run_tray_app
 
-    return run_tray_app(config, paths, [sys.argv[0]])
+    return run_tray_app(config, paths, [sys.argv[0]], config_source=lambda: resolve_config(
+        cli_path=args.config, preset=args.preset, environ=dict(os.environ), paths=paths))
 
 
 if __name__ == "__main__":

@@ -237,8 +237,10 @@ def run_tray_app(
     alerts: AlertsView | None = None,
     bundle: BundleExporter | None = None,
     environ: Mapping[str, str] = os.environ,
+    config_source: Callable[[], TelemetryConfig] | None = None,
 ) -> int:
-    """Run the tray app until Quit; see the module docstring for exit codes."""
+    """Run the tray app until Quit; see the module docstring for exit codes.
+    ``config_source`` re-reads the config on a rule reload, as headless does."""
     if not has_display(environ):
         print("timeline-telemetry: no display found (DISPLAY/WAYLAND_DISPLAY unset); on a "
               "server run the agent with 'timeline-telemetry run --headless'", file=sys.stderr)
@@ -265,7 +267,8 @@ def run_tray_app(
               "showing its dashboard", file=sys.stderr)
         return EXIT_RUNNING
     pool = new_pool()
-    runtime = AgentRuntime(config, paths, mode="tray", executor=QtPoolExecutor(pool))
+    runtime = AgentRuntime(config, paths, mode="tray", executor=QtPoolExecutor(pool),
+                           config_source=config_source)
     # Built before the core starts, so the first health round's transitions are seen.
     tray_app = TrayApp(runtime, paths, alerts=alerts, pool=pool,
                        bundle=bundle if bundle is not None else
@@ -288,6 +291,10 @@ def run_tray_app(
         QTimer.singleShot(0, tray_app.quit)
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    sighup = getattr(signal, "SIGHUP", None)  # POSIX only; reload the rules as headless does
+    if sighup is not None:
+        old[sighup] = signal.signal(
+            sighup, lambda _s, _f: QTimer.singleShot(0, lambda: runtime.request_reload("sighup")))
     # Python runs signal handlers only between bytecodes: wake the interpreter twice a second.
     wake = QTimer()
     wake.timeout.connect(lambda: None)

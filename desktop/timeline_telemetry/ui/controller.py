@@ -22,6 +22,7 @@ from timeline_telemetry.runtime import (
     HealthChanged,
     HealthRound,
     PausedChanged,
+    RulesReloaded,
     SnapshotCollected,
 )
 
@@ -49,6 +50,7 @@ class AppController(QObject):
     alert_event = Signal(object)
     exporter_changed = Signal(object)
     notice_posted = Signal()
+    rules_reloaded = Signal(object)
     _core_event = Signal(object)
 
     def __init__(
@@ -70,6 +72,8 @@ class AppController(QObject):
         self.bundle = bundle
         self.last_snapshot: Snapshot | None = None
         self.last_report: HealthReport | None = None
+        #: The last rule reload (None until one finished); the tray's tooltip warns on error.
+        self.last_reload: RulesReloaded | None = None
         self.transition.connect(self._on_transition)
         self.alert_event.connect(self._on_alert_event)
         self._core_event.connect(self._on_core_event)
@@ -126,6 +130,24 @@ class AppController(QObject):
         """Ask the runtime for a health round now."""
         self.runtime.check_health_now()
 
+    def reload_rules(self) -> None:
+        """Ask the runtime to re-read the rule files (it runs on the runtime's job; the
+        outcome comes back as :attr:`rules_reloaded` and, on failure, a notification)."""
+        self.runtime.request_reload("tray")
+
+    def _on_reload(self, event: RulesReloaded) -> None:
+        self.last_reload = event
+        if not event.ok:
+            self.notices.post(Notice("Rules not reloaded: the old rules stay",
+                                     event.error or "", "rules:reload", 1))
+            self.notice_posted.emit()
+        elif event.trigger == "tray":
+            self.notices.post(Notice("Rules reloaded",
+                                     f"{event.rules} rules from {', '.join(event.files)}",
+                                     "rules:reload", 0))
+            self.notice_posted.emit()
+        self.rules_reloaded.emit(event)
+
     def _on_core_event(self, event: object) -> None:
         if isinstance(event, SnapshotCollected):
             self._on_snapshot(event.snapshot)
@@ -142,6 +164,8 @@ class AppController(QObject):
             self.paused_changed.emit(event.paused)
         elif isinstance(event, ExporterChanged):
             self.exporter_changed.emit(event)
+        elif isinstance(event, RulesReloaded):
+            self._on_reload(event)
 
     def _on_snapshot(self, snap: object) -> None:
         if isinstance(snap, Snapshot):

@@ -65,6 +65,8 @@ class TrayController(QObject):
         self.act_dnd = m.addAction("Do not disturb")
         self.act_dnd.setCheckable(True)
         self.act_dnd.toggled.connect(controller.set_do_not_disturb)
+        self.act_reload = m.addAction("Reload rules")
+        self.act_reload.triggered.connect(controller.reload_rules)
         m.addSeparator()
         self.act_bundle = m.addAction("Export diagnostics bundle…")
         if controller.bundle is None:
@@ -84,6 +86,7 @@ class TrayController(QObject):
         controller.health_ready.connect(self._on_state)
         controller.snapshot_ready.connect(self._on_state)
         controller.paused_changed.connect(self._on_paused)
+        controller.rules_reloaded.connect(self._on_state)
         self._fill_health(None)
         self._fill_alerts(None)
         self._on_state()
@@ -101,8 +104,12 @@ class TrayController(QObject):
         ctl = self._ctl
         state = icon_state(ctl.last_report, paused=ctl.paused)
         self.tray.setIcon(state_icon(state))
-        self.tray.setToolTip(tooltip_text(ctl.last_report, ctl.last_snapshot,
-                                          paused=ctl.paused))
+        tip = tooltip_text(ctl.last_report, ctl.last_snapshot, paused=ctl.paused)
+        reload = ctl.last_reload
+        if reload is not None and not reload.ok:
+            first = (reload.error or "").splitlines()[:1]
+            tip += f"\nWarning: rules not reloaded ({first[0] if first else 'error'})"
+        self.tray.setToolTip(tip)
         self._fill_health(ctl.last_report)
 
     def _on_paused(self, paused: bool) -> None:
