@@ -183,3 +183,51 @@ def test_failed_start_leaves_nothing_running(tmp_path: Path) -> None:
         with pytest.raises(PortInUseError, match=str(port)):
             mgr.initialize()
     assert mgr.history is None and mgr.exporters == []
+
+
+def test_process_check_reads_what_the_editor_collector_sees(tmp_path: Path) -> None:
+    """One source of truth: the Process check agrees with ``editor_up`` at every round."""
+    import subprocess
+    import sys
+    import uuid
+
+    from timeline_telemetry.health import HealthStatus
+
+    name = f"ts-editor-{uuid.uuid4().hex[:8]}"
+    cfg = parse_config(
+        {"telemetry": {
+            "metrics": {"collection_interval": "1s", "exporters": [],
+                        "collectors": {"process_rescan_interval": "100ms", "gpu": False}},
+            "editor": {"process_names": [name]},
+            "health": {"checks": [{"Process": {}}]},
+            "ingest": {"otlp": {"enabled": False}},
+        }},
+        source="test", base_dir=tmp_path,
+    )
+    mgr = TelemetryManager(cfg, paths=paths_for(tmp_path))
+    mgr.initialize()
+    editor: subprocess.Popen[bytes] | None = None
+
+    def round_status() -> HealthStatus:
+        assert mgr.health is not None
+        return mgr.health.check_all(force=True).results["process"].status
+
+    try:
+        assert round_status() is HealthStatus.UNKNOWN  # the collector has not looked yet
+        assert series_value(mgr.collect_once(), "editor_up") == 0
+        assert round_status() is HealthStatus.UNHEALTHY
+        editor = subprocess.Popen([name, "-c", "import sys; sys.stdin.read()"],
+                                  executable=sys.executable, stdin=subprocess.PIPE)
+        time.sleep(0.15)  # the collector's rescan is due
+        assert series_value(mgr.collect_once(), "editor_up") == 1
+        assert round_status() is HealthStatus.HEALTHY  # the next round, not a minute later
+        assert editor.stdin is not None
+        editor.stdin.close()
+        editor.wait(10)
+        assert series_value(mgr.collect_once(), "editor_up") == 0
+        assert round_status() is HealthStatus.UNHEALTHY
+    finally:
+        if editor is not None and editor.poll() is None:
+            editor.kill()
+            editor.wait(10)
+        mgr.shutdown()

@@ -113,7 +113,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="write a diagnostics zip for support (secrets scrubbed)",
         description="Write one zip for support: system facts, the scrubbed config, health, "
         "alerts, export status, metric history, traces and logs from the last --since. "
-        "Every secret is scrubbed. Works whether or not the agent is running.",
+        "Every secret is scrubbed; home paths and the user name get stable pseudonyms "
+        "unless --no-pseudonymize. Works whether or not the agent is running.",
     )
     _add_config_args(bundle)
     bundle.add_argument("-o", "--output", type=Path, metavar="PATH", help="zip file to write")
@@ -122,6 +123,15 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bundle.add_argument(
         "--preview", action="store_true", help="list what would go in, write nothing"
+    )
+    bundle.add_argument(
+        "--no-pseudonymize", dest="pseudonymize", action="store_false",
+        help="keep home paths and the user name (by default they become ~ and <user-1>)",
+    )
+    bundle.add_argument(
+        "--pseudonymize-hosts", action="store_true",
+        help="also replace this machine's host name and private IP addresses "
+        "(<host-1>, <ip-1>...)",
     )
     bundle.set_defaults(handler=cmd_bundle)
 
@@ -551,6 +561,7 @@ def cmd_silence_expire(args: argparse.Namespace) -> int:
 def cmd_bundle(args: argparse.Namespace) -> int:
     """``bundle``: the diagnostics zip."""
     from .diagnostics import run_bundle_command
+    from .redact import PseudonymPolicy
 
     since: float = args.since
     loaded = _load_config(args)
@@ -565,6 +576,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         preview=args.preview,
         stdout=sys.stdout,
         stderr=sys.stderr,
+        pseudonymize=PseudonymPolicy(users=args.pseudonymize, hosts=args.pseudonymize_hosts),
     )
 
 

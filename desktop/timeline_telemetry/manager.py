@@ -24,6 +24,7 @@ from .alerts import AlertManager, build_alert_manager
 from .alerts.actions.base import Notifier
 from .budget import SelfBudget
 from .collectors.base import Collector, Sample
+from .collectors.editor import EditorProcessCollector
 from .collectors.registry import build_collectors
 from .config.durations import format_duration
 from .config.schema import (
@@ -423,6 +424,9 @@ class TelemetryManager:
             editor_config=self.config.editor,
             export_status=self.get_export_status,
             ingest_status=self.receiver.limit_hits if self.receiver is not None else None,
+            # The Process check reads what the editor collector saw (one source of truth).
+            editor_view=next((c.latest_view for c in self.collectors
+                              if isinstance(c, EditorProcessCollector)), None),
         ):
             health.add_check(check)
         health.add_round_listener(lambda report: record_health_metrics(self.metrics, report))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from timeline_telemetry.diagnostics import Scrubber
+from timeline_telemetry.redact import Identity, Pseudonymiser, PseudonymPolicy
 
 
 @pytest.mark.parametrize(("text", "kind", "secret"), [
@@ -35,12 +36,32 @@ def test_values_escaped_forms_and_references() -> None:
                     "trace_id": "0af7651916cd43dd8448eb211c80319c", "name": "render"}
 
 
-def test_home_and_user_only_when_asked() -> None:
+def test_home_and_user_only_with_a_pseudonymiser() -> None:
     text = "/home/alice/media/clip.mov opened by alice"
     assert Scrubber().text(text) == text
-    s = Scrubber(home="/home/alice", user="alice")
-    assert s.text(text) == "~/media/clip.mov opened by <user>"
-    assert s.counts["home_path"] == 1 and s.counts["user_name"] == 1
+    s = Scrubber(pseudonyms=Pseudonymiser(Identity(user="alice", home="/home/alice")))
+    assert s.text(text) == "~/media/clip.mov opened by <user-1>"
+    assert s.pseudonyms is not None
+    assert s.pseudonyms.counts == {"home_path": 1, "user_name": 1}
+    assert not s.counts  # secrets and pseudonyms are counted apart
+
+
+def test_json_value_that_is_the_user_name_whatever_its_length() -> None:
+    s = Scrubber(pseudonyms=Pseudonymiser(Identity(user="ed", home="/home/ed")))
+    doc = {"user": "ed", "note": "edited by ed", "cwd": "/home/ed/clips"}
+    assert s.json(doc) == {"user": "<user-1>", "note": "edited by ed", "cwd": "~/clips"}
+
+
+def test_pseudonym_report_names_no_name() -> None:
+    who = Identity(user="jdoe", home="/home/jdoe", hosts=("edit-ws01",))
+    s = Scrubber(pseudonyms=Pseudonymiser(who, PseudonymPolicy(hosts=True)))
+    s.text("jdoe on edit-ws01 at 10.1.2.3 and 10.1.2.4, /home/jdoe/x")
+    report = s.pseudonym_report()
+    assert report["flags"] == ["--pseudonymize-hosts"]
+    assert report["counts"] == {"home_path": 1, "host_name": 1, "private_ip": 2,
+                                "user_name": 1}
+    assert report["distinct"] == {"host_name": 1, "private_ip": 2, "user_name": 1}
+    assert "jdoe" not in str(report) and "edit-ws01" not in str(report)
 
 
 # --- command lines: the space-separated forms ------------------------------------------------

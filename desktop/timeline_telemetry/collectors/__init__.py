@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .agent import AgentCollector
 from .base import Collector, CollectorUnavailable, Sample
-from .editor import EditorProcessCollector
+from .editor import EditorProcessCollector, EditorProcessView
 from .gpu import NvidiaGpuCollector
 from .registry import CollectorOptions, build_collectors
 from .system import SystemCollector
@@ -19,6 +19,7 @@ __all__ = [
     "CollectorOptions",
     "CollectorUnavailable",
     "EditorProcessCollector",
+    "EditorProcessView",
     "NvidiaGpuCollector",
     "Sample",
     "SystemCollector",

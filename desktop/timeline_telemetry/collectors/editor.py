@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import ModuleType
 from typing import NamedTuple, TypeVar
 
@@ -13,7 +15,7 @@ import psutil
 from .base import Sample
 from .proctree import ProcessTree, executable_stem
 
-__all__ = ["EditorProcessCollector"]
+__all__ = ["EditorProcessCollector", "EditorProcessView"]
 
 _T = TypeVar("_T")
 
@@ -21,6 +23,32 @@ _T = TypeVar("_T")
 #: removed: plots and alert rules see the count drop to 0 instead of a line that just stops,
 #: and names of short-lived helpers do not pile up for the life of the agent.
 GONE_CHILD_HOLD_S = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class EditorProcessView:
+    """What the editor collector saw at its latest run: the one source of truth for "is the
+    editor running" (``editor_up`` and the Process health check both come from it).
+
+    ``main_pids`` are the editor's own processes alive at that run, oldest first;
+    ``started_at`` is the oldest one's creation (wall clock). ``looked_at`` (that run) and
+    ``scanned_at`` (the latest full scan, the only moment a newly started editor is found)
+    are on the collector's monotonic clock; ``rescan_interval`` is the full-scan cadence then
+    in force (``process_rescan_interval`` scaled by the self-budget's back-off), and
+    ``looked_every`` the gap between the collector's last two runs (0 after the first).
+    """
+
+    main_pids: tuple[int, ...]
+    started_at: float | None
+    looked_at: float
+    scanned_at: float
+    rescan_interval: float
+    looked_every: float = 0.0
+
+    @property
+    def running(self) -> bool:
+        """True when the latest run saw at least one editor process."""
+        return bool(self.main_pids)
 
 
 class _Reading(NamedTuple):
@@ -44,7 +72,8 @@ class EditorProcessCollector:
     run); ``editor_open_files`` counts file descriptors (handles on Windows) where permitted;
     I/O totals are bytes as psutil's ``io_counters`` ``read_bytes``/``write_bytes`` (storage
     level on Linux), accumulated per process so a child that exits never makes them go down
-    (left out where psutil has no ``io_counters``, e.g. macOS). Not thread-safe.
+    (left out where psutil has no ``io_counters``, e.g. macOS). ``collect`` is not
+    thread-safe (one caller at a time); :meth:`latest_view` may be called from any thread.
 
     Processes that went away: ``editor_up`` and ``editor_processes`` are always reported (0
     when the editor is not running); ``editor_child_processes{name}`` of a name with no
@@ -96,6 +125,14 @@ class EditorProcessCollector:
         self._child_seen: dict[str, float] = {}  # child name -> when a process last had it
         self._io_read = 0.0
         self._io_written = 0.0
+        self._view_lock = threading.Lock()
+        self._view: EditorProcessView | None = None
+
+    def latest_view(self) -> EditorProcessView | None:
+        """The editor's processes as of the latest :meth:`collect` (None before the first or
+        after :meth:`close`). Thread-safe: returns an immutable snapshot."""
+        with self._view_lock:
+            return self._view
 
     def scale_rescan(self, factor: int) -> None:
         """Make the full process rescan ``factor`` times rarer (the self-budget's back-off)."""
@@ -107,6 +144,7 @@ class EditorProcessCollector:
         cpu = rss = threads = files = 0.0
         oldest: float | None = None
         mains = 0
+        main_pids: list[tuple[float, int]] = []
         child_names: Counter[str] = Counter()
         live: list[psutil.Process] = []
         io_now: dict[psutil.Process, tuple[float, float]] = {}
@@ -129,6 +167,7 @@ class EditorProcessCollector:
                     child_names[self._names.get(proc, "unknown")] += 1
                     continue
                 mains += 1
+                main_pids.append((reading.created or 0.0, proc.pid))
                 if reading.created is not None and (oldest is None or reading.created < oldest):
                     oldest = reading.created
         out = [
@@ -149,6 +188,7 @@ class EditorProcessCollector:
             self._accumulate_io(live, io_now)
             out.append(Sample("editor_io_read_bytes_total", self._io_read))
             out.append(Sample("editor_io_written_bytes_total", self._io_written))
+        self._publish(tuple(pid for _, pid in sorted(main_pids)), oldest)
         return out
 
     def close(self) -> None:
@@ -158,8 +198,25 @@ class EditorProcessCollector:
         self._io_last.clear()
         self._names.clear()
         self._child_seen.clear()
+        with self._view_lock:
+            self._view = None
 
     # -- helpers ----------------------------------------------------------------------------
+    def _publish(self, main_pids: tuple[int, ...], oldest: float | None) -> None:
+        """Replace the view with what this run saw (one reference swap under the lock)."""
+        now = self._clock()
+        scanned = self._tree.last_scan
+        with self._view_lock:
+            before = self._view
+            self._view = EditorProcessView(
+                main_pids=main_pids,
+                started_at=oldest,
+                looked_at=now,
+                scanned_at=now if scanned is None else scanned,
+                rescan_interval=self._tree.rescan_interval,
+                looked_every=max(0.0, now - before.looked_at) if before is not None else 0.0,
+            )
+
     def _child_counts(self, running: Counter[str]) -> list[tuple[str, float]]:
         """Count per child name, sorted: the running ones, and 0 for names whose last process
         went away less than ``GONE_CHILD_HOLD_S`` seconds ago (older ones are forgotten)."""

@@ -76,12 +76,22 @@ class ProcessTree:
         self.children: dict[int, psutil.Process] = {}
         self._unrelated: set[int] = set()
 
+    @property
+    def rescan_interval(self) -> float:
+        """Seconds between full scans now (the back-off may have scaled it)."""
+        return self._interval
+
+    @property
+    def last_scan(self) -> float | None:
+        """When the latest full scan ran (on ``clock``), or None before the first."""
+        return self._last_scan
 
     def set_rescan_interval(self, seconds: float) -> None:
         """Change how often the full scan runs (from the next refresh on)."""
         if not seconds > 0:
             raise ValueError(f"rescan_interval must be > 0 seconds, got {seconds!r}")
         self._interval = seconds
+
     def refresh(self) -> None:
         """Full scan when due, else a cheap refresh of the descendants of the tracked roots."""
         now = self._clock()

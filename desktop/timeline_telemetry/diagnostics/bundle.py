@@ -11,7 +11,6 @@ Synchronous: callers with a UI run it on a worker thread and show ``progress``.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import io
 import json
 import os
@@ -27,11 +26,13 @@ from timeline_telemetry.config.render import config_to_json
 from timeline_telemetry.config.schema import FfmpegCheckConfig, TelemetryConfig
 from timeline_telemetry.config.secrets import KeyringGet
 from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.redact import Identity, Pseudonymiser, PseudonymPolicy
 
 from . import sources
-from .providers import JsonProvider, Providers
-from .scrub import Scrubber
+from .providers import JsonProvider, Providers, TracesProvider
+from .scrub import Scrubber, machine_identity
 from .sysinfo import RunCommand
+from .timefmt import localize_times
 
 __all__ = [
     "BUNDLE_VERSION",
@@ -98,7 +99,8 @@ def build_bundle(
     providers: Providers | None = None,
     size_cap: int = DEFAULT_SIZE_CAP,
     editor_log_globs: Sequence[str] = (),
-    anonymize_user: bool = False,
+    pseudonymize: PseudonymPolicy | None = None,
+    identity: Identity | None = None,
     environ: Mapping[str, str] | None = None,
     keyring_get: KeyringGet | None = None,
     psutil_mod: ModuleType | None = None,
@@ -114,6 +116,9 @@ def build_bundle(
 
     ``since_s`` is the window for history, traces and logs. ``editor_log_globs`` (default:
     ``config.editor.log_globs``) pick the editor's own log files.
+    ``pseudonymize`` says which personal names get stable pseudonyms (default: home paths
+    and the user name, not host names and private IPs: the CLI's and the tray's common
+    default); ``identity`` (default: this session's user, home and host name) says whose.
     ``size_cap`` bounds the sum of the files (uncompressed); the history is trimmed from its
     oldest end first.
     ``log_cap`` bounds each of traces, received logs, agent logs and editor logs (newest
@@ -124,6 +129,7 @@ def build_bundle(
     """
     import psutil as _psutil
 
+    from .drives import configured_paths
     from .sysinfo import process_info, run_command, system_info
 
     environ = os.environ if environ is None else environ
@@ -133,11 +139,11 @@ def build_bundle(
     now = clock()
     start = now - since_s
 
-    home = str(Path.home()) if anonymize_user else None
-    user = _user_name(environ) if anonymize_user else None
+    policy = pseudonymize if pseudonymize is not None else PseudonymPolicy()
+    who = identity if identity is not None else machine_identity(environ)
     scrubber = Scrubber(
         secrets=sources.config_secret_values(config, environ=environ, keyring_get=keyring_get),
-        home=home, user=user,
+        pseudonyms=Pseudonymiser(who, policy),
     )
     asm = _Assembler(scrubber)
 
@@ -148,8 +154,14 @@ def build_bundle(
     report("system information", 0.1)
     ffmpeg_path = next((c.path for c in (config.health.checks or ())
                         if isinstance(c, FfmpegCheckConfig) and c.path), None)
+    drives = configured_paths(media_dirs=config.editor.media_dirs,
+                              cache_dirs=config.editor.cache_dirs,
+                              disk_paths=config.metrics.collectors.disk_paths,
+                              data_dir=paths.data_dir)
     asm.json("system.json", system_info(psutil_mod=ps, run=run or run_command,
-             ffmpeg=ffmpeg_path), "OS, CPU, memory, disks, GPUs, displays, versions, ffmpeg")
+             ffmpeg=ffmpeg_path, configured_paths=drives, environ=environ),
+             "OS and distribution, host, time zone, locale, uptime, CPU, memory, the "
+             "configured drives and all disks, GPUs, displays, versions, ffmpeg")
     report("processes", 0.2)
     asm.json("processes.json", process_info(psutil_mod=ps, sample_s=process_sample_s),
              "top processes by CPU and by memory")
@@ -179,7 +191,8 @@ def build_bundle(
     report("traces and logs", 0.5)
     _otlp(asm, "traces.jsonl", sources.trace_files(config), start=start, description=
           "traces from the window, OTLP-JSON lines (one export request per line)",
-          none_note="no trace File exporter configured (tracing.exporters)", cap=log_cap)
+          none_note=_trace_files_note(config), cap=log_cap)
+    _store_traces(asm, providers.traces, config, paths, start=start, cap=log_cap)
     _otlp(asm, "logs.jsonl", sources.log_files(config, paths), start=start,
           description="the editor's logs received over OTLP in the window, OTLP-JSON lines",
           none_note="no received logs", cap=log_cap)
@@ -199,6 +212,7 @@ def build_bundle(
                       f"{asm.size()} bytes, over the cap of {size_cap}")
     report("writing", 0.9)
     manifest = _manifest(asm, config, start, now, size_cap)
+    manifest["pseudonymised"] = scrubber.pseudonym_report()
     asm.json("manifest.json", manifest, "this manifest")
     asm.text("README.txt", _readme(asm), "what each file is")
     entries = [BundleEntry(n, len(b), d) for n, (b, d) in sorted(asm.files.items())]
@@ -211,20 +225,13 @@ def build_bundle(
 
 
 
-def _user_name(environ: Mapping[str, str]) -> str | None:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return environ.get("USER") or environ.get("USERNAME")
-
-
 def _provided(asm: _Assembler, name: str, provider: JsonProvider | None, description: str,
               note: str) -> None:
     if provider is None:
         asm.json(name, {"available": False, "note": note}, description)
         return
     try:
-        asm.json(name, provider(), description)
+        asm.json(name, localize_times(provider()), description)
     except Exception as exc:  # a failing provider must not lose the whole bundle
         asm.json(name, {"available": False, "error": f"{type(exc).__name__}: {exc}"},
                  description)
@@ -252,6 +259,80 @@ def _otlp(asm: _Assembler, name: str, files: list[Path], *, start: float, descri
     asm.text(name, "".join(line + "\n" for line in lines), description)
 
 
+STORE_TRACES = "traces/store.json"
+
+
+def _trace_files_note(config: TelemetryConfig) -> str:
+    """Why traces.jsonl is absent: no File exporter, or its file not written yet."""
+    from timeline_telemetry.config.schema import FileExporterConfig
+
+    files = [str(e.path) for e in config.tracing.exporters if isinstance(e, FileExporterConfig)]
+    if not files:
+        return (f"no trace File exporter configured (tracing.exporters); the received "
+                f"spans are in {STORE_TRACES}")
+    return (f"the trace File exporter's file {', '.join(files)} does not exist yet (no span "
+            f"exported to it); the received spans are in {STORE_TRACES}")
+
+
+def _store_traces(asm: _Assembler, provider: TracesProvider | None, config: TelemetryConfig,
+                  paths: AppPaths, *, start: float, cap: int) -> None:
+    """The trace store's spans from the window, error spans first: from the running agent,
+    else (not running, or it did not answer) from the store it saved at its last stop."""
+    from timeline_telemetry.ingest.trace_store import PERSIST_FILE, TraceStore
+
+    from .live import TRACE_SPANS_LIMIT
+
+    doc: dict[str, object] | None = None
+    error: str | None = None
+    if provider is not None:
+        try:
+            got = provider(start)
+            doc = dict(got) if isinstance(got, Mapping) else {"value": got}
+        except Exception as exc:  # fall back to the saved store
+            error = f"{type(exc).__name__}: {exc}"
+    if doc is None or not isinstance(doc.get("spans"), list):
+        saved = paths.data_dir / PERSIST_FILE
+        store = TraceStore(max_traces=config.ingest.trace_store_max_traces)
+        if store.load(saved) > 0:
+            doc = {"source": f"the trace store the agent saved at its last stop ({saved})",
+                   **({"live_error": error} if error else {}), "traces": len(store),
+                   "spans_kept": store.span_count, "max_traces": store.max_traces,
+                   "spans": store.export(since_ns=int(start * 1e9), limit=TRACE_SPANS_LIMIT)}
+        elif doc is None:
+            asm.leave_out(STORE_TRACES, "no spans: the agent is not running and saved no "
+                          f"trace store ({saved})" + (f"; its API failed: {error}"
+                                                       if error else ""))
+            return
+    spans = doc.get("spans")
+    if isinstance(spans, list):
+        dropped = _trim_spans(spans, cap)
+        errors = sum(1 for s in spans if isinstance(s, dict) and s.get("status") == "error")
+        doc = {**doc, "window_start": _iso(start), "spans_in_bundle": len(spans),
+               "error_spans": errors, "order": "error spans first, then by start time"}
+        if dropped:
+            asm.leave_out(f"{STORE_TRACES}: the {dropped} oldest spans without error",
+                          f"over the {cap // (1024 * 1024)} MB budget for this file")
+    asm.json(STORE_TRACES, doc, "the agent's trace store (spans the editor pushed) in the "
+             "window: error spans first, then by start time")
+
+
+def _trim_spans(spans: list[object], cap: int) -> int:
+    """Drop the oldest spans without error until ``spans`` fit ``cap`` bytes of JSON."""
+    sizes = [len(json.dumps(s, separators=(",", ":"), default=str)) + 1 for s in spans]
+    total = sum(sizes)
+    dropped = 0
+    i = 0
+    while total > cap and i < len(spans):
+        item = spans[i]
+        if isinstance(item, dict) and item.get("status") == "error":
+            i += 1
+            continue
+        total -= sizes.pop(i)
+        spans.pop(i)
+        dropped += 1
+    return dropped
+
+
 def _tails(asm: _Assembler, folder: str, files: list[Path], cap: int, description: str,
            *, none_note: str) -> None:
     if not files:
@@ -271,7 +352,7 @@ def _tails(asm: _Assembler, folder: str, files: list[Path], cap: int, descriptio
         if tail.truncated:
             text = (f"[truncated: the first {tail.size - len(text.encode())} bytes of "
                     f"{tail.size} were left out]\n") + text
-        asm.text(f"{folder}/{path.name}", text, description)
+        asm.text(f"{folder}/{asm.scrubber.text(path.name)}", text, description)
         budget -= len(text.encode())
 
 
@@ -344,7 +425,9 @@ class _BoundedText(io.StringIO):
 
 
 def _iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat(timespec="seconds")
+    """The workstation's local time with its offset, to the second (the editor's own logs
+    are in local time)."""
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
 def _manifest(asm: _Assembler, config: TelemetryConfig, start: float, end: float,

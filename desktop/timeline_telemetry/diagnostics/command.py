@@ -9,6 +9,7 @@ from typing import TextIO
 
 from timeline_telemetry.config.schema import TelemetryConfig
 from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.redact import PseudonymPolicy
 
 from .bundle import DEFAULT_SIZE_CAP, BundleResult, build_bundle
 from .providers import Providers
@@ -19,10 +20,13 @@ EXIT_OK = 0
 EXIT_FAILED = 2
 
 
-def default_bundle_name(now: float | None = None) -> str:
-    """``timeline-telemetry-diagnostics-<host>-<YYYYmmdd-HHMMSS>.zip`` (local time)."""
+def default_bundle_name(now: float | None = None, *, hide_host: bool = False) -> str:
+    """``timeline-telemetry-diagnostics-<host>-<YYYYmmdd-HHMMSS>.zip`` (local time);
+    ``hide_host`` (host names pseudonymised) puts ``host`` for the host name, so the file
+    name does not give away what the bundle hides."""
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
-    host = "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())
+    host = "" if hide_host else \
+        "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())
     return f"timeline-telemetry-diagnostics-{host or 'host'}-{stamp}.zip"
 
 
@@ -36,10 +40,15 @@ def run_bundle_command(
     stdout: TextIO,
     stderr: TextIO,
     size_cap: int = DEFAULT_SIZE_CAP,
+    pseudonymize: PseudonymPolicy | None = None,
 ) -> int:
     """Build (or, with ``preview``, list) the bundle; progress goes to ``stderr``, the
-    listing or the written path to ``stdout``. Returns 0, or 2 if it cannot be written."""
-    target = out if out is not None else Path.cwd() / default_bundle_name()
+    listing or the written path to ``stdout``. ``pseudonymize``: see
+    :func:`~.bundle.build_bundle` (``None``: the defaults the tray uses too).
+    Returns 0, or 2 if it cannot be written."""
+    policy = pseudonymize if pseudonymize is not None else PseudonymPolicy()
+    target = out if out is not None else \
+        Path.cwd() / default_bundle_name(hide_host=policy.hosts)
 
     def progress(step: str, fraction: float) -> None:
         stderr.write(f"[{fraction * 100:3.0f}%] {step}\n")
@@ -72,7 +81,7 @@ def run_bundle_command(
     try:
         result = build_bundle(config=config, paths=paths, out=target, since_s=since_s,
                               preview=preview, progress=progress, size_cap=size_cap,
-                              providers=providers)
+                              providers=providers, pseudonymize=policy)
     except OSError as exc:
         stderr.write(f"timeline-telemetry: cannot write the bundle {target}: {exc}\n")
         return EXIT_FAILED
@@ -90,5 +99,10 @@ def _print(result: BundleResult, out: TextIO, *, preview: bool) -> None:
         out.write(f"left out: {item['what']}: {item['why']}\n")
     scrubbed = ", ".join(f"{k} {v}" for k, v in sorted(result.scrubbed.items())) or "nothing"
     out.write(f"scrubbed: {scrubbed}\n")
+    report = result.manifest.get("pseudonymised")
+    counts = report.get("counts") if isinstance(report, dict) else None
+    if isinstance(counts, dict):
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing"
+        out.write(f"pseudonymised: {shown}\n")
     if result.path is not None:
         out.write(f"wrote {result.path}\n")

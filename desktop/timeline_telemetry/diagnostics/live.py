@@ -3,12 +3,12 @@ health round when the agent is not running."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .providers import Providers
+from .timefmt import local_rfc3339
 
 if TYPE_CHECKING:
     from timeline_telemetry.config.schema import TelemetryConfig
@@ -16,11 +16,21 @@ if TYPE_CHECKING:
     from timeline_telemetry.manager import TelemetryManager
     from timeline_telemetry.runtime.client import LiveAgent
 
-__all__ = ["agent_api_providers", "health_json", "manager_providers", "one_off_health"]
+__all__ = [
+    "TRACE_SPANS_LIMIT",
+    "agent_api_providers",
+    "health_json",
+    "manager_providers",
+    "one_off_health",
+]
+
+#: The most spans a bundle takes from the trace store (error spans first).
+TRACE_SPANS_LIMIT = 5000
 
 
 def _iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).isoformat(timespec="milliseconds")
+    """Local RFC 3339 with offset, as every time in the bundle."""
+    return local_rfc3339(ts)
 
 
 def _transitions(items: Iterable[HealthTransition]) -> list[dict[str, object]]:
@@ -82,8 +92,17 @@ def manager_providers(
         return {name: {"state": s.state.value, "detail": s.detail}
                 for name, s in manager.get_export_status().items()}
 
+    def traces(since: float) -> object:
+        receiver = manager.receiver
+        if receiver is None:
+            return {"available": False, "note": "the OTLP receiver is off (telemetry.ingest)"}
+        store = receiver.trace_store
+        return {"source": "the running agent's trace store", "traces": len(store),
+                "spans_kept": store.span_count, "max_traces": store.max_traces,
+                "spans": store.export(since_ns=int(since * 1e9), limit=TRACE_SPANS_LIMIT)}
+
     return Providers(snapshot_text=snapshot_text, health=health, alerts=alerts,
-                     export_status=export_status)
+                     export_status=export_status, traces=traces)
 
 
 def agent_api_providers(live: LiveAgent, alerts_db: Path) -> Providers:
@@ -115,5 +134,13 @@ def agent_api_providers(live: LiveAgent, alerts_db: Path) -> Providers:
                 "budget": status.get("budget"), "received": status.get("received"),
                 "jobs": status.get("jobs"), "paused": status.get("paused")}
 
+    def traces(since: float) -> object:
+        from timeline_telemetry.runtime.client import fetch_api
+
+        if live.info.api is None:
+            return {"available": False, "note": "the running agent serves no local API"}
+        data = fetch_api(live.info.api, f"traces?since={since:.3f}&limit={TRACE_SPANS_LIMIT}")
+        return {"source": who, **data} if isinstance(data, dict) else {"source": who}
+
     return Providers(snapshot_text=snapshot_text, health=health, alerts=alerts,
-                     export_status=export_status)
+                     export_status=export_status, traces=traces)

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["JsonProvider", "Providers"]
+__all__ = ["JsonProvider", "Providers", "TracesProvider"]
 
 JsonProvider = Callable[[], object]
+#: The trace store's spans ending at or after a time (Unix seconds): ``{"spans": [...], ...}``.
+TracesProvider = Callable[[float], object]
 
 
 @dataclass(frozen=True)
@@ -17,11 +19,14 @@ class Providers:
 
     ``snapshot_text``: Prometheus text of the current snapshot; ``health``: current report
     and transitions as JSON-able data; ``alerts``: active alerts, history and silences;
-    ``export_status``: exporter name -> status. Without ``snapshot_text`` the configured
-    Prometheus endpoint is scraped if the agent answers.
+    ``export_status``: exporter name -> status; ``traces``: the trace store's spans from
+    the bundle's window, error spans first. Without ``snapshot_text`` the configured
+    Prometheus endpoint is scraped if the agent answers; without ``traces`` the store
+    saved in the data dir at the agent's last stop is read.
     """
 
     snapshot_text: Callable[[], str] | None = None
     health: JsonProvider | None = None
     alerts: JsonProvider | None = None
     export_status: JsonProvider | None = None
+    traces: TracesProvider | None = None

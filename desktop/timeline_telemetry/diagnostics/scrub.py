@@ -28,43 +28,58 @@ walk through decoded JSON. What is removed (each kind is counted for the manifes
   ``slack_webhook`` and ``webhook_path`` (Slack, Discord, Teams webhook paths),
   ``pagerduty_key``; ``webhook_url``: an alert ``Webhook`` action's URL keeps only
   ``scheme://host:port/***``;
-- optionally ``home_path`` and ``user_name``.
+
+Personal names are not secrets and get stable pseudonyms instead (counted apart, in
+:attr:`Scrubber.pseudonyms`: see :mod:`timeline_telemetry.redact.pseudonym`): by default the
+user's home (``~``), other homes and the user name (``<user-N>``); as an option this machine's
+host name (``<host-1>``) and private IPs (``<ip-N>``).
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
+import socket
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from timeline_telemetry.config.render import hides_url_path, is_secret_key, redact_url
 from timeline_telemetry.config.secrets import is_secret_ref
-from timeline_telemetry.redact import MASK, SECRET_KEY, mask_args, redact_text
+from timeline_telemetry.redact import (
+    MASK,
+    SECRET_KEY,
+    Identity,
+    Pseudonymiser,
+    PseudonymPolicy,
+    mask_args,
+    redact_text,
+)
+from timeline_telemetry.redact.pseudonym import MIN_FREE_TEXT_LEN
 
-__all__ = ["MASK", "SECRET_KEY", "Scrubber"]
+__all__ = ["MASK", "SECRET_KEY", "Scrubber", "machine_identity", "not_redacted"]
 
 _AFTER_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s]*(.*)", re.DOTALL)
 
 
 class Scrubber:
-    """Removes secrets from text and decoded JSON, counting what it removed by kind.
+    r"""Removes secrets from text and decoded JSON, counting what it removed by kind.
 
     ``secrets`` are literal values to remove wherever they appear (also in their JSON-escaped
     form); values shorter than 4 characters are ignored (they would shred the text).
-    ``home``/``user``, when given, are replaced by ``~`` and ``<user>``.
+    ``pseudonyms``, when given, replaces personal names after the secrets are masked (its
+    counts are its own: :attr:`pseudonyms`\ ``.counts``, not :attr:`counts`).
     Not thread-safe (one bundle at a time uses one scrubber).
     """
 
     def __init__(
-        self, *, secrets: Iterable[str] = (), home: str | None = None, user: str | None = None
+        self, *, secrets: Iterable[str] = (), pseudonyms: Pseudonymiser | None = None
     ) -> None:
         self.counts: Counter[str] = Counter()
+        self.pseudonyms = pseudonyms
         self._values: set[str] = set()
         self._value_rx: re.Pattern[str] | None = None
-        self._home = home.rstrip("/\\") if home and len(home.rstrip("/\\")) > 1 else None
-        self._user_rx = re.compile(r"(?<![A-Za-z0-9_])" + re.escape(user) + r"(?![A-Za-z0-9_])") \
-            if user and len(user) >= 2 else None
         self.add_secrets(secrets)
 
     def add_secrets(self, values: Iterable[str]) -> None:
@@ -80,18 +95,28 @@ class Scrubber:
             self._value_rx = re.compile("|".join(re.escape(v) for v in ordered))
 
     def text(self, s: str) -> str:
-        """``s`` with every known secret value and credential pattern masked."""
+        """``s`` with every known secret value and credential pattern masked, then the
+        personal names pseudonymised."""
         if self._value_rx is not None:
             s, n = self._value_rx.subn(MASK, s)
             self.counts["secret_value"] += n
         s = redact_text(s, self.counts)
-        if self._home is not None and self._home in s:
-            self.counts["home_path"] += s.count(self._home)
-            s = s.replace(self._home, "~")
-        if self._user_rx is not None:
-            s, n = self._user_rx.subn("<user>", s)
-            self.counts["user_name"] += n
-        return s
+        return self.pseudonyms.text(s) if self.pseudonyms is not None else s
+
+    def pseudonym_report(self) -> dict[str, object]:
+        """The manifest's ``pseudonymised`` section: the flags that chose the policy, the
+        count of replacements and of different names per kind, and what stays readable.
+        Never the names themselves."""
+        p = self.pseudonyms
+        policy = p.policy if p is not None else PseudonymPolicy(users=False)
+        return {
+            "home_paths_and_user_name": policy.users,
+            "host_names_and_private_ips": policy.hosts,
+            "flags": policy.flags(),
+            "counts": dict(sorted(p.counts.items())) if p is not None else {},
+            "distinct": p.distinct() if p is not None else {},
+            "not_redacted": not_redacted(policy),
+        }
 
     def argv(self, args: Sequence[str]) -> list[str]:
         """A scrubbed copy of one command line's arguments (``args[0]`` the program): the
@@ -148,5 +173,54 @@ class Scrubber:
             if secret:
                 self.counts["secret_key"] += 1
                 return MASK
+            if self.pseudonyms is not None and (token := self.pseudonyms.exact(value)):
+                return token
             return self.text(self._webhook_url(value) if hide_path else value)
         return value
+
+
+def machine_identity(environ: Mapping[str, str]) -> Identity:
+    """This session's user name (``LOGNAME``/``USER``/``LNAME``/``USERNAME`` in ``environ``
+    as ``getpass`` reads them, else the password database), home folder (``HOME``, else the
+    OS's idea of it) and host name (as the OS reports it; no DNS lookup)."""
+    user = next((environ[k] for k in ("LOGNAME", "USER", "LNAME", "USERNAME")
+                 if environ.get(k)), None)
+    if user is None:
+        try:
+            user = getpass.getuser()
+        except (OSError, KeyError):
+            user = None
+    home = environ.get("HOME") or environ.get("USERPROFILE")
+    if not home:
+        try:
+            home = str(Path.home())
+        except RuntimeError:
+            home = None
+    host = socket.gethostname()
+    return Identity(user=user, home=home, hosts=tuple(h for h in (host,) if h))
+
+
+def not_redacted(policy: PseudonymPolicy) -> list[str]:
+    """What a bundle built under ``policy`` still shows, said plainly for the manifest."""
+    kept = [
+        "file and folder names are kept (e.g. ~/Videos/client_wedding.tlp): they identify "
+        "clips and projects, not the user; a client's name in a project file name stays",
+        "free text in the editor's log, span attributes and received log records may contain "
+        "people's names (clients, colleagues, the user's real name): only account names are "
+        "replaced",
+        "hardware identifiers (GPU UUIDs, disk and display models) are kept",
+    ]
+    if policy.users:
+        kept.append(f"the user name is replaced in free text only when it is at least "
+                    f"{MIN_FREE_TEXT_LEN} characters and not a generic account (root, admin, "
+                    "user...); inside home paths and as a whole value it is always replaced; "
+                    "other users' names are replaced inside their home paths only")
+    else:
+        kept.append("home paths and the user name are kept (--no-pseudonymize)")
+    if policy.hosts:
+        kept.append("public IP addresses, loopback and other machines' host names "
+                    "(exporter endpoints, URLs) are kept: they say where data was sent")
+    else:
+        kept.append("the host name and private IP addresses are kept "
+                    "(--pseudonymize-hosts replaces them)")
+    return kept

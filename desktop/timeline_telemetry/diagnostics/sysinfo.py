@@ -9,13 +9,18 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from . import hostinfo
+from .drives import configured_drives
+from .timefmt import local_rfc3339
 
 __all__ = ["RunCommand", "process_info", "run_command", "system_info"]
 
@@ -48,20 +53,34 @@ def system_info(
     run: RunCommand = run_command,
     which: Callable[[str], str | None] = shutil.which,
     ffmpeg: str | None = None,
+    configured_paths: Sequence[tuple[str, str]] = (),
+    environ: Mapping[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> dict[str, object]:
-    """OS, CPU, memory, disks and mounts, GPUs, displays, Python and package versions,
-    ``ffmpeg -version`` and its encoders."""
+    """OS and distribution, host name, time zone, locale, uptime, CPU, memory, the drives
+    the configuration names (``configured_paths``: ``(role, path)``) and every mount, GPUs,
+    displays, Python and package versions, ``ffmpeg -version`` and its encoders.
+
+    Times are local RFC 3339 with their offset. ``host_name`` is the real name: the
+    bundle's scrubber pseudonymises it like the other personal values."""
     ps = psutil_mod
+    now = clock()
     return {
         "os": _safe(lambda: {"system": platform.system(), "release": platform.release(),
                              "version": platform.version(), "machine": platform.machine(),
                              "platform": platform.platform()}),
+        "distribution": _safe(hostinfo.distribution),
+        "host_name": _safe(socket.gethostname),
+        "time_zone": _safe(lambda: hostinfo.time_zone(now, environ=environ)),
+        "locale": _safe(lambda: hostinfo.locale_info(environ)),
+        "uptime": _safe(lambda: hostinfo.uptime(ps.boot_time, now)),
         "cpu": _safe(lambda: {"model": platform.processor() or _cpu_model(),
                               "logical": ps.cpu_count(), "physical": ps.cpu_count(logical=False),
                               "freq_mhz": getattr(ps.cpu_freq(), "current", None)}),
         "memory": _safe(lambda: {"total_bytes": ps.virtual_memory().total,
                                  "available_bytes": ps.virtual_memory().available,
                                  "swap_total_bytes": ps.swap_memory().total}),
+        "configured_drives": _safe(lambda: configured_drives(ps, configured_paths)),
         "disks": _safe(lambda: _disks(ps)),
         "gpus": _safe(lambda: _gpus(run, which)),
         "displays": _safe(_displays),
@@ -69,7 +88,7 @@ def system_info(
         "packages": {name: _version(name) for name in _PACKAGES},
         "qt": _safe(lambda: _version("PySide6-Essentials") or _version("PySide6")),
         "ffmpeg": _safe(lambda: _ffmpeg(run, which, ffmpeg)),
-        "boot_time": _safe(ps.boot_time),
+        "boot_time": _safe(lambda: local_rfc3339(ps.boot_time())),
     }
 
 

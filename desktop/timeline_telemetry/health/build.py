@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import assert_never
 
+from timeline_telemetry.collectors.editor import EditorProcessView
+from timeline_telemetry.collectors.proctree import executable_stem
 from timeline_telemetry.config.schema import (
     DatabaseCheckConfig,
     DiskSpaceCheckConfig,
@@ -42,6 +44,7 @@ def build_health_checks(
     editor_config: EditorConfig,
     export_status: Callable[[], Mapping[str, ExportStatus]] | None,
     ingest_status: Callable[[], Sequence[IngestLimitHit]] | None = None,
+    editor_view: Callable[[], EditorProcessView | None] | None = None,
 ) -> list[HealthCheck]:
     """The checks to run, named uniquely.
 
@@ -50,13 +53,18 @@ def build_health_checks(
     ``ffmpeg``. Then, unless ``export_status`` is None (the one-shot ``check`` command), the
     ``exporters`` check; and with ``ingest_status`` (the OTLP receiver's limit hits) the
     ``ingest`` check.
+
+    ``editor_view`` is the running editor collector's ``latest_view`` (None where no collector
+    runs): a Process check for the same names as ``editor.process_names`` then reads what the
+    collector saw instead of scanning on its own, so it always agrees with ``editor_up``.
     """
     timeout = health_config.default_timeout
     checks: list[HealthCheck]
     if health_config.checks is None:
         checks = _defaults(data_dir, editor_config, timeout)
     else:
-        checks = [_from_config(c, editor_config, timeout) for c in health_config.checks]
+        checks = [_from_config(c, editor_config, timeout, editor_view)
+                  for c in health_config.checks]
     if export_status is not None:
         checks.append(ExporterStatusHealthCheck(export_status))
     if ingest_status is not None:
@@ -77,7 +85,8 @@ def _defaults(data_dir: Path, editor: EditorConfig, timeout: float) -> list[Heal
     return checks
 
 
-def _from_config(c: HealthCheckConfig, editor: EditorConfig, default_timeout: float
+def _from_config(c: HealthCheckConfig, editor: EditorConfig, default_timeout: float,
+                 editor_view: Callable[[], EditorProcessView | None] | None = None,
                  ) -> HealthCheck:
     effective = c.timeout or default_timeout
     if isinstance(c, DiskSpaceCheckConfig):
@@ -98,5 +107,12 @@ def _from_config(c: HealthCheckConfig, editor: EditorConfig, default_timeout: fl
                                timeout=c.timeout, request_timeout=effective)
     if isinstance(c, ProcessCheckConfig):
         names = (c.name,) if c.name else (editor.process_names or EditorConfig().process_names)
-        return ProcessHealthCheck(names, name=c.check_name, timeout=c.timeout)
+        # The collector tracks editor.process_names: its view answers for those names only.
+        same = _stems(names) == _stems(editor.process_names)
+        return ProcessHealthCheck(names, name=c.check_name, timeout=c.timeout,
+                                  view=editor_view if same else None)
     assert_never(c)
+
+
+def _stems(names: Sequence[str]) -> frozenset[str]:
+    return frozenset(executable_stem(n) for n in names if n.strip())

@@ -138,6 +138,11 @@ class OtlpReceiver:
 
         return self._made("_sink", make)
 
+    @property
+    def has_trace_store(self) -> bool:
+        """True once the trace store exists (a span arrived, or it was read or loaded)."""
+        return self._trace_store is not None
+
     def _made(self, attr: str, make: Callable[[], _T]) -> _T:
         value: _T | None = getattr(self, attr)
         if value is None:

@@ -8,21 +8,50 @@ per span (the receiver must take 20,000 spans/s).
 
 Queries: :meth:`TraceStore.trace` (by id), :meth:`TraceStore.find` by name, service,
 minimum duration ("spans longer than 30 s", the design document's troubleshooting case) and errors.
+:meth:`TraceStore.export` gives a bounded JSON-able list for the local API and the support
+bundle: the error spans first, then the others by start time.
+
+Persistence: :meth:`TraceStore.save` writes the store to a bounded JSON-lines file (the
+runtime does it at stop, ``<data dir>/trace-store.jsonl``) and :meth:`TraceStore.load` reads
+it back (at start), so the spans survive a restart and a bundle made after the agent stopped
+has them. A line that cannot be read is skipped and counted, never raised.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import json
+import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from timeline_telemetry.otlp.values import any_value_text
 
-__all__ = ["StoredSpan", "TraceStore", "TraceSummary"]
+from .trace_files import EXPORT_LIMIT_MAX, PERSIST_FILE
+
+__all__ = [
+    "EXPORT_LIMIT_MAX",
+    "PERSIST_FILE",
+    "PERSIST_MAX_BYTES",
+    "StoredSpan",
+    "TraceStore",
+    "TraceSummary",
+    "span_json",
+]
+
+_log = logging.getLogger("timeline_telemetry.ingest.trace_store")
+
+#: The file's size bound: the most recently updated traces are kept when it is reached.
+PERSIST_MAX_BYTES = 16 * 1024 * 1024
+_FORMAT = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,23 +129,26 @@ class TraceStore:
                         break
                 for ss in rs.scope_spans:
                     for span in ss.spans:
-                        tid = span.trace_id
-                        trace = traces.get(tid)
-                        if trace is None:
-                            trace = traces[tid] = _Trace()
-                            if len(traces) > self.max_traces:
-                                _, old = traces.popitem(last=False)
-                                self._span_count -= len(old.spans)
-                                self.evicted_traces += 1
-                        else:
-                            traces.move_to_end(tid)
-                        if len(trace.spans) >= self.max_spans_per_trace:
-                            self.dropped_spans += 1
-                            continue
-                        trace.spans.append((span, service))
-                        stored += 1
+                        stored += self._add_locked(traces, span, service)
             self._span_count += stored
         return stored
+
+    def _add_locked(self, traces: OrderedDict[bytes, _Trace], span: Span, service: str) -> int:
+        tid = span.trace_id
+        trace = traces.get(tid)
+        if trace is None:
+            trace = traces[tid] = _Trace()
+            if len(traces) > self.max_traces:
+                _, old = traces.popitem(last=False)
+                self._span_count -= len(old.spans)
+                self.evicted_traces += 1
+        else:
+            traces.move_to_end(tid)
+        if len(trace.spans) >= self.max_spans_per_trace:
+            self.dropped_spans += 1
+            return 0
+        trace.spans.append((span, service))
+        return 1
 
     # -- queries --------------------------------------------------------------------------
     def trace(self, trace_id: str) -> list[StoredSpan]:
@@ -174,6 +206,100 @@ class TraceStore:
                                     max(0, end - start) / 1e9, errors))
         return out
 
+    def export(self, *, since_ns: int = 0, limit: int = 1000) -> list[dict[str, object]]:
+        """Spans ending at or after ``since_ns`` (Unix ns) as JSON-able dicts
+        (:func:`span_json`), at most ``limit`` (capped at :data:`EXPORT_LIMIT_MAX`): the
+        error spans first, then the others, each part by start time. When the limit cuts,
+        error spans are kept before the others, and the newest before the oldest."""
+        limit = max(0, min(limit, EXPORT_LIMIT_MAX))
+        errors: list[tuple[Span, str]] = []
+        others: list[tuple[Span, str]] = []
+        for span, svc in self._all_spans():
+            if span.end_time_unix_nano < since_ns:
+                continue
+            (errors if span.status.code == Status.STATUS_CODE_ERROR else others).append(
+                (span, svc))
+        newest_first = sorted(errors, key=_end_key) + sorted(others, key=_end_key)
+        kept = newest_first[:limit]
+        chosen_errors = [h for h in kept if h[0].status.code == Status.STATUS_CODE_ERROR]
+        chosen_others = [h for h in kept if h[0].status.code != Status.STATUS_CODE_ERROR]
+        out = sorted(chosen_errors, key=_start_key) + sorted(chosen_others, key=_start_key)
+        return [span_json(_view(s, svc)) for s, svc in out]
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path: Path, *, max_bytes: int = PERSIST_MAX_BYTES) -> int:
+        """Write the store to ``path`` (JSON lines, one span each; written next to it and
+        renamed into place). At most ``max_bytes``: the most recently updated traces are
+        kept first. Returns the spans written; ``OSError`` if it cannot be written."""
+        with self._lock:
+            snapshot = [list(t.spans) for t in self._traces.values()]
+        chunks: list[list[bytes]] = []
+        size = 0
+        for spans in reversed(snapshot):  # newest trace first gets the budget
+            lines = [_persist_line(span, svc) for span, svc in spans]
+            cost = sum(len(line) for line in lines)
+            if size + cost > max_bytes:
+                break
+            chunks.append(lines)
+            size += cost
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        written = 0
+        try:
+            with open(tmp, "wb") as f:
+                for lines in reversed(chunks):  # oldest first: load() keeps the order
+                    f.writelines(lines)
+                    written += len(lines)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return written
+
+    def load(self, path: Path, *, max_bytes: int = PERSIST_MAX_BYTES) -> int:
+        """Add the spans saved in ``path``; returns how many were stored. A missing file
+        adds nothing; an unreadable, oversized or corrupt file (or line) is skipped with a
+        log line, never raised."""
+        path = Path(path)
+        try:
+            size = path.stat().st_size
+            if size > 2 * max_bytes:
+                _log.warning("trace store file %s ignored: %d bytes, over the bound of %d",
+                             path, size, 2 * max_bytes)
+                return 0
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            _log.warning("trace store file %s could not be read: %s", path, exc)
+            return 0
+        bad = stored = 0
+        parsed: list[tuple[Span, str]] = []
+        for raw in data.split(b"\n"):
+            if not raw.strip():
+                continue
+            try:
+                doc = json.loads(raw)
+                if not isinstance(doc, dict) or doc.get("v") != _FORMAT:
+                    raise ValueError("not a trace store line")
+                span = Span.FromString(base64.b64decode(str(doc["span"]), validate=True))
+                service = str(doc.get("service", ""))
+                if len(span.trace_id) != 16 or len(span.span_id) != 8:
+                    raise ValueError("bad ids")
+            except Exception:  # protobuf's DecodeError, KeyError, binascii.Error, ...
+                bad += 1
+                continue
+            parsed.append((span, service))
+        with self._lock:
+            for span, service in parsed:
+                stored += self._add_locked(self._traces, span, service)
+            self._span_count += stored
+        if bad:
+            _log.warning("trace store file %s: %d unreadable lines skipped (truncated or "
+                         "corrupt), %d spans read back", path, bad, stored)
+        return stored
+
     def __len__(self) -> int:
         return len(self._traces)
 
@@ -210,3 +336,43 @@ def _view(span: Span, service: str) -> StoredSpan:
         status_message=span.status.message,
         kind=int(span.kind),
     )
+
+
+def span_json(span: StoredSpan) -> dict[str, object]:
+    """One span as the local API and the bundle write it (times also as RFC 3339 with the
+    local offset)."""
+    return {
+        "trace_id": span.trace_id,
+        "span_id": span.span_id,
+        "parent_span_id": span.parent_span_id,
+        "name": span.name,
+        "service": span.service,
+        "status": "error" if span.error else "ok",
+        "status_message": span.status_message,
+        "start": _rfc3339(span.start_ns),
+        "end": _rfc3339(span.end_ns),
+        "start_unix_nano": span.start_ns,
+        "end_unix_nano": span.end_ns,
+        "duration_s": round(span.duration_s, 6),
+        "kind": span.kind,
+        "attributes": dict(span.attributes),
+        "events": list(span.events),
+    }
+
+
+def _rfc3339(ns: int) -> str:
+    return dt.datetime.fromtimestamp(ns / 1e9).astimezone().isoformat(timespec="milliseconds")
+
+
+def _end_key(hit: tuple[Span, str]) -> int:
+    return -hit[0].end_time_unix_nano
+
+
+def _start_key(hit: tuple[Span, str]) -> int:
+    return hit[0].start_time_unix_nano
+
+
+def _persist_line(span: Span, service: str) -> bytes:
+    doc = {"v": _FORMAT, "service": service,
+           "span": base64.b64encode(span.SerializeToString()).decode("ascii")}
+    return json.dumps(doc, separators=(",", ":")).encode("utf-8") + b"\n"

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from timeline_telemetry import __version__
 from timeline_telemetry.alerts.build import build_rule_set, rule_files
@@ -33,7 +34,7 @@ from timeline_telemetry.metrics import MetricKind
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.promql.syntax import PromQLError
 
-from .api import RELOAD_PATH, api_routes, reload_route
+from .api import RELOAD_PATH, TRACES_PATH, api_routes, reload_route, traces_route
 from .events import (
     AlertNotice,
     EventBus,
@@ -46,6 +47,9 @@ from .events import (
 )
 from .instance import AgentInfo, InstanceLock
 from .scheduler import Executor, Job, JobStats, Scheduler, ThreadExecutor
+
+if TYPE_CHECKING:
+    from timeline_telemetry.ingest.trace_store import TraceStore
 
 __all__ = ["EXPORTER_WATCH_S", "RULES_WATCH_S", "AgentRuntime"]
 
@@ -142,6 +146,7 @@ class AgentRuntime:
             m = self.manager
             self._rules_seen = _fingerprints(rule_files(self._alerts_cfg))
             m.initialize()
+            self._load_traces()
             if m.alerts is not None:
                 self._last_reload = RulesReloaded(
                     True, self._clock(), "start", self._rule_count(),
@@ -167,9 +172,49 @@ class AgentRuntime:
             unsubscribe()
         self._unsubscribe.clear()
         clean = self.scheduler.stop(timeout_s=max(0.1, (deadline - time.monotonic()) / 2))
+        receiver = self.manager.receiver
         self.manager.shutdown(timeout_s=max(0.1, deadline - time.monotonic()),
                               final_collection=clean)
+        if receiver is not None and receiver.has_trace_store:
+            # Stopped now: no span arrives while the store is written. A store never made
+            # (no span, no saved file) writes nothing, and imports nothing.
+            self._save_traces(receiver.trace_store)
         self._instance.release()
+
+    @property
+    def trace_store_file(self) -> Path:
+        """Where the trace store is kept between runs (written at stop, read at start)."""
+        from timeline_telemetry.ingest.trace_files import PERSIST_FILE
+
+        return self.paths.data_dir / PERSIST_FILE
+
+    def _load_traces(self) -> None:
+        receiver = self.manager.receiver
+        if receiver is None or not self.trace_store_file.exists():
+            return
+        n = receiver.trace_store.load(self.trace_store_file)
+        if n:
+            _log.info("trace store: %d spans read back from %s", n, self.trace_store_file)
+
+    def _save_traces(self, store: TraceStore) -> None:
+        try:
+            n = store.save(self.trace_store_file)
+        except OSError as exc:
+            _log.warning("trace store could not be saved to %s: %s", self.trace_store_file, exc)
+            return
+        _log.info("trace store: %d spans saved to %s", n, self.trace_store_file)
+
+    def traces_data(self, since_s: float = 0.0, limit: int = 1000) -> dict[str, object]:
+        """The ``data`` of ``GET /api/v1/traces``: the trace store's spans ending at or
+        after ``since_s`` (Unix seconds), error spans first, at most ``limit``."""
+        receiver = self.manager.receiver
+        if receiver is None:
+            return {"enabled": False, "spans": [],
+                    "note": "the OTLP receiver is off (telemetry.ingest.enabled)"}
+        store = receiver.trace_store
+        return {"enabled": True, "traces": len(store), "spans_kept": store.span_count,
+                "max_traces": store.max_traces,
+                "spans": store.export(since_ns=int(since_s * 1e9), limit=limit)}
 
     def __enter__(self) -> AgentRuntime:
         self.start()
@@ -384,6 +429,10 @@ class AgentRuntime:
         }
         for path, handler in api_routes(producers).items():
             server.add_route(path, handler, methods=("GET", "HEAD"))
+        from timeline_telemetry.ingest.trace_files import EXPORT_LIMIT_MAX
+
+        server.add_route(TRACES_PATH, traces_route(self.traces_data, max_limit=EXPORT_LIMIT_MAX),
+                         methods=("GET", "HEAD"))
         if alerts is not None:
             server.add_route(RELOAD_PATH, reload_route(lambda: self.reload(trigger="api").error),
                              methods=("POST",))
@@ -552,7 +601,8 @@ class AgentRuntime:
                       f"; firing now: {', '.join(firing)}"
                       if firing else "")
         if self.api_url is not None:
-            _log.info("local API on %s (status, alerts, rules, health)", self.api_url)
+            _log.info("local API on %s (status, alerts, rules, health, traces)",
+                      self.api_url)
         _log.info("running as %s (pid %d); state in %s", self.mode, os.getpid(),
                   self.paths.data_dir / "agent.json")
 

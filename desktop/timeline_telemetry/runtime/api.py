@@ -2,7 +2,9 @@
 
 ``/api/v1/alerts`` and ``/api/v1/rules`` answer exactly as Prometheus's HTTP API does
 (``{"status": "success", "data": ...}``); ``/api/v1/status`` and ``/api/v1/health`` have no
-Prometheus counterpart and use the same envelope. These are GET and HEAD only. The one
+Prometheus counterpart and use the same envelope, as does ``/api/v1/traces?since=&limit=``
+(the trace store's spans, error spans first; see :func:`traces_route`). These are GET and
+HEAD only. The one
 route that changes the agent is Prometheus's ``POST /-/reload`` (re-read the rule files),
 answered only to loopback clients. The CLI's ``status`` and ``bundle`` read the API from
 another process.
@@ -11,13 +13,27 @@ another process.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
+from urllib.parse import parse_qs
 
 from timeline_telemetry.net.http_server import Request, Response, RouteHandler
 
-__all__ = ["API_PATHS", "RELOAD_PATH", "api_routes", "envelope", "reload_route"]
+__all__ = [
+    "API_PATHS",
+    "RELOAD_PATH",
+    "TRACES_DEFAULT_LIMIT",
+    "TRACES_PATH",
+    "api_routes",
+    "envelope",
+    "reload_route",
+    "traces_route",
+]
 
 API_PATHS = ("/api/v1/status", "/api/v1/alerts", "/api/v1/rules", "/api/v1/health")
+#: The trace store's spans (``since``: Unix seconds; ``limit``: at most that many spans).
+TRACES_PATH = "/api/v1/traces"
+TRACES_DEFAULT_LIMIT = 1000
 #: Prometheus's lifecycle endpoint (POST only).
 RELOAD_PATH = "/-/reload"
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
@@ -45,6 +61,36 @@ def _handler(produce: Callable[[], object]) -> RouteHandler:
 def api_routes(producers: Mapping[str, Callable[[], object]]) -> dict[str, RouteHandler]:
     """Route handlers for the paths in ``producers`` (each returns the ``data`` part)."""
     return {path: _handler(produce) for path, produce in producers.items()}
+
+
+def _bad_data(message: str) -> Response:
+    err = {"status": "error", "errorType": "bad_data", "error": message}
+    return Response(400, json.dumps(err).encode("utf-8"), "application/json")
+
+
+def traces_route(spans: Callable[[float, int], object], *, max_limit: int) -> RouteHandler:
+    """``GET /api/v1/traces?since=<Unix seconds>&limit=<n>``: ``spans(since, limit)`` in
+    the envelope. ``since`` defaults to 0 (everything kept), ``limit`` to
+    :data:`TRACES_DEFAULT_LIMIT` and is capped at ``max_limit``; a bad value is a 400
+    (``bad_data``), as Prometheus answers a bad parameter."""
+
+    def handle(req: Request) -> Response:
+        params = parse_qs(req.query, keep_blank_values=False)
+        try:
+            since = float(params.get("since", ["0"])[-1])
+            if not math.isfinite(since) or since < 0:
+                raise ValueError
+        except ValueError:
+            return _bad_data("since: expected Unix seconds >= 0")
+        try:
+            limit = int(params.get("limit", [str(TRACES_DEFAULT_LIMIT)])[-1])
+            if limit < 0:
+                raise ValueError
+        except ValueError:
+            return _bad_data("limit: expected an integer >= 0")
+        return _handler(lambda: spans(since, min(limit, max_limit)))(req)
+
+    return handle
 
 
 def reload_route(reload: Callable[[], str | None]) -> RouteHandler:

@@ -187,12 +187,16 @@ class TrayApp(QObject):
 
 
 class _RuntimeBundle:
-    """The tray's diagnostics bundle, built from the running core (on the worker pool)."""
+    """The tray's diagnostics bundle, built from the running core (on the worker pool), with
+    the CLI's default pseudonyms (home paths and the user name; not the host name)."""
 
     def __init__(self, runtime: AgentRuntime, config: TelemetryConfig, paths: AppPaths) -> None:
+        from timeline_telemetry.redact import PseudonymPolicy
+
         self._runtime = runtime
         self._config = config
         self._paths = paths
+        self._policy = PseudonymPolicy()  # what `timeline-telemetry bundle` uses unflagged
 
     def _build(self, out: Path, *, preview: bool, progress: Callable[[str, float], None] | None
                ) -> BundleResult:
@@ -212,7 +216,7 @@ class _RuntimeBundle:
                                       if k in ("budget", "received", "jobs", "paused")}})
         return build_bundle(config=self._config, paths=self._paths, out=out,
                             since_s=BUNDLE_WINDOW_S, preview=preview, progress=progress,
-                            providers=providers)
+                            providers=providers, pseudonymize=self._policy)
 
     def preview(self) -> list[tuple[str, int]]:
         result = self._build(self._paths.data_dir / "preview.zip", preview=True, progress=None)
@@ -223,7 +227,8 @@ class _RuntimeBundle:
     def write(self, folder: Path, progress: Callable[[str, float], None]) -> Path:
         from timeline_telemetry.diagnostics import default_bundle_name
 
-        result = self._build(folder / default_bundle_name(), preview=False, progress=progress)
+        result = self._build(folder / default_bundle_name(hide_host=self._policy.hosts),
+                             preview=False, progress=progress)
         if result.path is None:
             raise OSError("the diagnostics bundle was not written")
         return result.path
