@@ -58,7 +58,9 @@ def test_tracks_editor_children_and_grandchildren_without_rescanning(
     rss_one_child = value(s, "editor_memory_rss_bytes")
 
     shell = fake_editor.spawn_sh("ffmpeg")
-    wait_for(lambda: len(psutil.Process(shell).children()) == 1, what="grandchild started")
+    # Started *and* exec'd: a just-forked grandchild is still named "sh" for a moment.
+    wait_for(lambda: [c.name() for c in psutil.Process(shell).children()] == ["ffmpeg"],
+             what="grandchild started as ffmpeg")
     clock.advance(10)
     s = col.collect()
     assert_catalogued(s)
