@@ -31,6 +31,7 @@ from timeline_telemetry.redact import Identity, Pseudonymiser, PseudonymPolicy
 from . import sources
 from .providers import JsonProvider, Providers, TracesProvider
 from .scrub import Scrubber, machine_identity
+from .summary import SUMMARY_NAME, summary_markdown
 from .sysinfo import RunCommand
 from .timefmt import localize_times
 
@@ -163,8 +164,8 @@ def build_bundle(
              "OS and distribution, host, time zone, locale, uptime, CPU, memory, the "
              "configured drives and all disks, GPUs, displays, versions, ffmpeg")
     report("processes", 0.2)
-    asm.json("processes.json", process_info(psutil_mod=ps, sample_s=process_sample_s),
-             "top processes by CPU and by memory")
+    _processes(asm, config, paths, process_info(psutil_mod=ps, sample_s=process_sample_s),
+               start=start, end=now)
 
     report("health, alerts, exporters", 0.3)
     health = providers.health
@@ -178,6 +179,7 @@ def build_bundle(
               "alerting not configured")
     _provided(asm, "export_status.json", providers.export_status,
               "each exporter's status", "the agent is not running here")
+    _agent_diagnosis(asm, providers)
 
     report("metrics snapshot", 0.4)
     snap = providers.snapshot_text() if providers.snapshot_text else \
@@ -211,6 +213,7 @@ def build_bundle(
         asm.leave_out("(size cap)", f"the files other than the history already take "
                       f"{asm.size()} bytes, over the cap of {size_cap}")
     report("writing", 0.9)
+    _summary(asm, start, now)
     manifest = _manifest(asm, config, start, now, size_cap)
     manifest["pseudonymised"] = scrubber.pseudonym_report()
     asm.json("manifest.json", manifest, "this manifest")
@@ -223,6 +226,28 @@ def build_bundle(
     return BundleResult(path=path, entries=entries, scrubbed=dict(scrubber.counts),
                         left_out=list(asm.left_out), total_bytes=asm.size(), manifest=manifest)
 
+
+
+def _agent_diagnosis(asm: _Assembler, providers: Providers) -> None:
+    """``diagnose.json`` (each upstream tried once, exporters, receiver counts) and
+    ``threads.txt`` (the agent's threads), from the running agent; left out without one."""
+    from timeline_telemetry.runtime.diagnose import format_threads
+
+    if providers.diagnose is None:
+        asm.leave_out("diagnose.json", "the agent is not running")
+    else:
+        _provided(asm, "diagnose.json", providers.diagnose, "each configured upstream tried "
+                  "once (DNS, connect, TLS; result and latency), exporters' status and last "
+                  "error, the OTLP receiver's counts", "the agent is not running")
+    if providers.threads is None:
+        asm.leave_out("threads.txt", "the agent is not running")
+        return
+    try:
+        text = format_threads(providers.threads())
+    except Exception as exc:  # a failing provider must not lose the whole bundle
+        text = f"(no thread dump: {type(exc).__name__}: {exc})\n"
+    asm.text("threads.txt", text, "the agent's threads and what each was doing "
+             "(innermost frame last)")
 
 
 def _provided(asm: _Assembler, name: str, provider: JsonProvider | None, description: str,
@@ -356,6 +381,36 @@ def _tails(asm: _Assembler, folder: str, files: list[Path], cap: int, descriptio
         budget -= len(text.encode())
 
 
+def _processes(asm: _Assembler, config: TelemetryConfig, paths: AppPaths,
+               live: dict[str, object], *, start: float, end: float) -> None:
+    """``processes.json``: the editor and its children over the window from the history
+    (the history records no other process), with the live sample for the busiest others."""
+    from .window import editor_processes
+
+    editor: dict[str, object] | None = None
+    note = "no local history (metrics.history disabled or not written yet)"
+    hpath = sources.history_path(config, paths)
+    if hpath is not None:
+        from timeline_telemetry.history import HistoryError, HistoryStore
+
+        try:
+            with HistoryStore(hpath, retention=config.metrics.retention_period) as store:
+                editor = editor_processes(store, start=start, end=end)
+            note = "the history has no editor series in the window"
+        except HistoryError as exc:
+            note = f"the history could not be read: {exc}"
+    doc: dict[str, object] = {
+        **live,  # top_by_cpu / top_by_memory: the sample at bundle time, as before
+        "window": {"start": _iso(start), "end": _iso(end)},
+        "editor_over_window": editor if editor is not None else {"available": False,
+                                                                  "note": note},
+    }
+    asm.json("processes.json", doc, "the editor over the window from the history (its CPU, "
+             "memory, threads and open files summed with its children; its children by name "
+             "and how many ran); the busiest other processes by CPU and by memory are a "
+             "sample taken at bundle time (the history does not record other processes)")
+
+
 def _history(asm: _Assembler, config: TelemetryConfig, paths: AppPaths, *, start: float,
              end: float, size_cap: int, max_points: int) -> None:
     hpath = sources.history_path(config, paths)
@@ -363,7 +418,9 @@ def _history(asm: _Assembler, config: TelemetryConfig, paths: AppPaths, *, start
         asm.leave_out(HISTORY_CSV, "no local history (metrics.history disabled or not "
                                    "written yet)")
         return
-    from timeline_telemetry.history import HistoryStore
+    from timeline_telemetry.history import HistoryStore, resolution_plan
+
+    from .window import detail_from
 
     budget = size_cap - asm.size() - 64 * 1024  # room for manifest and README
     window_start = start
@@ -371,11 +428,14 @@ def _history(asm: _Assembler, config: TelemetryConfig, paths: AppPaths, *, start
         # The workstation's own series first, then what applications pushed: if the size
         # cap cuts, it cuts a flood of pushed names, not the machine's story.
         names = sorted(store.names(), key=lambda n: (not n.startswith(_OWN_PREFIXES), n))
+        detail, why = detail_from(store, start=start, end=end)
         for attempt in range(2):
             buf = _BoundedText(budget)
+            ranges = resolution_plan(window_start, end, detail_from=detail,
+                                     max_points=max_points)
             try:
-                rows = store.export_csv(buf, start=window_start, end=end,
-                                        max_points_per_series=max_points, names=names)
+                rows = store.export_csv(buf, start=window_start, end=end, names=names,
+                                        ranges=ranges, summarise_histograms=True)
                 complete = True
             except _BudgetSpent:
                 rows, complete = buf.rows, False
@@ -388,8 +448,13 @@ def _history(asm: _Assembler, config: TelemetryConfig, paths: AppPaths, *, start
     if not data:
         asm.leave_out(HISTORY_CSV, f"does not fit the size cap of {size_cap} bytes")
         return
-    asm.files[HISTORY_CSV] = (data, f"every series over the window, downsampled to at most "
-                              f"{max_points} points each ({rows} rows)")
+    asm.files[HISTORY_CSV] = (data, f"every series over the window ({rows} rows): every "
+                              f"stored point from {_iso(max(detail, window_start))} ({why}), "
+                              "buckets of a minute or more before; each histogram as its "
+                              "_count and "
+                              "_sum series plus <name>_p50 and <name>_p95 (the quantiles of "
+                              "the observations since the previous point; count says how "
+                              "many) instead of one series per bucket")
     if window_start > start:
         asm.leave_out(f"{HISTORY_CSV} before {_iso(window_start)}",
                       f"size cap of {size_cap} bytes: the oldest history was trimmed first")
@@ -430,6 +495,21 @@ def _iso(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
+def _summary(asm: _Assembler, start: float, end: float) -> None:
+    """``SUMMARY.md`` from the files already assembled (scrubbed); never fails the bundle."""
+    try:
+        text = summary_markdown({n: b for n, (b, _d) in asm.files.items()},
+                                created_at=_iso(end), start=_iso(start), end=_iso(end))
+    except Exception as exc:  # the summary is a convenience: the files are the record
+        text = f"# Diagnostics summary\n\nsummary incomplete: {type(exc).__name__}: {exc}\n"
+    asm.text(SUMMARY_NAME, text, "what happened, in a minute: health, alerts, exporters, "
+             "the editor, top processes, fullest drives, the editor's last errors")
+
+
+def _summary_first(item: tuple[str, tuple[bytes, str]]) -> tuple[bool, str]:
+    return (item[0] != SUMMARY_NAME, item[0])
+
+
 def _manifest(asm: _Assembler, config: TelemetryConfig, start: float, end: float,
               size_cap: int) -> dict[str, object]:
     from timeline_telemetry import __version__
@@ -442,7 +522,7 @@ def _manifest(asm: _Assembler, config: TelemetryConfig, start: float, end: float
         "time_range": {"start": _iso(start), "end": _iso(end)},
         "service": {"name": config.service_name, "version": config.service_version},
         "files": [{"name": n, "bytes": len(b), "description": d}
-                  for n, (b, d) in sorted(asm.files.items())],
+                  for n, (b, d) in sorted(asm.files.items(), key=_summary_first)],
         "left_out": asm.left_out,
         "scrubbed": dict(sorted(asm.scrubber.counts.items())),
         "total_bytes": asm.size(),
@@ -459,7 +539,7 @@ def _readme(asm: _Assembler) -> str:
         "",
         "Files:",
     ]
-    names = sorted([*asm.files, "README.txt"])
+    names = sorted([*asm.files, "README.txt"], key=lambda n: (n != SUMMARY_NAME, n))
     for name in names:
         desc = "what each file is (this file)" if name == "README.txt" else asm.files[name][1]
         lines.append(f"  {name:32} {desc}")

@@ -14,16 +14,21 @@ if TYPE_CHECKING:
     from timeline_telemetry.config.schema import TelemetryConfig
     from timeline_telemetry.health import HealthCheckManager, HealthTransition
     from timeline_telemetry.manager import TelemetryManager
+    from timeline_telemetry.runtime.agent import AgentRuntime
     from timeline_telemetry.runtime.client import LiveAgent
 
 __all__ = [
+    "DIAGNOSE_TIMEOUT_S",
     "TRACE_SPANS_LIMIT",
     "agent_api_providers",
     "health_json",
     "manager_providers",
     "one_off_health",
+    "runtime_providers",
 ]
 
+#: How long a bundle waits for the agent's ``/api/v1/diagnose`` (its probes take at most 5 s).
+DIAGNOSE_TIMEOUT_S = 10.0
 #: The most spans a bundle takes from the trace store (error spans first).
 TRACE_SPANS_LIMIT = 5000
 
@@ -142,5 +147,33 @@ def agent_api_providers(live: LiveAgent, alerts_db: Path) -> Providers:
         data = fetch_api(live.info.api, f"traces?since={since:.3f}&limit={TRACE_SPANS_LIMIT}")
         return {"source": who, **data} if isinstance(data, dict) else {"source": who}
 
+    def diagnose() -> object:
+        from timeline_telemetry.runtime.client import fetch_api
+
+        if live.info.api is None:
+            return {"available": False, "note": "the running agent serves no local API"}
+        data = fetch_api(live.info.api, "diagnose", timeout_s=DIAGNOSE_TIMEOUT_S)
+        return {"source": who, **data} if isinstance(data, dict) else {"source": who}
+
+    def threads() -> object:
+        from timeline_telemetry.runtime.client import fetch_api
+
+        if live.info.api is None:
+            return "the running agent serves no local API"
+        return fetch_api(live.info.api, "threads")
+
     return Providers(snapshot_text=snapshot_text, health=health, alerts=alerts,
-                     export_status=export_status, traces=traces)
+                     export_status=export_status, traces=traces, diagnose=diagnose,
+                     threads=threads)
+
+
+def runtime_providers(providers: Providers, runtime: AgentRuntime) -> Providers:
+    """``providers`` with ``diagnose`` and ``threads`` read from a runtime in this process
+    (the tray's)."""
+    import dataclasses
+
+    def diagnose() -> object:
+        return {"source": f"the running agent ({runtime.mode}, in process)",
+                **runtime.diagnose_data()}
+
+    return dataclasses.replace(providers, diagnose=diagnose, threads=runtime.threads_data)

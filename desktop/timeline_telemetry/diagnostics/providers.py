@@ -22,7 +22,10 @@ class Providers:
     ``export_status``: exporter name -> status; ``traces``: the trace store's spans from
     the bundle's window, error spans first. Without ``snapshot_text`` the configured
     Prometheus endpoint is scraped if the agent answers; without ``traces`` the store
-    saved in the data dir at the agent's last stop is read.
+    saved in the data dir at the agent's last stop is read. ``diagnose``: each configured
+    upstream tried once, exporters' status, the receiver's counts (the agent's
+    ``/api/v1/diagnose``); ``threads``: the agent's thread dump (``/api/v1/threads``). Without
+    them the bundle says these need the running agent.
     """
 
     snapshot_text: Callable[[], str] | None = None
@@ -30,3 +33,5 @@ class Providers:
     alerts: JsonProvider | None = None
     export_status: JsonProvider | None = None
     traces: TracesProvider | None = None
+    diagnose: JsonProvider | None = None
+    threads: JsonProvider | None = None

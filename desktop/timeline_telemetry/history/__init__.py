@@ -6,7 +6,17 @@ Raw samples for the last hour, 1-minute buckets for a day, 15-minute buckets for
 
 from __future__ import annotations
 
+from .export_plan import ExportRange, resolution_plan
 from .model import HistoryError, LabelMatcher, SeriesData, Stat, Tier
 from .store import HistoryStore
 
-__all__ = ["HistoryError", "HistoryStore", "LabelMatcher", "SeriesData", "Stat", "Tier"]
+__all__ = [
+    "ExportRange",
+    "HistoryError",
+    "HistoryStore",
+    "LabelMatcher",
+    "SeriesData",
+    "Stat",
+    "Tier",
+    "resolution_plan",
+]

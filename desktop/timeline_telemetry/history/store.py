@@ -38,6 +38,7 @@ from typing import TextIO
 from timeline_telemetry.metrics.model import FlatSample, Labels
 
 from .csv_export import write_csv
+from .export_plan import HISTOGRAM_QUANTILES, ExportRange, histogram_families, quantile_rows
 from .maintenance import Maintainer, Retention, horizons, read_watermarks
 from .model import (
     HistoryError,
@@ -296,24 +297,52 @@ class HistoryStore:
         end: float,
         max_points_per_series: int | None = None,
         names: Iterable[str] | None = None,
+        ranges: Sequence[ExportRange] | None = None,
+        summarise_histograms: bool = False,
     ) -> int:
         """Write every series' points in ``[start, end]`` as CSV; returns the row count.
         ``names``: which metric names, in this order (default: all, sorted).
+
+        ``ranges`` (see :func:`.export_plan.resolution_plan`) replaces ``start``/``end``/
+        ``max_points_per_series`` with several non-overlapping ranges, each at its own
+        resolution, stitched per series in time order. ``summarise_histograms`` writes each
+        histogram family (``_bucket`` + ``_count`` + ``_sum``) as its ``_count`` and ``_sum``
+        series plus ``<family>_p50`` and ``<family>_p95`` (the quantiles of the observations
+        since the previous point; ``count`` is how many), instead of one series per bucket.
 
         Columns: ``timestamp`` (ISO-8601 UTC), ``name``, ``labels`` (canonical JSON),
         ``value`` (bucket average for tiers), ``min``, ``max``, ``count`` (samples the point
         summarises), ``tier`` (raw, 1m, 15m; for merged buckets the coarsest source).
         """
-        return write_csv(
-            out,
-            (
-                (name, labels, rows)
-                for name in (self.names() if names is None else names)
-                for labels, rows in self._rows(
-                    name, (), start=start, end=end, max_points=max_points_per_series, tier=None
-                )
-            ),
+        parts = tuple(ranges) if ranges is not None else (
+            ExportRange(start, end, max_points_per_series),
         )
+        wanted = self.names() if names is None else list(names)
+        families = histogram_families(self.names()) if summarise_histograms else set()
+
+        def stitched(name: str) -> list[tuple[Labels, list[Row]]]:
+            by_labels: dict[Labels, list[Row]] = {}
+            for part in parts:
+                for labels, rows in self._rows(
+                    name, (), start=part.start, end=part.end, max_points=part.max_points,
+                    tier=None,
+                ):
+                    by_labels.setdefault(labels, []).extend(rows)
+            return sorted(by_labels.items())
+
+        def series() -> Iterator[tuple[str, Labels, list[Row]]]:
+            for name in wanted:
+                family = name[: -len("_bucket")] if name.endswith("_bucket") else None
+                if family is None or family not in families:
+                    for labels, rows in stitched(name):
+                        yield name, labels, rows
+                    continue
+                buckets = stitched(name)
+                for suffix, q in HISTOGRAM_QUANTILES:
+                    for labels, rows in quantile_rows(buckets, q):
+                        yield f"{family}_{suffix}", labels, rows
+
+        return write_csv(out, series())
 
     def size_bytes(self) -> int:
         """Bytes on disk: the database plus its WAL and shared-memory files."""

@@ -34,7 +34,15 @@ from timeline_telemetry.metrics import MetricKind
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.promql.syntax import PromQLError
 
-from .api import RELOAD_PATH, TRACES_PATH, api_routes, reload_route, traces_route
+from .api import (
+    DIAGNOSE_PATH,
+    RELOAD_PATH,
+    THREADS_PATH,
+    TRACES_PATH,
+    api_routes,
+    reload_route,
+    traces_route,
+)
 from .events import (
     AlertNotice,
     EventBus,
@@ -402,6 +410,32 @@ class AgentRuntime:
                      "new": t.new.label, "message": t.message, "seq": t.seq}
                     for t in health.transitions()]}
 
+    def diagnose_data(self) -> dict[str, object]:
+        """The ``data`` of ``GET /api/v1/diagnose``: each configured upstream tried once
+        (DNS, connect, TLS; nothing sent; at most 5 s), each exporter's status with its last
+        error, the alert actions' status and the OTLP receiver's counts."""
+        from .diagnose import probe_all, upstream_targets
+
+        targets, notes = upstream_targets(self.config)
+        started = self._clock()
+        probes = probe_all(targets)
+        st = self.status()
+        receiver = self.manager.receiver
+        return {"at": _iso(started), "probes": probes, "not_tried": notes,
+                "exporters": st["exporters"], "alert_actions": st["alerts"],
+                "receiver": None if receiver is None else {
+                    "endpoint": receiver.endpoint if receiver.server.running else None,
+                    "received": st["received"], "trace_store": {
+                        "traces": len(receiver.trace_store),
+                        "spans": receiver.trace_store.span_count}}}
+
+    def threads_data(self) -> list[dict[str, object]]:
+        """The ``data`` of ``GET /api/v1/threads``: every thread with its innermost frames
+        (no local variables)."""
+        from .diagnose import thread_dump
+
+        return thread_dump()
+
     # -- internals ----------------------------------------------------------------------
     def _serve_api(self) -> None:
         """Add the API to the Prometheus listener, else to the OTLP receiver's."""
@@ -426,6 +460,8 @@ class AgentRuntime:
                                else lambda: empty_alerts),
             "/api/v1/rules": (alerts.prometheus_rules if alerts is not None
                               else lambda: empty_rules),
+            DIAGNOSE_PATH: self.diagnose_data,
+            THREADS_PATH: self.threads_data,
         }
         for path, handler in api_routes(producers).items():
             server.add_route(path, handler, methods=("GET", "HEAD"))

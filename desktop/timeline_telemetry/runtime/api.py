@@ -3,7 +3,8 @@
 ``/api/v1/alerts`` and ``/api/v1/rules`` answer exactly as Prometheus's HTTP API does
 (``{"status": "success", "data": ...}``); ``/api/v1/status`` and ``/api/v1/health`` have no
 Prometheus counterpart and use the same envelope, as does ``/api/v1/traces?since=&limit=``
-(the trace store's spans, error spans first; see :func:`traces_route`). These are GET and
+(the trace store's spans, error spans first; see :func:`traces_route`), ``/api/v1/diagnose``
+(each configured upstream tried once) and ``/api/v1/threads`` (a thread dump). These are GET and
 HEAD only. The one
 route that changes the agent is Prometheus's ``POST /-/reload`` (re-read the rule files),
 answered only to loopback clients. The CLI's ``status`` and ``bundle`` read the API from
@@ -21,7 +22,9 @@ from timeline_telemetry.net.http_server import Request, Response, RouteHandler
 
 __all__ = [
     "API_PATHS",
+    "DIAGNOSE_PATH",
     "RELOAD_PATH",
+    "THREADS_PATH",
     "TRACES_DEFAULT_LIMIT",
     "TRACES_PATH",
     "api_routes",
@@ -34,6 +37,10 @@ API_PATHS = ("/api/v1/status", "/api/v1/alerts", "/api/v1/rules", "/api/v1/healt
 #: The trace store's spans (``since``: Unix seconds; ``limit``: at most that many spans).
 TRACES_PATH = "/api/v1/traces"
 TRACES_DEFAULT_LIMIT = 1000
+#: Each configured upstream tried once, exporters' status, receiver counts (at most ~5 s).
+DIAGNOSE_PATH = "/api/v1/diagnose"
+#: Every thread of the agent with its innermost frames.
+THREADS_PATH = "/api/v1/threads"
 #: Prometheus's lifecycle endpoint (POST only).
 RELOAD_PATH = "/-/reload"
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})

@@ -203,17 +203,18 @@ class _RuntimeBundle:
         import dataclasses
 
         from timeline_telemetry.diagnostics import build_bundle
-        from timeline_telemetry.diagnostics.live import manager_providers
+        from timeline_telemetry.diagnostics.live import manager_providers, runtime_providers
 
         runtime = self._runtime
         alerts = runtime.manager.alerts
-        providers = dataclasses.replace(
+        providers = runtime_providers(dataclasses.replace(
             manager_providers(runtime.manager,
                               alerts=(alerts.to_json if alerts is not None else None)),
             export_status=lambda: {"source": f"the running agent (tray, pid {os.getpid()})",
                                    "exporters": runtime.export_status(),
                                    **{k: v for k, v in runtime.status().items()
-                                      if k in ("budget", "received", "jobs", "paused")}})
+                                      if k in ("budget", "received", "jobs", "paused")}}),
+            runtime)
         return build_bundle(config=self._config, paths=self._paths, out=out,
                             since_s=BUNDLE_WINDOW_S, preview=preview, progress=progress,
                             providers=providers, pseudonymize=self._policy)
