@@ -227,3 +227,15 @@ def test_editor_render_state_reduces_sampling(tmp_path: Path) -> None:
         assert slow.calls - before <= 3
     finally:
         mgr.shutdown()
+
+
+def test_restart_warmup_holds_judgement_after_a_suspend() -> None:
+    b = SelfBudget(cpu_percent=1.0, rss_bytes=100e6, warmup_s=10.0)
+    assert b.update(cpu_percent=50.0, rss_bytes=1e6, rendering=False, now=0.0).factor == 1
+    for t in (20.0, 21.0):
+        d = b.update(cpu_percent=50.0, rss_bytes=1e6, rendering=False, now=t)
+    assert d.over_budget
+    b.restart_warmup()  # resumed: the readings right after are the wake-up's, not ours
+    for t in (500.0, 501.0, 505.0):
+        d = b.update(cpu_percent=50.0, rss_bytes=1e6, rendering=False, now=t)
+        assert not d.over_budget and d.factor == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import signal
 import socket
@@ -205,6 +206,21 @@ def test_history_show_after_a_run(tmp_path: Path, app_home: Path) -> None:
     assert res.stdout.startswith("system_memory_total_bytes")
     listed = run_cli("history", "list", "system_disk", "--config", str(cfg), home=app_home)
     assert 'system_disk_usage_bytes{mountpoint="/"}' in listed.stdout
+    # Times carry their offset: the same points read as the same instants in any zone.
+    shown: dict[str, list[dt.datetime]] = {}
+    for tz in ("America/New_York", "UTC"):
+        for extra in ((), ("--csv",)):
+            out = run_cli("history", "show", "system_memory_total_bytes", *extra,
+                          "--config", str(cfg), home=app_home, TZ=tz)
+            assert out.returncode == 0, out.stderr
+            lines = out.stdout.splitlines()[1:]
+            stamps = [(ln.split(",")[0] if extra else ln.split()[0]) for ln in lines]
+            assert stamps
+            offset = "+00:00" if tz == "UTC" else ("-05:00", "-04:00")
+            assert all(s.endswith(offset) for s in stamps), stamps
+            shown[tz + "".join(extra)] = [dt.datetime.fromisoformat(s) for s in stamps]
+    assert shown["UTC"] == shown["America/New_York"] == shown["UTC--csv"]
+    assert shown["America/New_York--csv"] == shown["UTC"]
 
 
 def health_config(path: Path, checks: list[object]) -> Path:

@@ -70,6 +70,11 @@ class SelfBudget:
         self._under = 0
         self.decision = BudgetDecision(1, False, False, "")
 
+    def restart_warmup(self) -> None:
+        """Start a new warm-up at the next reading (after a suspend or a clock step the
+        CPU readings span time the agent did not run)."""
+        self._first = None
+
     def update(
         self,
         *,

@@ -719,11 +719,19 @@ def _print_series(series: list[SeriesData], out: TextIO, *, csv: bool) -> None:
         if not csv:
             out.write(f"{label}\n")
         for ts, value in s.points:
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(ts))
+            stamp = _rfc3339(ts)
             if csv:
                 out.write(f'{stamp},"{label}",{value!r}\n')
             else:
                 out.write(f"  {stamp}  {value:g}\n")
+
+
+def _rfc3339(ts: float) -> str:
+    """RFC 3339 local time with its offset (``2026-12-05T17:07:19-05:00``): the same data
+    reads the same after a time-zone change, and a program parses it to the same instant."""
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
 def _fmt_labels(labels: Sequence[tuple[str, str]]) -> str:

@@ -31,6 +31,8 @@ __all__ = ["LOG_FILE_NAME", "JsonLineFormatter", "QuietRotatingFileHandler", "co
 
 LOG_FILE_NAME = "agent.log"
 _CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+#: Short, but with the UTC offset (``17:07:19-0500``): unambiguous after a time-zone change.
+_CONSOLE_DATEFMT = "%H:%M:%S%z"
 _ERROR_REPORT_INTERVAL_S = 60.0
 
 
@@ -161,7 +163,7 @@ def configure_logging(paths: AppPaths, level: str = "INFO", *, detail: bool = Fa
         h.close()
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(console_level)
-    console.setFormatter(_RedactingFormatter(_CONSOLE_FORMAT, "%H:%M:%S"))
+    console.setFormatter(_RedactingFormatter(_CONSOLE_FORMAT, _CONSOLE_DATEFMT))
     logger.addHandler(console)
     try:
         paths.log_dir.mkdir(parents=True, exist_ok=True)

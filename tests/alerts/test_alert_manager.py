@@ -285,3 +285,19 @@ def test_seed_condition_shorthands(condition: str, promql: str) -> None:
 
     kinds = {name: spec.kind for name, spec in DEFAULT_CATALOG.items()}
     assert translate_condition(condition, kinds) == promql
+
+
+def test_restart_pending_moves_the_for_timer_to_now() -> None:
+    src = MemorySource()
+    _feed(src, "x", (("host", "a"),), [5.0] * 10)
+    m = AlertManager(_rules("x > 1", for_="2m"), src, metrics=Metrics())
+    assert m.restart_pending(0.0) == 0  # nothing evaluated yet
+    m.evaluate(60.0)
+    # A suspend (or clock step) was detected at minute 2: the time slept does not count.
+    assert m.restart_pending(120.0) == 1
+    m.evaluate(180.0)
+    assert m.firing() == []
+    m.evaluate(240.0)
+    assert [a.name for a in m.firing()] == ["A"]
+    assert m.restart_pending(300.0) == 0  # firing alerts stay firing
+    assert [a.name for a in m.firing()] == ["A"]

@@ -45,9 +45,9 @@ def test_one_line_per_export_with_rates() -> None:
     clock.now += 10
     exp.export(system_metrics(clock, 13_000_000, 39_000_000).snapshot())
     first, second = out.getvalue().splitlines()
-    assert first == ("03:12:05 cpu 12.3% mem 7.1/15.6 GiB disk / 61% /media 90% "
+    assert first == ("03:12:05+0000 cpu 12.3% mem 7.1/15.6 GiB disk / 61% /media 90% "
                      "net ↑- ↓- editor off gpu -")
-    assert second == ("03:12:15 cpu 12.3% mem 7.1/15.6 GiB disk / 61% /media 90% "
+    assert second == ("03:12:15+0000 cpu 12.3% mem 7.1/15.6 GiB disk / 61% /media 90% "
                       "net ↑1.2 MB/s ↓3.4 MB/s editor off gpu -")
     assert str(exp.status()) == "Healthy"
 
@@ -61,9 +61,10 @@ def test_editor_and_gpu_and_missing_values() -> None:
     m.set_gauge("system_memory_usage_bytes", 1 * GIB)
     m.set_gauge("system_memory_available_bytes", 3 * GIB)  # no total: used + available
     line = format_line(m.snapshot(), localtime=time.gmtime)
-    assert line == "03:12:05 cpu - mem 1.0/4.0 GiB disk - net ↑- ↓- editor on 35% 2.5 GiB gpu 45%"
+    assert line == ("03:12:05+0000 cpu - mem 1.0/4.0 GiB disk - net ↑- ↓- editor on 35% 2.5 GiB "
+                    "gpu 45%")
     assert format_line(Snapshot(T0), localtime=time.gmtime) == (
-        "03:12:05 cpu - mem - disk - net ↑- ↓- editor off gpu -")
+        "03:12:05+0000 cpu - mem - disk - net ↑- ↓- editor off gpu -")
 
 
 def test_counter_reset_shows_no_rate() -> None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import math
+from typing import Any
 
-from conftest import T0, FakeClock, Feed, StoreFactory
 from timeline_telemetry.history import ExportRange, resolution_plan
 from timeline_telemetry.metrics.model import FlatSample
+
+#: The history fixtures' start (tests/history/conftest.py: a 15-minute boundary).
+T0 = 1_700_000_000.0 - 1_700_000_000.0 % 900
 
 _LES = ("0.1", "0.5", "1.0", "+Inf")
 
@@ -36,7 +39,7 @@ def _histogram(ts: float) -> list[FlatSample]:
 
 
 def test_export_stitches_ranges_and_summarises_histograms(
-    make_store: StoreFactory, clock: FakeClock, feed: Feed
+    make_store: Any, clock: Any, feed: Any
 ) -> None:
     store = make_store()
     feed(store, start=T0, end=T0 + 600, step=1.0, samples=_histogram)
@@ -63,7 +66,7 @@ def test_export_stitches_ranges_and_summarises_histograms(
     assert not any("le" in r["labels"] for r in rows)
 
 
-def test_without_summary_buckets_are_kept(make_store: StoreFactory, feed: Feed) -> None:
+def test_without_summary_buckets_are_kept(make_store: Any, feed: Any) -> None:
     store = make_store()
     feed(store, start=T0, end=T0 + 10, step=1.0, samples=_histogram)
     out = io.StringIO()

@@ -223,6 +223,15 @@ class AlertManager:
             self._evals_cv.notify_all()
         return notes
 
+    def restart_pending(self, now: float | None = None) -> int:
+        """Pending alerts' ``for`` timers start again at ``now`` (the runtime calls this
+        after a detected suspend or wall-clock step). Returns how many were pending."""
+        with self._lock:
+            if self._engine is None:
+                return 0
+            t_ms = round((self._clock() if now is None else now) * 1000)
+            return sum(st.restart_pending(t_ms) for st in self._engine.states.values())
+
     def wait_for_evaluations(self, n: int, timeout_s: float) -> bool:
         """Block until ``n`` evaluations completed; False on timeout (tools and tests)."""
         with self._evals_cv:
@@ -421,6 +430,11 @@ class AlertManager:
     def interval_s(self) -> float:
         """How often the runtime evaluates the rules."""
         return self._interval
+
+    @property
+    def store(self) -> AlertStore | None:
+        """The alert store (history, firing set, silences); None without one."""
+        return self._store
 
     def prometheus_alerts(self) -> dict[str, object]:
         """The ``data`` of Prometheus's ``GET /api/v1/alerts``."""

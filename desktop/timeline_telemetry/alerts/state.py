@@ -161,6 +161,17 @@ class RuleState:
                 a.state, a.resolved_at_ms = AlertState.INACTIVE, t_ms
         return list(self.active.values())
 
+    def restart_pending(self, t_ms: int) -> int:
+        """Pending alerts start their ``for`` again at ``t_ms`` (after a suspend or a
+        clock step: the time the machine slept is not time the condition held). Returns
+        how many."""
+        n = 0
+        for a in self.active.values():
+            if a.state is AlertState.PENDING:
+                a.active_at_ms = t_ms
+                n += 1
+        return n
+
     def firing(self) -> list[Alert]:
         """The alerts currently firing."""
         return [a for a in self.active.values() if a.state is AlertState.FIRING]

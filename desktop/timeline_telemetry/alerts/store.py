@@ -5,6 +5,7 @@ survive restarts: every firing/resolved/silenced event, the alerts firing at shu
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sqlite3
 import threading
@@ -12,9 +13,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from timeline_telemetry.history.identity import (
+    FileId,
+    drop_stale_sidecars,
+    file_id,
+    replaced_why,
+    salvage_into,
+    sidecar_ids,
+)
 from timeline_telemetry.history.model import LabelMatcher
 
 __all__ = ["AlertEvent", "AlertStore", "Silence"]
+
+_log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS alert_events (
@@ -69,12 +80,47 @@ class AlertStore:
     the history table (oldest dropped)."""
 
     def __init__(self, path: Path, *, keep_events: int = 100_000) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(str(path), check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.executescript(_SCHEMA)
+        self._path = Path(path)
+        self._conn, self._identity = self._connect()
         self._lock = threading.Lock()
         self._keep = keep_events
+
+    def _connect(self) -> tuple[sqlite3.Connection, FileId | None]:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self._path), check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(_SCHEMA)
+        self._sidecars = sidecar_ids(self._path)
+        return conn, file_id(self._path)
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file."""
+        return self._path
+
+    @property
+    def file_identity(self) -> FileId | None:
+        """``(st_dev, st_ino)`` of the open file (see :meth:`reopen_if_replaced`)."""
+        return self._identity
+
+    def reopen_if_replaced(self) -> str | None:
+        """Reopen when :attr:`path` no longer names the open file (removed, alone or with
+        the data folder, while the agent ran). A removed file is rebuilt from the open one
+        (history, firing set and silences kept); a file put in its place is opened as it
+        is. Logs a warning and returns what happened; None while nothing changed."""
+        with self._lock:
+            why = replaced_why(self._path, self._identity)
+            if why is None:
+                return None
+            kept = not self._path.exists() and salvage_into(self._conn, self._path)
+            self._conn.close()
+            drop_stale_sidecars(self._sidecars)
+            self._conn, self._identity = self._connect()
+        what = ("recreated it from the open copy, history and silences kept" if kept
+                else "opened the file now there")
+        msg = f"alert store {self._path} was {why} while in use; {what}"
+        _log.warning("%s", msg)
+        return msg
 
     def close(self) -> None:
         """Close the file."""

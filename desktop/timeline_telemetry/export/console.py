@@ -1,6 +1,6 @@
 """The Console exporter: one short human-readable line per collection, e.g.
 
-``03:12:05 cpu 12.3% mem 7.1/15.6 GiB disk / 61% net ↑1.2 MB/s ↓3.4 MB/s editor off gpu -``
+``03:12:05+0100 cpu 12.3% mem 7.1/15.6 GiB disk / 61% net ↑1.2 MB/s ↓3.4 MB/s editor off gpu -``
 
 Only the key system metrics; network rates come from consecutive snapshots (the counters are
 cumulative). A broken stream (closed pipe, unencodable console) is reported in ``status()``
@@ -102,7 +102,8 @@ def format_line(
     arrows: tuple[str, str] = ("↑", "↓"),
 ) -> str:
     """The console line for ``snapshot``; ``rates`` are (sent, received) bytes per second."""
-    parts = [time.strftime("%H:%M:%S", localtime(snapshot.timestamp))]
+    # The offset keeps the short time unambiguous (a time-zone change, a log read elsewhere).
+    parts = [time.strftime("%H:%M:%S%z", localtime(snapshot.timestamp))]
     cpu = _value(snapshot, "system_cpu_usage_percent")
     parts.append("cpu -" if cpu is None else f"cpu {cpu:.1f}%")
     used = _value(snapshot, "system_memory_usage_bytes")

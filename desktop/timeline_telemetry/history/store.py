@@ -39,6 +39,14 @@ from timeline_telemetry.metrics.model import FlatSample, Labels
 
 from .csv_export import write_csv
 from .export_plan import HISTOGRAM_QUANTILES, ExportRange, histogram_families, quantile_rows
+from .identity import (
+    FileId,
+    drop_stale_sidecars,
+    file_id,
+    replaced_why,
+    salvage_into,
+    sidecar_ids,
+)
 from .maintenance import Maintainer, Retention, horizons, read_watermarks
 from .model import (
     HistoryError,
@@ -116,6 +124,8 @@ class HistoryStore:
         self._stats_lock = threading.Lock()
         self._corrupt = False
         self._wrote = False  # a store only read from (the CLI) never runs maintenance
+        #: A detected wall-clock step still in effect (seconds; :meth:`set_clock_offset`).
+        self._clock_offset = 0.0
         self._wconn: sqlite3.Connection | None
         self._rconn: sqlite3.Connection | None
         self._wconn, self._rconn, self._maint = self._open()
@@ -138,7 +148,7 @@ class HistoryStore:
 
         Two samples of one series at the same millisecond: the later one wins.
         """
-        ts = round(timestamp * 1000)
+        ts = round((timestamp - self._clock_offset) * 1000)
         with self._buf_lock:
             if self._closed:
                 raise HistoryError("the history store is closed")
@@ -166,7 +176,7 @@ class HistoryStore:
                 if batch:
                     raise HistoryError("the history store is closed")
                 return
-            now_ms = round(self._clock() * 1000)
+            now_ms = round((self._clock() - self._clock_offset) * 1000)
             try:
                 if self._corrupt and batch:  # only a writer replaces the file
                     self._reopen_fresh("found corrupt by an earlier read")
@@ -180,13 +190,19 @@ class HistoryStore:
                 raise HistoryError(f"history write to {self._path} failed: {exc}") from exc
             if batch:
                 self._wrote = True
-            if not self._wrote:
-                return
+            if not self._wrote or self._clock_offset:
+                return  # never roll up or prune on a jumped clock
             try:
                 self._maint.step(now_ms)
             except sqlite3.Error as exc:
                 self._note_error(exc)
                 _log.warning("history maintenance failed (will retry): %s", exc)
+
+    def set_clock_offset(self, offset_s: float) -> None:
+        """The wall clock is ``offset_s`` seconds off (a detected step; 0 once it came
+        back): later samples are stamped ``timestamp - offset_s`` and maintenance (rollups,
+        retention) waits until the offset is 0 again."""
+        self._clock_offset = offset_s
 
     def maintain(self, *, force: bool = False) -> None:
         """Run one maintenance step now (``flush`` does this itself).
@@ -358,6 +374,39 @@ class HistoryStore:
         return self._path
 
     @property
+    def file_identity(self) -> FileId | None:
+        """``(st_dev, st_ino)`` of the file open for writing; the health check compares it
+        with what :attr:`path` names now."""
+        return self._identity
+
+    def reopen_if_replaced(self) -> str | None:
+        """Reopen when :attr:`path` no longer names the open file (removed, or its folder
+        removed, while the agent ran; or replaced by another file). A removed file is
+        rebuilt from the open one, which SQLite can still read, so nothing is lost; a file
+        put in its place is opened as it is. Logs a warning and returns what happened;
+        None (and nothing done) while the path names the open file."""
+        with self._wlock:
+            conn = self._wconn
+            why = replaced_why(self._path, self._identity) if conn is not None else None
+            if conn is None or why is None:
+                return None
+            kept = not self._path.exists() and salvage_into(conn, self._path)
+            with self._rlock:
+                for c in (self._wconn, self._rconn):
+                    if c is not None:
+                        c.close()
+                self._wconn = self._rconn = None
+            drop_stale_sidecars(self._sidecars)
+            wconn, rconn, maint = self._open()
+            with self._rlock:
+                self._wconn, self._rconn, self._maint = wconn, rconn, maint
+        what = ("recreated it from the open copy, history kept" if kept
+                else "opened the file now there")
+        msg = f"history file {self._path} was {why} while in use; {what}"
+        _log.warning("%s", msg)
+        return msg
+
+    @property
     def dropped_samples(self) -> int:
         """Samples never stored: too old, over ``max_series``, or buffer overflow."""
         return self._dropped
@@ -365,6 +414,8 @@ class HistoryStore:
     # -- internals: writing ---------------------------------------------------------------
     def _open(self) -> tuple[sqlite3.Connection, sqlite3.Connection, Maintainer]:
         wconn = open_writer(self._path, now=self._clock())
+        self._identity = file_id(self._path)
+        self._sidecars = sidecar_ids(self._path)
         try:
             rconn = connect_reader(self._path)
             maint = Maintainer(wconn, self._retention, self._forget_series)

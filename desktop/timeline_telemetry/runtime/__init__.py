@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .agent import AgentRuntime
     from .events import (
         AlertNotice,
+        ClockChanged,
         EventBus,
         ExporterChanged,
         HealthChanged,
@@ -32,6 +33,7 @@ __all__ = [
     "AgentRuntime",
     "AlertNotice",
     "AlreadyRunning",
+    "ClockChanged",
     "EventBus",
     "Executor",
     "ExporterChanged",
@@ -54,6 +56,7 @@ __getattr__, __dir__ = lazy_attributes(
         "AgentRuntime": ".agent",
         "AlertNotice": ".events",
         "EventBus": ".events",
+        "ClockChanged": ".events",
         "ExporterChanged": ".events",
         "HealthChanged": ".events",
         "HealthRound": ".events",

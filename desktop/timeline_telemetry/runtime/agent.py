@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from timeline_telemetry.config.errors import ConfigError
 from timeline_telemetry.config.schema import AlertsConfig, TelemetryConfig
 from timeline_telemetry.export.base import ExportState, ExportStatus, MetricsExporter
 from timeline_telemetry.health import HealthReport, HealthTransition, report_to_json
+from timeline_telemetry.health.files import OpenFile, OpenFilesHealthCheck
 from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.metrics import MetricKind
 from timeline_telemetry.paths import AppPaths
@@ -43,8 +44,10 @@ from .api import (
     reload_route,
     traces_route,
 )
+from .clock import ClockEvent, ClockWatch, boottime
 from .events import (
     AlertNotice,
+    ClockChanged,
     EventBus,
     ExporterChanged,
     HealthChanged,
@@ -53,7 +56,7 @@ from .events import (
     RulesReloaded,
     SnapshotCollected,
 )
-from .instance import AgentInfo, InstanceLock
+from .instance import AgentInfo, InstanceLock, state_file
 from .scheduler import Executor, Job, JobStats, Scheduler, ThreadExecutor
 
 if TYPE_CHECKING:
@@ -118,6 +121,10 @@ class AgentRuntime:
             notifier=_BusNotifier(self.events), clock=clock)
         self.scheduler = Scheduler(executor or ThreadExecutor())
         self._clock = clock
+        #: Wall-clock steps and suspends (see :mod:`.clock`); ticked by its own job and
+        #: before each collection and evaluation, so they never act on an unseen step.
+        self.clock_watch = ClockWatch(config.metrics.collection_interval,
+                                      boottime=boottime())
         self._instance = InstanceLock(paths.data_dir)
         self._started_at = 0.0
         self._started = False
@@ -134,8 +141,14 @@ class AgentRuntime:
         self._reload_lock = threading.Lock()
         self._rules_seen: dict[str, tuple[int, int, int] | None] = {}
         self._last_reload: RulesReloaded | None = None
+        #: agent.json was written: from then on its absence means the data folder went.
+        self._published = False
         #: The trigger of a reload asked for with :meth:`request_reload`, not yet run.
         self._reload_wanted: str | None = None
+        #: The config file, watched with the rule files when ``config_source`` re-reads it.
+        self._config_seen = _fingerprints(self._config_files())
+        #: The last config whose changes were logged as "takes effect at restart" (said once).
+        self._restart_noted: TelemetryConfig | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -154,6 +167,7 @@ class AgentRuntime:
             m = self.manager
             self._rules_seen = _fingerprints(rule_files(self._alerts_cfg))
             m.initialize()
+            self._add_files_check()
             self._load_traces()
             if m.alerts is not None:
                 self._last_reload = RulesReloaded(
@@ -165,6 +179,7 @@ class AgentRuntime:
                 self.scheduler.run_now("collect")  # the first scrape sees every metric
             self.scheduler.start()
             self._instance.publish(self.info())
+            self._published = True
         except BaseException:
             self.stop()
             raise
@@ -481,6 +496,8 @@ class AgentRuntime:
             return
         self.scheduler.add(Job("collect", cfg.metrics.collection_interval, self._collect,
                                run_at_start=False))
+        self.scheduler.add(Job("clock", cfg.metrics.collection_interval, self._check_clock,
+                               pausable=False))
         health = m.health
         if health is not None:
             self.scheduler.add(Job("health", cfg.health.check_interval, self._health_round))
@@ -488,12 +505,31 @@ class AgentRuntime:
         alerts = m.alerts
         if alerts is not None:
             self.scheduler.add(Job("alerts", alerts.interval_s, self._evaluate_alerts))
+        if alerts is not None or self._config_files():  # also watches the config file
             self.scheduler.add(Job("rules", RULES_WATCH_S, self._watch_rules, pausable=False,
                                    run_at_start=False))
         self.scheduler.add(Job("exporters", EXPORTER_WATCH_S, self._watch_exporters,
                                pausable=False))
 
+    def _check_clock(self) -> None:
+        for ev in self.clock_watch.tick():
+            self._on_clock(ev)
+
+    def _on_clock(self, ev: ClockEvent) -> None:
+        """A step or suspend (the watch logged it): the history corrects its stamps and
+        holds retention while a step is in effect, pending ``for`` timers restart and the
+        self-budget starts a new warm-up."""
+        m = self.manager
+        if m.history is not None:
+            m.history.set_clock_offset(ev.offset_s)
+        if m.alerts is not None:
+            m.alerts.restart_pending()
+        if m.budget is not None:
+            m.budget.restart_warmup()
+        self.events.publish(ClockChanged(ev.kind, ev.at, ev.offset_s, ev.step_s, ev.gap_s))
+
     def _collect(self) -> None:
+        self._check_clock()
         snap = self.manager.collect_once()
         self._record_job_metrics()
         self._apply_budget()
@@ -508,6 +544,57 @@ class AgentRuntime:
         if health is not None:
             report: HealthReport = health.check_all(force=True)
             self.events.publish(HealthRound(report))
+        self._keep_files()
+
+    def _open_files(self) -> list[OpenFile]:
+        out: list[OpenFile] = []
+        hist = self.manager.history
+        if hist is not None:
+            out.append(OpenFile("history", hist.path, hist.file_identity))
+        store = self.manager.alerts.store if self.manager.alerts is not None else None
+        if store is not None:
+            out.append(OpenFile("alert store", store.path, store.file_identity))
+        return out
+
+    def _add_files_check(self) -> None:
+        """The ``history`` check: Warning while a store's path no longer names its open
+        file (the round that sees it is followed by :meth:`_keep_files`)."""
+        health = self.manager.health
+        if health is not None and self.manager.history is not None:
+            try:
+                health.add_check(OpenFilesHealthCheck(self._open_files, name="history"))
+            except ValueError as exc:  # a configured check took the name
+                _log.warning("no file check for the history: %s", exc)
+
+    def _keep_files(self) -> None:
+        """After each health round: reopen a store whose file was removed (or replaced)
+        under the running agent, and recreate ``agent.json`` and ``agent.lock`` when the
+        data folder went (``rm -rf``), so the CLI still finds this agent."""
+        hist = self.manager.history
+        if hist is not None:
+            try:
+                hist.reopen_if_replaced()
+            except Exception:
+                _log.exception("could not reopen the history at %s", hist.path)
+        store = self.manager.alerts.store if self.manager.alerts is not None else None
+        if store is not None:
+            try:
+                store.reopen_if_replaced()
+            except Exception:
+                _log.exception("could not reopen the alert store at %s", store.path)
+        if not self._published or state_file(self.paths.data_dir).exists():
+            return
+        _log.warning("%s was removed while the agent ran (data folder %s); writing it and "
+                     "taking agent.lock again", state_file(self.paths.data_dir).name,
+                     self.paths.data_dir)
+        try:
+            fresh = InstanceLock(self.paths.data_dir)
+            fresh.acquire()  # a new agent.lock: the old lock is on a removed file
+            old, self._instance = self._instance, fresh
+            old.release()
+            fresh.publish(self.info())
+        except Exception:
+            _log.exception("could not recreate agent.json in %s", self.paths.data_dir)
 
     def _on_transition(self, tr: HealthTransition) -> None:
         worse = tr.new.severity > tr.old.severity
@@ -519,6 +606,7 @@ class AgentRuntime:
     def _evaluate_alerts(self) -> None:
         alerts = self.manager.alerts
         if alerts is not None:
+            self._check_clock()
             alerts.evaluate()
 
     def _watch_exporters(self) -> None:
@@ -545,16 +633,21 @@ class AgentRuntime:
             self.events.publish(ExporterChanged(name, old, new))
 
     def _watch_rules(self) -> None:
-        """Reload when asked (:meth:`request_reload`) or when a rule file changed (its
-        mtime, size or inode; an editor that saves by rename changes the inode)."""
+        """Reload when asked (:meth:`request_reload`) or when a rule file or the config file
+        changed (its mtime, size or inode; an editor that saves by rename changes the
+        inode)."""
         trigger, self._reload_wanted = self._reload_wanted, None
         if trigger is None and _fingerprints(rule_files(self._alerts_cfg)) != self._rules_seen:
             trigger = "file change"
+        if trigger is None and _fingerprints(self._config_files()) != self._config_seen:
+            trigger = "config change"
         if trigger is not None:
             self.reload(trigger=trigger)
 
     def _reload(self, trigger: str) -> RulesReloaded:
         alerts = self.manager.alerts
+        if alerts is None and trigger == "config change":
+            return self._reread_config(trigger)
         if alerts is None:
             return RulesReloaded(False, self._clock(), trigger, 0, (),
                                  "alerting is off (telemetry.alerts.enabled and "
@@ -562,14 +655,11 @@ class AgentRuntime:
         acfg = self._alerts_cfg
         try:
             if self._config_source is not None:
+                # Seen before reading, as the rule files below.
+                self._config_seen = _fingerprints(self._config_files())
                 config = self._config_source()
                 acfg = config.alerts
-                if replace(acfg, rule_files=self._alerts_cfg.rule_files,
-                           rules=self._alerts_cfg.rules) != self._alerts_cfg or replace(
-                        config, alerts=self.config.alerts) != self.config:
-                    _log.warning("reload: only telemetry.alerts.rule_files and "
-                                 "telemetry.alerts.rules are reloaded; restart the agent "
-                                 "for the other changes in %s", config.source)
+                self._note_restart_changes(config)
             # Seen before reading: a write landing during the read is caught next time.
             self._rules_seen = _fingerprints(rule_files(acfg))
             rules = build_rule_set(acfg)
@@ -577,19 +667,74 @@ class AgentRuntime:
             error = str(exc)
             result = RulesReloaded(False, self._clock(), trigger, self._rule_count(),
                                    tuple(str(p) for p in rule_files(self._alerts_cfg)), error)
-            _log.warning("rule reload (%s) failed, keeping the %d old rules: %s", trigger,
-                         result.rules, "; ".join(error.splitlines()))
+            if trigger == "config change":
+                _log.error("config changed but cannot be used, keeping the running config "
+                           "and its %d rules: %s", result.rules, "; ".join(error.splitlines()))
+            else:
+                _log.warning("rule reload (%s) failed, keeping the %d old rules: %s", trigger,
+                             result.rules, "; ".join(error.splitlines()))
         else:
             alerts.reload_rules(rules.groups, policies=rules.policies,
                                 resolve_exprs=rules.resolve_exprs)
             self._alerts_cfg = acfg
             result = RulesReloaded(True, self._clock(), trigger, rules.rule_count,
                                    tuple(str(p) for p in rules.files))
-            _log.info("rules reloaded (%s): %d rules from %s", trigger, result.rules,
-                      ", ".join(result.files) or "nowhere")
+            if trigger == "config change":
+                _log.info("config changed: alerting applied (%d rules from %s)", result.rules,
+                          ", ".join(result.files) or "nowhere")
+            else:
+                _log.info("rules reloaded (%s): %d rules from %s", trigger, result.rules,
+                          ", ".join(result.files) or "nowhere")
         self._last_reload = result
         self.events.publish(result)
         return result
+
+    def _config_files(self) -> list[Path]:
+        """The config file to watch: only with a ``config_source`` to re-read it and a
+        config that came from a file (``source`` may add notes: ``path (from $X) + env``)."""
+        if self._config_source is None:
+            return []
+        source = self.config.source
+        for candidate in (source, source.split(" (", 1)[0], source.split(" + ", 1)[0]):
+            if candidate and Path(candidate).is_file():
+                return [Path(candidate)]
+        return []
+
+    def _reread_config(self, trigger: str) -> RulesReloaded:
+        """A changed config file with alerting off: nothing applies live; say what takes
+        effect at restart, or report a broken file (kept for ``/api/v1/status``)."""
+        assert self._config_source is not None
+        self._config_seen = _fingerprints(self._config_files())
+        try:
+            config = self._config_source()
+        except (ConfigError, ValueError) as exc:
+            error = str(exc)
+            result = RulesReloaded(False, self._clock(), trigger, 0, (), error)
+            _log.error("config changed but cannot be used, keeping the running config: %s",
+                       "; ".join(error.splitlines()))
+            self._last_reload = result
+            self.events.publish(result)
+            return result
+        self._note_restart_changes(config, alerts_live=False)
+        result = RulesReloaded(True, self._clock(), trigger, 0, ())
+        self._last_reload = None  # no rules to report on; a former error is gone
+        self.events.publish(result)
+        return result
+
+    def _note_restart_changes(self, config: TelemetryConfig, *, alerts_live: bool = True) -> None:
+        """Log once, naming them, the changes a reload cannot apply (all but
+        ``telemetry.alerts.rule_files`` and ``telemetry.alerts.rules`` while alerting
+        runs)."""
+        pending = config if not alerts_live else replace(
+            config, alerts=replace(config.alerts, rule_files=self.config.alerts.rule_files,
+                                   rules=self.config.alerts.rules))
+        if pending in (self.config, self._restart_noted):
+            return
+        self._restart_noted = pending
+        _log.warning("config changed: %s takes effect at restart (%s)%s",
+                     ", ".join(_changed_keys(self.config, pending)), config.source,
+                     "; only telemetry.alerts.rule_files and telemetry.alerts.rules are "
+                     "applied live" if alerts_live else "")
 
     def _rule_count(self) -> int:
         alerts = self.manager.alerts
@@ -654,6 +799,20 @@ def _fingerprints(paths: Sequence[Path]) -> dict[str, tuple[int, int, int] | Non
         else:
             out[str(p)] = (st.st_mtime_ns, st.st_size, st.st_ino)
     return out
+
+
+def _changed_keys(old: object, new: object, prefix: str = "telemetry") -> list[str]:
+    """The keys that differ, one level into each section (``telemetry.metrics.collection_
+    interval``); a section whose fields are not dataclass fields is named whole."""
+    if not (is_dataclass(old) and is_dataclass(new)) or type(old) is not type(new):
+        return [prefix]
+    out: list[str] = []
+    for f in fields(old):
+        a, b = getattr(old, f.name), getattr(new, f.name)
+        if f.compare and a != b:
+            key = f"{prefix}.{f.name}"
+            out.extend(_changed_keys(a, b, key) if prefix == "telemetry" else [key])
+    return out or [prefix]
 
 
 def _iso(ts: float) -> str:

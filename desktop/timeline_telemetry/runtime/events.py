@@ -18,6 +18,7 @@ from timeline_telemetry.metrics import Snapshot
 
 __all__ = [
     "AlertNotice",
+    "ClockChanged",
     "EventBus",
     "ExporterChanged",
     "HealthChanged",
@@ -36,6 +37,19 @@ class SnapshotCollected:
     """A collection finished."""
 
     snapshot: Snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class ClockChanged:
+    """The wall clock stepped (``kind`` ``step``, by ``step_s``) or the machine was
+    suspended or the process stopped (``suspend``, for ``gap_s``). ``offset_s``: the step
+    still in effect, which the history corrects its stamps by (0 once the clock is back)."""
+
+    kind: str
+    at: float
+    offset_s: float
+    step_s: float = 0.0
+    gap_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +108,7 @@ class RulesReloaded:
 
 
 RuntimeEvent = (SnapshotCollected | HealthRound | HealthChanged | AlertNotice
-                | ExporterChanged | PausedChanged | RulesReloaded)
+                | ExporterChanged | PausedChanged | RulesReloaded | ClockChanged)
 Listener = Callable[[RuntimeEvent], None]
 
 
