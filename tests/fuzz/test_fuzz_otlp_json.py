@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fuzz_support import FUZZ
+from fuzz_support import FUZZ, mutate
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -72,22 +72,8 @@ JSON = st.recursive(
 )
 
 
-def _mutate(node: Any, data: st.DataObject, depth: int = 0) -> Any:
-    choice = data.draw(st.integers(0, 9))
-    if choice == 0 or depth > 8:
-        return data.draw(JSON)
-    if isinstance(node, dict):
-        out = {k: _mutate(v, data, depth + 1) for k, v in node.items()
-               if data.draw(st.integers(0, 9))}
-        if data.draw(st.integers(0, 9)) == 0:
-            out[data.draw(st.sampled_from(KEYS))] = data.draw(JSON)
-        return out
-    if isinstance(node, list):
-        items = [_mutate(v, data, depth + 1) for v in node]
-        if items and data.draw(st.integers(0, 4)) == 0:
-            items.append(items[0])
-        return items
-    return node if choice > 2 else data.draw(SCALARS)
+def _mutate(node: Any, data: st.DataObject) -> Any:
+    return mutate(node, data, keys=KEYS, json=JSON, scalars=SCALARS, max_depth=8)
 
 
 @pytest.fixture(scope="module")

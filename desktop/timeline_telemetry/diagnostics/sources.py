@@ -196,7 +196,9 @@ MAX_SCRAPE_BYTES = 32 * 1024 * 1024
 
 def fetch_bounded(url: str, timeout: float) -> bytes:
     """``GET url`` within ``timeout`` seconds per read, at most :data:`MAX_SCRAPE_BYTES`."""
-    url = url.replace("://0.0.0.0:", "://127.0.0.1:")
+    from timeline_telemetry.net.urls import loopback_url
+
+    url = loopback_url(url)
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         body: bytes = resp.read(MAX_SCRAPE_BYTES)
         return body

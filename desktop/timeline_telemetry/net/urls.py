@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["redact_url"]
+__all__ = ["loopback_url", "redact_url"]
 
 
 def redact_url(url: str) -> str:
@@ -16,3 +16,9 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def loopback_url(url: str) -> str:
+    """``url`` with a wildcard listen address (``0.0.0.0``, ``[::]``) replaced by loopback:
+    an agent configured to listen everywhere is reached on this machine over loopback."""
+    return url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from timeline_telemetry.net.urls import loopback_url
+
 from .instance import AgentInfo, find_running
 
 __all__ = ["EXIT_NOT_RUNNING", "LiveAgent", "fetch_api", "print_status", "read_live"]
@@ -38,8 +40,7 @@ class LiveAgent:
 def fetch_api(api: str, path: str, *, timeout_s: float = _TIMEOUT_S) -> object:
     """``data`` of ``GET <api>/<path>``; ``OSError`` (or ``ValueError``) on any failure."""
     url = api.rstrip("/") + "/" + path.lstrip("/")
-    # The agent may listen on 0.0.0.0 (configured so): talk to it over loopback.
-    url = url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")
+    url = loopback_url(url)
     req = urllib.request.Request(url, headers={"Accept": "application/json"})
     with urllib.request.urlopen(req, timeout=timeout_s) as resp:
         body = resp.read(_MAX_BYTES + 1)
