@@ -408,6 +408,7 @@ class TelemetryManager:
             history=self.history,
             data_dir=self.paths.data_dir,
             notifier=self._notifier,
+            clock=self._clock,
         )
         self.alerts.start()
 

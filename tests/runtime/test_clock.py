@@ -161,13 +161,46 @@ def test_the_runtime_corrects_history_and_restarts_for_timers_and_warmup(
         rt._check_clock()
         [ev] = [e for e in seen if isinstance(e, ClockChanged)]
         assert ev.kind == "step" and ev.offset_s == pytest.approx(3600.0)
-        assert history._clock_offset == pytest.approx(3600.0)
+        assert history._maintenance_held
         assert pending.active_at_ms > round((T0 + 60) * 1000)  # restarted at "now"
         if budget is not None:
             assert budget._first is None
         c.run(1.0)
         c.step(-3600.0)
         rt._check_clock()
-        assert history._clock_offset == 0.0
+        assert not history._maintenance_held
     finally:
         rt.manager.shutdown()
+
+
+@pytest.mark.parametrize("step", [3600.0, -3600.0])
+def test_now_never_shows_a_step_the_next_tick_has_not_seen(step: float) -> None:
+    """The race CI caught: a sample taken between the clock's return and the tick that sees
+    it was stamped an hour early. ``now`` reckons from the steady clock meanwhile."""
+    c = Clocks()
+    w = c.watch()
+    w.tick()
+    c.run(1.0)
+    c.step(step)  # not ticked yet
+    assert w.now() == pytest.approx(T0 + 1.0)
+    c.run(0.5)
+    assert w.now() == pytest.approx(T0 + 1.5)
+    [ev] = w.tick()
+    assert ev.kind == "step" and w.offset_s == pytest.approx(step)
+    assert w.now() == pytest.approx(T0 + 1.5)
+    c.run(1.0)
+    c.step(-step)  # back where it was, again unseen
+    assert w.now() == pytest.approx(T0 + 2.5)
+    w.tick()
+    assert w.offset_s == 0.0 and w.now() == pytest.approx(T0 + 2.5)
+
+
+def test_now_follows_small_adjustments_and_a_suspend_with_boottime() -> None:
+    c = Clocks()
+    w = c.watch()
+    w.tick()
+    c.run(1.0)
+    c.step(0.4)  # NTP-sized: the wall clock is believed
+    assert w.now() == pytest.approx(T0 + 1.4)
+    c.suspend(600.0)  # boottime and wall advance together: not a step
+    assert w.now() == pytest.approx(T0 + 601.4)

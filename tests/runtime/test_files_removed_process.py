@@ -116,3 +116,29 @@ def test_removed_history_and_data_folder_are_noticed_and_recreated(
     finally:
         conn.close()
     assert _oldest_ms(db) == first_ms
+
+
+def test_with_health_checks_off_a_removed_history_is_still_recreated(
+        tmp_path: Path, app_home: Path) -> None:
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"telemetry": {
+        "metrics": {"collection_interval": "200ms",
+                    "exporters": [{"Prometheus": {"port": 0}}]},
+        "ingest": {"otlp": {"port": 0}},
+        "health": {"enabled": False, "check_interval": "500ms"}}}))
+    db = app_home / "data" / "history.sqlite3"
+    proc = AgentProcess("--config", str(cfg), home=app_home)
+    try:
+        proc.wait_for_line(SERVING)
+        wait_for(lambda: db.exists() and _newest_ms(db) > 0, timeout=30, what="points")
+        first_ms = _oldest_ms(db)
+        removed_at = time.time()
+        db.unlink()
+        proc.wait_for_line(r"history file .*history\.sqlite3 was removed while in use; "
+                           r"recreated it", timeout=15)
+        assert _oldest_ms(db) == first_ms
+        wait_for(lambda: _newest_ms(db) > removed_at * 1000 + 500, timeout=15,
+                 what="new points in the recreated history")
+    finally:
+        code = proc.stop()
+    assert code == 0, "\n".join(proc.lines)

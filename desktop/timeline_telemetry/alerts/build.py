@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,9 +119,12 @@ def build_alert_manager(
     notifier: Notifier | None = None,
     environ: Mapping[str, str] = os.environ,
     keyring_get: KeyringGet | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> AlertManager:
     """An unstarted manager. Raises ``RuleFileError`` for unusable rule files (the message
-    lists every problem). ``source`` overrides reading the ``history`` (tests)."""
+    lists every problem). ``source`` overrides reading the ``history`` (tests). ``clock``:
+    the agent's step-corrected clock, so ``for`` timers and evaluation times match the
+    history's stamps."""
     rules = build_rule_set(cfg)
     if source is None:
         if history is None:
@@ -151,5 +155,5 @@ def build_alert_manager(
         flap=FlapSettings(cfg.flap.max_changes, cfg.flap.window),
         resolve_exprs=rules.resolve_exprs, render_silence=render,
         storm=StormSettings(cfg.storm.per_rule, cfg.storm.max_per_eval),
-        action_policies=action_policies,
+        action_policies=action_policies, clock=clock,
     )

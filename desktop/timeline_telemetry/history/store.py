@@ -47,7 +47,7 @@ from .identity import (
     salvage_into,
     sidecar_ids,
 )
-from .maintenance import Maintainer, Retention, horizons, read_watermarks
+from .maintenance import Maintainer, Retention, horizons, read_oldest, read_watermarks
 from .model import (
     HistoryError,
     LabelMatcher,
@@ -124,8 +124,8 @@ class HistoryStore:
         self._stats_lock = threading.Lock()
         self._corrupt = False
         self._wrote = False  # a store only read from (the CLI) never runs maintenance
-        #: A detected wall-clock step still in effect (seconds; :meth:`set_clock_offset`).
-        self._clock_offset = 0.0
+        #: A detected wall-clock step is in effect (:meth:`hold_maintenance`).
+        self._maintenance_held = False
         self._wconn: sqlite3.Connection | None
         self._rconn: sqlite3.Connection | None
         self._wconn, self._rconn, self._maint = self._open()
@@ -148,7 +148,7 @@ class HistoryStore:
 
         Two samples of one series at the same millisecond: the later one wins.
         """
-        ts = round((timestamp - self._clock_offset) * 1000)
+        ts = round(timestamp * 1000)
         with self._buf_lock:
             if self._closed:
                 raise HistoryError("the history store is closed")
@@ -176,7 +176,7 @@ class HistoryStore:
                 if batch:
                     raise HistoryError("the history store is closed")
                 return
-            now_ms = round((self._clock() - self._clock_offset) * 1000)
+            now_ms = round(self._clock() * 1000)
             try:
                 if self._corrupt and batch:  # only a writer replaces the file
                     self._reopen_fresh("found corrupt by an earlier read")
@@ -190,7 +190,7 @@ class HistoryStore:
                 raise HistoryError(f"history write to {self._path} failed: {exc}") from exc
             if batch:
                 self._wrote = True
-            if not self._wrote or self._clock_offset:
+            if not self._wrote or self._maintenance_held:
                 return  # never roll up or prune on a jumped clock
             try:
                 self._maint.step(now_ms)
@@ -198,11 +198,13 @@ class HistoryStore:
                 self._note_error(exc)
                 _log.warning("history maintenance failed (will retry): %s", exc)
 
-    def set_clock_offset(self, offset_s: float) -> None:
-        """The wall clock is ``offset_s`` seconds off (a detected step; 0 once it came
-        back): later samples are stamped ``timestamp - offset_s`` and maintenance (rollups,
-        retention) waits until the offset is 0 again."""
-        self._clock_offset = offset_s
+    def hold_maintenance(self, held: bool) -> None:
+        """While a detected wall-clock step is in effect, rollups and retention wait.
+
+        The agent stamps samples with its step-corrected clock (``runtime.clock``), so the
+        stamps are right; holding maintenance as well means that even a clock that stepped
+        between two of the detector's ticks can never make retention delete good data."""
+        self._maintenance_held = held
 
     def maintain(self, *, force: bool = False) -> None:
         """Run one maintenance step now (``flush`` does this itself).
@@ -461,7 +463,8 @@ class HistoryStore:
     def _write(self, batch: list[_Pending], now_ms: int) -> None:
         conn = self._wconn
         assert conn is not None
-        too_old = self._maint.too_old_before(now_ms)
+        # On a jumped clock nothing is too old to keep (retention waits too).
+        too_old = -(2**62) if self._maintenance_held else self._maint.too_old_before(now_ms)
         id_by_key = self._id_by_key
         rows: list[tuple[int, int, float]] = []
         created: list[tuple[str, Labels]] = []
@@ -597,7 +600,8 @@ class HistoryStore:
             wm = read_watermarks(conn)
             segments = plan(
                 start_ms, end_ms,
-                horizons=horizons(round(self._clock() * 1000), self._retention, *wm),
+                horizons=horizons(round(self._clock() * 1000), self._retention, *wm,
+                                  oldest=read_oldest(conn)),
                 watermarks=wm,
                 bucket_ms=None if max_points is None else (end_ms - start_ms) / max_points,
                 tier=forced,

@@ -116,15 +116,16 @@ class AgentRuntime:
         self.paths = paths
         self.mode = mode
         self.events = EventBus()
+        #: Wall-clock steps and suspends (see :mod:`.clock`); ticked by its own job and
+        #: before each collection and evaluation. Its corrected clock is the pipeline's:
+        #: snapshot stamps, the history, alert timers and exports never see a step.
+        self.clock_watch = ClockWatch(config.metrics.collection_interval, wall=clock,
+                                      boottime=boottime())
         self.manager = TelemetryManager(
             config, paths=paths, collectors=collectors, exporters=exporters,
-            notifier=_BusNotifier(self.events), clock=clock)
+            notifier=_BusNotifier(self.events), clock=self.clock_watch.now)
         self.scheduler = Scheduler(executor or ThreadExecutor())
-        self._clock = clock
-        #: Wall-clock steps and suspends (see :mod:`.clock`); ticked by its own job and
-        #: before each collection and evaluation, so they never act on an unseen step.
-        self.clock_watch = ClockWatch(config.metrics.collection_interval,
-                                      boottime=boottime())
+        self._clock = self.clock_watch.now
         self._instance = InstanceLock(paths.data_dir)
         self._started_at = 0.0
         self._started = False
@@ -502,6 +503,9 @@ class AgentRuntime:
         if health is not None:
             self.scheduler.add(Job("health", cfg.health.check_interval, self._health_round))
             self._unsubscribe.append(health.subscribe(self._on_transition))
+        else:  # no health rounds: removed files are still noticed and recreated
+            self.scheduler.add(Job("files", cfg.health.check_interval, self._keep_files,
+                                   pausable=False, run_at_start=False))
         alerts = m.alerts
         if alerts is not None:
             self.scheduler.add(Job("alerts", alerts.interval_s, self._evaluate_alerts))
@@ -516,12 +520,12 @@ class AgentRuntime:
             self._on_clock(ev)
 
     def _on_clock(self, ev: ClockEvent) -> None:
-        """A step or suspend (the watch logged it): the history corrects its stamps and
-        holds retention while a step is in effect, pending ``for`` timers restart and the
-        self-budget starts a new warm-up."""
+        """A step or suspend (the watch logged it): the history holds retention while a
+        step is in effect (its stamps come from the corrected clock already), pending
+        ``for`` timers restart and the self-budget starts a new warm-up."""
         m = self.manager
         if m.history is not None:
-            m.history.set_clock_offset(ev.offset_s)
+            m.history.hold_maintenance(ev.offset_s != 0.0)
         if m.alerts is not None:
             m.alerts.restart_pending()
         if m.budget is not None:

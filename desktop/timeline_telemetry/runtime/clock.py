@@ -6,7 +6,10 @@ follows wall-clock steps. So between two ticks:
 * wall delta minus boottime delta beyond a tolerance is a **step** of the wall clock (NTP,
   a user, libfaketime); the detector keeps the summed step as :attr:`ClockWatch.offset_s`
   until the wall clock comes back (within the tolerance), and :meth:`ClockWatch.now` is the
-  wall clock corrected by it;
+  wall clock corrected by it. Between two ticks ``now`` also checks the wall clock against
+  the steady clock since the last tick, so a step that the next tick has not seen yet never
+  leaks into a stamp (a sample taken just after the clock came back would otherwise be
+  stamped an hour early);
 * a boottime delta (monotonic where boottime is missing) much larger than the interval is a
   **suspend** (or a stopped process: SIGSTOP, a debugger, a VM paused).
 """
@@ -79,6 +82,8 @@ class ClockWatch:
         self._lock = threading.Lock()
         self._offset = 0.0
         self._last: tuple[float, float] | None = None
+        #: (corrected wall, steady) at the last tick: what :meth:`now` extrapolates from.
+        self._anchor: tuple[float, float] | None = None
 
     @property
     def offset_s(self) -> float:
@@ -86,8 +91,14 @@ class ClockWatch:
         return self._offset
 
     def now(self) -> float:
-        """The wall clock minus the step in effect."""
-        return self._wall() - self._offset
+        """The wall clock minus the step in effect; the steady clock's reckoning from the last
+        tick instead where the two disagree by more than the tolerance (a step not yet
+        ticked)."""
+        wall, anchor = self._wall() - self._offset, self._anchor
+        if anchor is None:
+            return wall
+        reckoned = anchor[0] + (self._steady() - anchor[1])
+        return reckoned if abs(wall - reckoned) > self.tolerance_s else wall
 
     def tick(self) -> list[ClockEvent]:
         """Compare the clocks with the last tick; see the module docstring."""
@@ -95,6 +106,7 @@ class ClockWatch:
             wall, steady = self._wall(), self._steady()
             last, self._last = self._last, (wall, steady)
             if last is None:
+                self._anchor = (wall - self._offset, steady)
                 return []
             elapsed = steady - last[1]
             drift = (wall - last[0]) - elapsed
@@ -115,4 +127,5 @@ class ClockWatch:
                                  drift, -self._offset)
                 else:
                     _log.warning("wall clock stepped %+.0f s (back where it was)", drift)
+            self._anchor = (wall - self._offset, steady)
             return events
