@@ -204,3 +204,26 @@ def test_now_follows_small_adjustments_and_a_suspend_with_boottime() -> None:
     assert w.now() == pytest.approx(T0 + 1.4)
     c.suspend(600.0)  # boottime and wall advance together: not a step
     assert w.now() == pytest.approx(T0 + 601.4)
+
+
+def test_a_step_that_stays_is_taken_as_the_right_time_after_a_while(
+        caplog: pytest.LogCaptureFixture) -> None:
+    c = Clocks()
+    w = ClockWatch(1.0, wall=lambda: c.wall, monotonic=lambda: c.mono,
+                   boottime=lambda: c.boot, adopt_after_s=60.0)
+    w.tick()
+    c.run(1.0)
+    c.step(3600.0)  # NTP sets a clock that woke an hour behind
+    assert [e.kind for e in w.tick()] == ["step"]
+    assert w.offset_s == pytest.approx(3600.0)
+    for _ in range(59):
+        c.run(1.0)
+        assert w.tick() == []
+    c.run(1.0)
+    with caplog.at_level(logging.WARNING, "timeline_telemetry.runtime"):
+        [adopted] = w.tick()
+    assert adopted.kind == "step" and adopted.offset_s == 0.0 and w.offset_s == 0.0
+    assert "taking it as the right time" in caplog.text
+    assert w.now() == pytest.approx(c.wall)  # stamped by the new clock from now on
+    c.run(1.0)
+    assert w.tick() == [] and w.now() == pytest.approx(c.wall)

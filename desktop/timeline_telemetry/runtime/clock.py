@@ -29,6 +29,10 @@ _log = logging.getLogger("timeline_telemetry.runtime")
 
 #: The smallest wall-clock step (seconds) that counts; NTP slews smaller ones anyway.
 MIN_TOLERANCE_S = 5.0
+#: A step still in effect after this long (seconds) is taken as the right time: a clock
+#: that woke wrong and was then set right by NTP or the user must not be "corrected" back
+#: to the wrong time for the rest of the run, with retention held all along.
+ADOPT_AFTER_S = 600.0
 
 
 def boottime() -> Callable[[], float] | None:
@@ -73,8 +77,10 @@ class ClockWatch:
         monotonic: Callable[[], float] = time.monotonic,
         boottime: Callable[[], float] | None = None,
         tolerance_s: float | None = None,
+        adopt_after_s: float = ADOPT_AFTER_S,
     ) -> None:
         self.interval_s = max(interval_s, 0.001)
+        self.adopt_after_s = adopt_after_s
         self.tolerance_s = (tolerance_s if tolerance_s is not None
                             else max(MIN_TOLERANCE_S, 3 * self.interval_s))
         self._wall = wall
@@ -84,6 +90,8 @@ class ClockWatch:
         self._last: tuple[float, float] | None = None
         #: (corrected wall, steady) at the last tick: what :meth:`now` extrapolates from.
         self._anchor: tuple[float, float] | None = None
+        #: Steady time when the step in effect began (None: no step in effect).
+        self._stepped_at: float | None = None
 
     @property
     def offset_s(self) -> float:
@@ -127,5 +135,13 @@ class ClockWatch:
                                  drift, -self._offset)
                 else:
                     _log.warning("wall clock stepped %+.0f s (back where it was)", drift)
+                self._stepped_at = steady if self._offset else None
+            elif self._offset and self._stepped_at is not None \
+                    and steady - self._stepped_at >= self.adopt_after_s:
+                _log.warning("wall clock still %+.0f s off after %.0f min: taking it as the "
+                             "right time (samples from now on are stamped by it)",
+                             self._offset, (steady - self._stepped_at) / 60)
+                events.append(ClockEvent("step", wall, 0.0, step_s=0.0))
+                self._offset, self._stepped_at = 0.0, None
             self._anchor = (wall - self._offset, steady)
             return events
