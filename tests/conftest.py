@@ -13,6 +13,8 @@ import pytest
 from support import PROMETHEUS, PrometheusServer, start_prometheus
 
 _OUR_ENV = ("TIMELINE_TELEMETRY_HOME", "TELEMETRY_CONFIG", "TELEMETRY_ENABLED", "PROMETHEUS_PORT")
+#: The OTel SDK variables the agent honours: a developer's own must not leak into tests.
+_OTEL_ENV = tuple(k for k in os.environ if k.startswith("OTEL_"))
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +27,7 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     base = tmp_path_factory.mktemp("xdg")
     for k in _OUR_ENV:
         os.environ.pop(k, None)
+    saved.update({k: os.environ.pop(k, None) for k in _OTEL_ENV})
     for k in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         os.environ[k] = str(base / k.lower())
     try:

@@ -94,7 +94,7 @@ def sample_metrics() -> Metrics:
     m.increment_counter("api_requests_total", 1, {"endpoint": "/render", "status": "500"})
     m.increment_counter("exports_started", 2)  # an app counter without _total
     m.set_gauge("queue_size", 7, {"queue": "render"})
-    m.set_gauge("system_network_bytes_sent", 123456789)
+    m.set_gauge("system_swap_total_bytes", 123456789)
     for v in (4, 20, 20, 700):
         m.record_histogram("frame_processing_duration_ms", v)
     return m

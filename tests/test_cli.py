@@ -304,7 +304,7 @@ def _port_taken(port: int) -> bool:
 
 def test_without_any_config_it_runs_the_workstation_preset(app_home: Path) -> None:
     """The README's first command: no --config, --preset or config.json. It serves /metrics
-    and /health on 127.0.0.1 (PROMETHEUS_PORT=0 only moves the port off 9090), receives
+    and /health on 127.0.0.1 (PROMETHEUS_PORT=0 only moves the port off 9464), receives
     OTLP on 127.0.0.1:4318, writes OTLP-JSON lines in the data dir, prints nothing."""
     if _port_taken(4318):
         pytest.skip("127.0.0.1:4318 (the preset's OTLP receiver port) is in use here")

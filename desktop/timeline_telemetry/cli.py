@@ -169,7 +169,8 @@ def _build_parser() -> argparse.ArgumentParser:
     sadd.add_argument("matchers", nargs="+", metavar="MATCHER")
     send = sadd.add_mutually_exclusive_group()
     send.add_argument(
-        "--duration", type=_duration_arg, help="how long from now (duration, default 1h)"
+        "--duration", type=_duration_arg,
+        help="how long from now (duration; default: alerts.default_silence_duration, 1h)"
     )
     send.add_argument(
         "--end", metavar="TIME", help="when it ends (RFC 3339, e.g. 2026-12-05T18:00:00+01:00)"
@@ -521,9 +522,14 @@ def cmd_silence_add(args: argparse.Namespace) -> int:
     """``silence add MATCHER... [--duration D | --end TIME]``."""
     from .alerts.silence_cli import run_silence_add
 
-    store = _alert_store_path(args)
-    if store is None:
+    loaded = _load_config(args)
+    if loaded is None:
         return EXIT_USAGE
+    config, paths = loaded
+    store = Path(config.alerts.history_path or paths.data_dir / "alerts.sqlite3")
+    duration = args.duration
+    if duration is None and args.end is None:
+        duration = config.alerts.default_silence_duration
     author = args.author
     if author is None:
         import getpass
@@ -533,7 +539,7 @@ def cmd_silence_add(args: argparse.Namespace) -> int:
         except (OSError, KeyError):  # no login name in a bare container
             author = ""
     return run_silence_add(store, args.matchers, out=sys.stdout, err=sys.stderr,
-                           duration_s=args.duration, end=args.end, comment=args.comment,
+                           duration_s=duration, end=args.end, comment=args.comment,
                            author=author)
 
 

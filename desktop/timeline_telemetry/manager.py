@@ -25,12 +25,14 @@ from .alerts.actions.base import Notifier
 from .budget import SelfBudget
 from .collectors.base import Collector, Sample
 from .collectors.editor import EditorProcessCollector
+from .collectors.gpu import NvidiaGpuCollector
 from .collectors.registry import build_collectors
 from .config.durations import format_duration
 from .config.schema import (
     ConsoleExporterConfig,
     FileExporterConfig,
     PrometheusExporterConfig,
+    RemoteWriteExporterConfig,
     TelemetryConfig,
 )
 from .export.base import ExportResult, ExportStatus, MetricsExporter
@@ -43,6 +45,7 @@ from .health import (
 )
 from .history import HistoryStore
 from .ingest import OtlpReceiver, build_ingest
+from .logs import AgentLogs
 from .metrics import DEFAULT_CATALOG, Labels, MetricKind, Metrics, Snapshot
 from .metrics.disabled import DisabledMetrics
 from .net.http_server import HttpBounds
@@ -103,6 +106,7 @@ class TelemetryManager:
         self.health: HealthCheckManager | None = None
         self.tracer: Tracer | None = None
         self.receiver: OtlpReceiver | None = None
+        self.logs: AgentLogs | None = None
         self.alerts: AlertManager | None = None
         self._notifier = notifier
         bcfg = config.budget
@@ -159,6 +163,7 @@ class TelemetryManager:
                 if self._collectors_override is not None
                 else self._build_collectors()
             )
+            self._wire_gpu()
             self._build_health()
             self._start_alerts()
         except BaseException:
@@ -176,6 +181,9 @@ class TelemetryManager:
         if self.tracer is not None:
             self.tracer.shutdown(timeout_s=max(0.1, deadline - time.monotonic()))
             self.tracer = None
+        if self.logs is not None:
+            self.logs.shutdown(timeout_s=max(0.1, deadline - time.monotonic()))
+            self.logs = None
         if self.alerts is not None:
             try:
                 self.alerts.stop(timeout_s=max(0.1, deadline - time.monotonic()))
@@ -331,6 +339,21 @@ class TelemetryManager:
         # The agent collector measures the budget itself, so it always runs.
         return col.name != "agent" and self._collector_cost.get(col.name, 0.0) >= COSTLY_S
 
+    def _wire_gpu(self) -> None:
+        """Give the GPU collector the editor collector's view (the editor's pids) and the
+        render state (for the throttle episodes of the GPU health check)."""
+        editor = next((c for c in self.collectors if isinstance(c, EditorProcessCollector)),
+                      None)
+        for c in self.collectors:
+            if isinstance(c, NvidiaGpuCollector):
+                c.attach(editor_view=editor.latest_view if editor is not None else None,
+                         render_active=self._rendering)
+
+    def _rendering(self) -> bool:
+        """True while the editor announces a render or export (its OTLP gauges)."""
+        m = self.metrics
+        return any(v > 0 for n in RENDER_STATE_METRICS for v in m.current_values(n))
+
     def _update_budget(self) -> None:
         """Feed the budget the agent's own cost and the editor's render state (gauges the
         editor pushes over OTLP); apply its back-off and publish it as metrics."""
@@ -339,7 +362,7 @@ class TelemetryManager:
         m = self.metrics
         cpu = m.current_values("telemetry_agent_cpu_usage_percent")
         rss = m.current_values("telemetry_agent_memory_rss_bytes")
-        rendering = any(v > 0 for n in RENDER_STATE_METRICS for v in m.current_values(n))
+        rendering = self._rendering()
         before = self.budget.decision.factor
         d = self.budget.update(
             cpu_percent=cpu[0] if cpu else None,
@@ -373,20 +396,35 @@ class TelemetryManager:
     def _start_otel(self) -> None:
         """The tracer (the agent's own spans and the trace exporters) and the OTLP/HTTP
         receiver the editor pushes to; received spans go out through the same exporters."""
+        given = {"service_name": "service.name", "service_version": "service.version"}
         self.tracer = build_tracer(
-            self.config.tracing, resource=self._resource(), metrics=self.metrics
+            self.config.tracing, resource=self._resource(), metrics=self.metrics,
+            resource_given=[attr for key, attr in given.items() if key in self.config.given],
         )
         for line in self.tracer.exporters.describe():
             _log.info("tracing: %s", line)
+        self._start_logs()
         self.receiver = build_ingest(
             self.config,
             metrics=self.metrics,
             trace_exporters=self.tracer.exporters,
             paths=self.paths,
         )
+        if self.receiver is not None and self.logs is not None and self.logs.active:
+            self.receiver.log_listener = self.logs.on_otlp_logs
         if self.receiver is not None:
             self.receiver.start()
             _log.info("%s", self.receiver.describe())
+
+    def _start_logs(self) -> None:
+        """``telemetry.logs``: ECS lines in the log dir for ELK, OTLP logs exporters."""
+        self.logs = AgentLogs(self.config, log_dir=self.paths.log_dir, metrics=self.metrics)
+        if not self.logs.active:
+            self.logs = None
+            return
+        self.logs.start()
+        for line in self.logs.describe():
+            _log.info("logs: %s", line)
 
     def _resource(self) -> dict[str, str]:
         return {
@@ -428,6 +466,9 @@ class TelemetryManager:
             # The Process check reads what the editor collector saw (one source of truth).
             editor_view=next((c.latest_view for c in self.collectors
                               if isinstance(c, EditorProcessCollector)), None),
+            # The GPU throttle check reads what the GPU collector saw.
+            gpu_view=next((c.latest_view for c in self.collectors
+                           if isinstance(c, NvidiaGpuCollector)), None),
         ):
             health.add_check(check)
         health.add_round_listener(lambda report: record_health_metrics(self.metrics, report))
@@ -513,6 +554,20 @@ class TelemetryManager:
                 from .export.console import ConsoleExporter
 
                 out.append(ConsoleExporter())
+            elif isinstance(ecfg, RemoteWriteExporterConfig):
+                from .remote_write import RemoteWriteExporter, cursor_path
+
+                # Sends from the history (opened before the exporters), so an outage or
+                # a restart leaves no gap at the receiver.
+                out.append(RemoteWriteExporter(
+                    ecfg,
+                    history_path=self.history.path if self.history is not None else None,
+                    cursor_file=cursor_path(self.paths.data_dir, ecfg.url),
+                    job=self.config.service_name,
+                    instance=socket.gethostname(),
+                    metrics=self.metrics,
+                    clock=self._clock,
+                ))
         return out
 
     def _scrape_snapshot(self) -> Snapshot:

@@ -105,6 +105,10 @@ def test_literal_secrets_are_masked(tmp_path: Path) -> None:
          "telemetry.alerts.actions[0].Webhook.repeat_interval"),
         ({"actions": [{"Alertmanager": {"repeat_interval": "1h"}}]},
          "telemetry.alerts.actions[0].Alertmanager.repeat_interval"),
+        ({"rules": [{"alert": "A", "actions": ["desktop", "pager"]}]},
+         "telemetry.alerts.rules[0].actions[1]"),
+        ({"desktop_notifications": False, "rules": [{"alert": "A", "actions": ["desktop"]}]},
+         "telemetry.alerts.rules[0].actions[0]"),
     ],
 )
 def test_errors_name_the_path(tmp_path: Path, alerts: dict[str, object], where: str) -> None:
@@ -134,3 +138,23 @@ def test_built_manager_fires_to_a_webhook_with_the_secret_url(
         m.stop()
     assert body["alerts"][0]["labels"]["alertname"] == "ServiceUnhealthy"
     assert (tmp_path / "alerts.sqlite3").is_file()
+
+
+def test_pagerduty_service_key_is_the_routing_key(caplog: pytest.LogCaptureFixture,
+                                                   tmp_path: Path) -> None:
+    """The design document writes ``service_key`` (Events API v1); it is the v2 routing key."""
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        cfg = parse_config({"telemetry": {"alerts": {"actions": [
+            {"PagerDuty": {"service_key": "keyring:pagerduty"}}]}}},
+            source="test", base_dir=tmp_path)
+    (action,) = cfg.alerts.actions
+    assert isinstance(action, PagerDutyActionConfig)
+    assert action.routing_key == "keyring:pagerduty"
+    assert any("service_key" in r.getMessage() and "routing_key" in r.getMessage()
+               for r in caplog.records)
+    with pytest.raises(ConfigError, match="not both"):
+        parse_config({"telemetry": {"alerts": {"actions": [
+            {"PagerDuty": {"service_key": "env:A", "routing_key": "env:B"}}]}}},
+            source="test", base_dir=tmp_path)

@@ -281,3 +281,14 @@ def test_help_of_each_action(app_home: Path, action: str) -> None:
 def test_silence_alone_prints_help_and_exit_2(app_home: Path) -> None:
     r = run_cli("silence", home=app_home)
     assert r.returncode == 2 and "add" in r.stderr and "expire" in r.stderr
+
+
+def test_without_duration_the_configured_default_applies(app_home: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"telemetry": {"alerts": {"default_silence_duration": "3h"}}}))
+    r = run_cli("silence", "add", "Disk", "--config", str(cfg), home=app_home)
+    assert r.returncode == 0, r.stderr
+    [s] = json.loads(run_cli("silence", "list", "--json", "--config", str(cfg),
+                             home=app_home).stdout)
+    span = parse_end_time(s["ends_at"]) - parse_end_time(s["starts_at"])
+    assert abs(span - 3 * 3600) <= 1

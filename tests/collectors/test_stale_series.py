@@ -181,10 +181,11 @@ def test_a_lost_gpu_leaves_and_a_dead_driver_keeps_values_then_clears(manager: A
     mgr = manager(NvidiaGpuCollector(nvml_module=nvml))
     snap = mgr.collect_once()
     assert {dict(k)["gpu"] for k in series(snap, "gpu_temperature_celsius")} == {"0", "1"}
+    reported = NvidiaGpuCollector.families & families(snap)  # the stand-in has no process calls
 
     nvml.broken = {("*", 1)}  # GPU 1 fell off the bus: every query of it fails
     snap = mgr.collect_once()
-    for family in NvidiaGpuCollector.families:
+    for family in reported:
         assert {dict(k)["gpu"] for k in series(snap, family)} == {"0"}, family
 
     nvml.broken = {("*", 0), ("*", 1)}  # the driver is gone: collect() raises

@@ -58,9 +58,15 @@ def test_reports_every_system_family_from_real_psutil(tmp_path: Path) -> None:
     assert set(series(s, "system_load_average")) == {
         (("period", "1m"),), (("period", "5m"),), (("period", "15m"),)
     }
-    assert value(s, "system_network_bytes_received") > 0
+    assert value(s, "system_network_bytes_received_total") > 0
     assert value(s, "system_disk_read_bytes_total") > 0
     assert value(s, "system_disk_reads_total") > 0
+    assert value(s, "system_disk_read_time_seconds_total") >= 0
+    # Per-device series beside the totals, each labelled with its device only.
+    for family in ("system_disk_device_read_bytes_total",
+                   "system_disk_device_read_time_seconds_total"):
+        for labels in series(s, family):
+            assert [k for k, _ in labels] == ["device"], (family, labels)
     mount = mount_point_of(str(tmp_path))
     assert value(s, "system_disk_total_bytes", mountpoint=mount) == psutil.disk_usage(mount).total
 
@@ -76,7 +82,7 @@ def test_cpu_percent_follows_load_and_totals_only_grow(tmp_path: Path) -> None:
     # busy thread may move between cores
     (tmp_path / "f").write_bytes(os.urandom(1 << 16))
     third = col.collect()
-    for name in ("system_network_bytes_sent", "system_network_bytes_received",
+    for name in ("system_network_bytes_sent_total", "system_network_bytes_received_total",
                  "system_disk_written_bytes_total", "system_disk_writes_total"):
         assert value(first, name) <= value(second, name) <= value(third, name), name
 
@@ -155,13 +161,14 @@ class ScriptedPsutil:
     def __init__(self) -> None:
         self.nics: dict[str, Any] = {}
         self.disk_io: Any = None
+        self.disks: dict[str, Any] = {}
 
     def net_io_counters(self, pernic: bool = False) -> dict[str, Any]:
         assert pernic
         return self.nics
 
     def disk_io_counters(self, perdisk: bool = False) -> Any:
-        return self.disk_io
+        return self.disks if perdisk else self.disk_io
 
     def __getattr__(self, name: str) -> Any:
         return getattr(psutil, name)
@@ -182,7 +189,8 @@ def test_network_totals_skip_loopback_and_survive_vanishing_interfaces() -> None
 
     def totals() -> tuple[float, float]:
         s = col.collect()
-        return value(s, "system_network_bytes_sent"), value(s, "system_network_bytes_received")
+        return (value(s, "system_network_bytes_sent_total"),
+                value(s, "system_network_bytes_received_total"))
 
     ps.nics = {"lo": nic(10_000, 10_000), "eth0": nic(100, 200),
                "Loopback Pseudo-Interface 1": nic(5_000, 5_000)}
@@ -210,3 +218,58 @@ def test_collect_is_cheap(tmp_path: Path) -> None:
     for _ in range(20):
         col.collect()
     assert (time.perf_counter() - start) / 20 < 0.05  # generous: ~1 ms here
+
+
+class Disk(NamedTuple):
+    read_count: int
+    write_count: int
+    read_bytes: int
+    write_bytes: int
+    read_time: int  # milliseconds, as psutil reports them
+    write_time: int
+
+
+def test_per_device_counters_skip_virtual_devices_and_partitions() -> None:
+    ps = ScriptedPsutil()
+    ps.disk_io = Disk(30, 40, 3000, 4000, 1500, 2500)
+    ps.disks = {"sda": Disk(10, 20, 1000, 2000, 500, 1250), "sda1": Disk(1, 1, 1, 1, 1, 1),
+                "nvme0n1": Disk(20, 20, 2000, 2000, 1000, 1250), "loop3": Disk(5, 0, 5, 0, 5, 0)}
+    ps.nics = {"lo": nic(1, 1), "eth0": nic(100, 200), "wlan0": nic(5, 6),
+               "veth12ab": nic(7, 8), "docker0": nic(9, 10)}
+    col = SystemCollector(psutil_module=ps, disk_paths=["/"],  # type: ignore[arg-type]
+                          sys_block=lambda: frozenset({"sda", "nvme0n1", "loop3"}))
+    s = col.collect()
+    assert_catalogued(s)
+    assert value(s, "system_disk_read_time_seconds_total") == 1.5
+    assert value(s, "system_disk_write_time_seconds_total") == 2.5
+    assert series(s, "system_disk_device_read_time_seconds_total") == {
+        (("device", "nvme0n1"),): 1.0, (("device", "sda"),): 0.5}
+    assert value(s, "system_disk_device_write_time_seconds_total", device="sda") == 1.25
+    assert value(s, "system_disk_device_reads_total", device="sda") == 10
+    assert value(s, "system_disk_device_written_bytes_total", device="nvme0n1") == 2000
+    assert series(s, "system_network_device_bytes_sent_total") == {
+        (("device", "eth0"),): 100.0, (("device", "wlan0"),): 5.0}
+    assert value(s, "system_network_device_bytes_received_total", device="wlan0") == 6
+    # The totals still count every non-loopback interface.
+    assert value(s, "system_network_bytes_sent_total") == 100 + 5 + 7 + 9
+
+
+def test_device_series_are_capped_and_the_rest_said_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ps = ScriptedPsutil()
+    ps.disk_io = Disk(0, 0, 0, 0, 0, 0)
+    ps.disks = {f"sd{c}": Disk(1, 1, 1, 1, 1, 1) for c in "abcde"}
+    ps.nics = {f"eth{i}": nic(i, i) for i in range(5)}
+    col = SystemCollector(psutil_module=ps, disk_paths=["/"],  # type: ignore[arg-type]
+                          sys_block=lambda: None, max_devices=3)
+    with caplog.at_level(logging.WARNING):
+        s = col.collect()
+        col.collect()
+    assert set(series(s, "system_disk_device_reads_total")) == {
+        (("device", d),) for d in ("sda", "sdb", "sdc")}
+    assert len(series(s, "system_network_device_bytes_sent_total")) == 3
+    assert value(s, "system_network_bytes_sent_total") == sum(range(5))
+    said = [r.getMessage() for r in caplog.records if "per-device" in r.getMessage()]
+    assert len(said) == 2 and any("sdd, sde" in m for m in said), said
+    assert col.devices_skipped == 8  # two runs, two over the cap of each kind

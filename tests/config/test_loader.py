@@ -246,7 +246,7 @@ def test_quantiles_in_unit_interval() -> None:
 def test_unknown_exporter_names_the_accepted_ones() -> None:
     assert problems(metrics(exporters=[{"Graphite": {}}])) == {
         "telemetry.metrics.exporters[0]":
-            'unknown exporter "Graphite" (accepted: Console, File, Prometheus)'}
+            'unknown exporter "Graphite" (accepted: Console, File, Prometheus, RemoteWrite)'}
     assert problems(tel(tracing={"exporters": [{"Zipkin": {}}]})) == {
         "telemetry.tracing.exporters[0]":
             'unknown exporter "Zipkin" (accepted: Console, File, Jaeger, Otlp)'}
@@ -262,9 +262,9 @@ def test_jaeger_in_metrics_says_it_is_for_traces() -> None:
 
 @pytest.mark.parametrize(("item", "needle"), [
     ({"Console": {}, "File": {"path": "x"}}, "exactly one key naming its kind "
-     "(accepted: Console, File, Prometheus); got 2 keys (Console, File)"),
-    ({}, "exactly one key naming its kind (accepted: Console, File, Prometheus); "
-     "got an empty object"),
+     "(accepted: Console, File, Prometheus, RemoteWrite); got 2 keys (Console, File)"),
+    ({}, "exactly one key naming its kind (accepted: Console, File, Prometheus, "
+     "RemoteWrite); got an empty object"),
     ("Console", 'got "Console"; write {"Console": {}}'),
     (3, 'expected an exporter object such as {"Console": {}}, got 3'),
 ])

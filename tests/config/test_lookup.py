@@ -69,7 +69,7 @@ def test_then_workstation_preset_against_the_data_dir(paths: AppPaths) -> None:
     c = resolve_config(cli_path=None, preset=None, environ={}, paths=paths)
     assert c == load_preset("workstation", base_dir=paths.data_dir)
     assert c.source == f"preset workstation (no config file at {paths.config_dir / 'config.json'})"
-    assert PrometheusExporterConfig(host="127.0.0.1", port=9090) in c.metrics.exporters
+    assert PrometheusExporterConfig(host="127.0.0.1", port=9464) in c.metrics.exporters
     assert FileExporterConfig(paths.data_dir / "metrics.jsonl") in c.metrics.exporters
     assert not any(isinstance(e, ConsoleExporterConfig)
                    for e in (*c.metrics.exporters, *c.tracing.exporters))

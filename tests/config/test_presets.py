@@ -53,7 +53,7 @@ def test_workstation(tmp_path: Path) -> None:
     assert c.enabled and c.service_name == "timeline-studio"
     assert (c.metrics.collection_interval, c.metrics.retention_period) == (10.0, 7 * 86400.0)
     assert c.metrics.exporters == (
-        PrometheusExporterConfig(host="127.0.0.1", port=9090, path="/metrics"),
+        PrometheusExporterConfig(host="127.0.0.1", port=9464, path="/metrics"),
         FileExporterConfig(tmp_path / "metrics.jsonl", max_bytes=50 * 1024 * 1024, backups=3),
     )
     assert c.tracing.exporters == (
@@ -110,7 +110,7 @@ def test_production(tmp_path: Path) -> None:
     assert c.tracing.exporters == (
         JaegerExporterConfig("http://jaeger-collector:14268/api/traces"),)
     assert (c.metrics.collection_interval, c.metrics.retention_period) == (15.0, 86400.0)
-    assert c.metrics.exporters == (PrometheusExporterConfig(port=9090, path="/metrics"),)
+    assert c.metrics.exporters == (PrometheusExporterConfig(port=9464, path="/metrics"),)
     assert c.metrics.exporters[0].host == "127.0.0.1"
     assert (c.health.check_interval, c.health.cache_ttl) == (30.0, 60.0)
 

@@ -23,7 +23,8 @@ def test_default_config_renders_every_key() -> None:
     t = data["telemetry"]
     assert isinstance(t, dict)
     assert list(t) == ["enabled", "service_name", "service_version", "tracing", "metrics",
-                       "health", "ingest", "http", "editor", "logging", "alerts", "budget"]
+                       "health", "ingest", "http", "editor", "logging", "logs", "alerts",
+                       "budget"]
     assert t["metrics"]["collection_interval"] == "10s"
     assert t["metrics"]["retention_period"] == "1h"
     assert t["metrics"]["history"] == {"enabled": True, "path": None}

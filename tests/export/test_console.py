@@ -30,8 +30,8 @@ def system_metrics(clock: Clock, sent: float, received: float) -> Metrics:
     m.set_gauge("system_disk_available_bytes", 39, {"mountpoint": "/"})
     m.set_gauge("system_disk_usage_bytes", 9, {"mountpoint": "/media"})
     m.set_gauge("system_disk_available_bytes", 1, {"mountpoint": "/media"})
-    m.set_gauge("system_network_bytes_sent", sent)
-    m.set_gauge("system_network_bytes_received", received)
+    m.set_counter_total("system_network_bytes_sent_total", sent)
+    m.set_counter_total("system_network_bytes_received_total", received)
     m.set_gauge("editor_up", 0)
     return m
 

@@ -34,7 +34,7 @@ def tricky_snapshot() -> Snapshot:
     """Escaping, special values, labels either side of 'le', unsorted labels, every kind."""
     counter = MetricSpec("exports_started", MetricKind.COUNTER, 'Exports "started".\nPer job.')
     counter_total = DEFAULT_CATALOG["system_disk_read_bytes_total"]
-    gauge = DEFAULT_CATALOG["system_network_bytes_sent"]
+    gauge = DEFAULT_CATALOG["system_swap_total_bytes"]
     weird = MetricSpec("odd_values", MetricKind.GAUGE, r"Back\slash help.")
     hist = MetricSpec("render_seconds", MetricKind.HISTOGRAM, "Render time.", "seconds")
     summ = MetricSpec("chunk_size_bytes", MetricKind.SUMMARY, "Chunk sizes.", "bytes")
@@ -100,8 +100,8 @@ def test_parsed_back_types_names_and_values() -> None:
     assert fams["exports_started"].samples[1].labels == {"job": 'C:\\media\\"final"\ncut'}
     assert fams["system_disk_read_bytes"].samples[0].value == 123456789.0
     # A gauge whose name looks like a counter's stays a gauge.
-    assert fams["system_network_bytes_sent"].type == "gauge"
-    assert fams["system_network_bytes_sent"].samples[0].value == 1234567.0
+    assert fams["system_swap_total_bytes"].type == "gauge"
+    assert fams["system_swap_total_bytes"].samples[0].value == 1234567.0
     assert fams["odd_values"].documentation == r"Back\slash help."
     odd = {s.labels["v"]: s.value for s in fams["odd_values"].samples}
     assert math.isnan(odd["nan"]) and odd["inf"] == INF and odd["-inf"] == -INF

@@ -60,7 +60,7 @@ def test_lines_parse_back_with_opentelemetry_proto(tmp_path: Path) -> None:
     assert attrs == RESOURCE
     reqs = list(read_otlp_json_lines(path))
     assert [gauge_value(r, "queue_size") for r in reqs] == [0.0, 1.0, 2.0]
-    assert gauge_value(reqs[0], "system_network_bytes_sent") == 123456789.0
+    assert gauge_value(reqs[0], "system_swap_total_bytes") == 123456789.0
     assert str(exp.status()) == "Healthy" and exp.lines_written == 3 and exp.errors == 0
     assert exp.describe().startswith(f"writing metrics to {path}")
 

@@ -25,7 +25,7 @@ CUMULATIVE = pb.AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE
 def request() -> ExportMetricsServiceRequest:
     m = Metrics(clock=lambda: 1_700_000_010.5)
     m.increment_counter("frames_processed_total", 12, {"codec": "h264"})
-    m.set_gauge("system_network_bytes_sent", 5e9)
+    m.set_gauge("system_swap_total_bytes", 5e9)
     for v in (3, 30, 30, 3000):
         m.record_histogram("frame_processing_duration_ms", v, {"stage": "decode"})
     m.record_summary("chunk_seconds", 0.25)
@@ -58,7 +58,7 @@ def test_counter_is_a_monotonic_cumulative_sum() -> None:
 
 
 def test_gauge_keeps_its_type_and_unit_is_ucum() -> None:
-    m = metrics_by_name(request())["system_network_bytes_sent"]
+    m = metrics_by_name(request())["system_swap_total_bytes"]
     assert m.WhichOneof("data") == "gauge"
     assert m.gauge.data_points[0].as_double == 5e9
     assert m.unit == "By"

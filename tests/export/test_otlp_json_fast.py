@@ -320,7 +320,7 @@ def test_metrics_of_every_kind_and_edge_value() -> None:
 def test_the_agents_own_snapshot_request() -> None:
     m = Metrics(clock=lambda: 1_700_000_010.5)
     m.increment_counter("frames_processed_total", 12, {"codec": "h264"})
-    m.set_gauge("system_network_bytes_sent", 5e9)
+    m.set_gauge("system_swap_total_bytes", 5e9)
     for v in (3, 30, 30, 3000):
         m.record_histogram("frame_processing_duration_ms", v, {"stage": "decode"})
     m.record_summary("chunk_seconds", 0.25)

@@ -61,7 +61,7 @@ def test_classic_text_by_default(exporter: PrometheusExporter, metrics: Metrics)
     values = {s.labels["status"]: s.value for s in fams["api_requests"].samples}
     assert values == {"200": 3.0, "500": 1.0}
     assert fams["exports_started"].samples[0].name == "exports_started_total"
-    assert fams["system_network_bytes_sent"].type == "gauge"
+    assert fams["system_swap_total_bytes"].type == "gauge"
     assert fams["frame_processing_duration_ms"].type == "histogram"
     # Pull model: a change is visible at the next scrape without any export() call.
     metrics.set_gauge("queue_size", 99, {"queue": "render"})
@@ -248,6 +248,10 @@ def test_promtool_accepts_the_default_system_and_agent_metrics(
     finally:
         exp.shutdown(timeout_s=5)
     assert b"system_cpu_usage_percent" in body and b"telemetry_agent_memory_rss_bytes" in body
+    # Cumulative figures are counters with _total samples, as Prometheus users expect.
+    assert b"# TYPE system_network_bytes_sent_total counter" in body
+    assert b"\nsystem_network_bytes_received_total " in body
+    assert b"# TYPE system_disk_read_time_seconds_total counter" in body
     code, findings = promtool_findings(body)
     assert (code, findings) == (0, [])
 

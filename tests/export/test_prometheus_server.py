@@ -30,7 +30,7 @@ def test_prometheus_scrapes_our_values(
         assert value('api_requests_total{endpoint="/render",status="500"}') == 1.0
         assert value("exports_started_total") == 2.0
         assert value('queue_size{queue="render"}') == 7.0
-        assert value("system_network_bytes_sent") == 123456789.0
+        assert value("system_swap_total_bytes") == 123456789.0
         assert value("frame_processing_duration_ms_count") == 4.0
         assert value("frame_processing_duration_ms_sum") == 744.0
         assert value('frame_processing_duration_ms_bucket{le="25.0"}') == 3.0
@@ -40,13 +40,13 @@ def test_prometheus_scrapes_our_values(
 
         # Types as Prometheus understood them (it asked for OpenMetrics, with gzip).
         meta = prom.api("/api/v1/metadata")["data"]
-        assert meta["system_network_bytes_sent"][0]["type"] == "gauge"
+        assert meta["system_swap_total_bytes"][0]["type"] == "gauge"
         assert meta["api_requests"][0]["type"] == "counter"
         assert meta["frame_processing_duration_ms"][0]["type"] == "histogram"
 
         # Pull model: a new value shows up at a later scrape.
-        metrics.set_gauge("system_network_bytes_sent", 987654321)
-        wait_for(lambda: value("system_network_bytes_sent") == 987654321.0, timeout=30,
+        metrics.set_gauge("system_swap_total_bytes", 987654321)
+        wait_for(lambda: value("system_swap_total_bytes") == 987654321.0, timeout=30,
                  what="the new gauge value")
         assert exp.scrape_count >= 2
         assert str(exp.status()) == "Healthy"

@@ -113,7 +113,9 @@ def test_record_health_metrics() -> None:
         assert gauge(metrics, "disk_space_health_status") == {(): 2.0}  # the worst of two
         assert gauge(metrics, "memory_health_status") == {(): 1.0}
         assert gauge(metrics, "ffmpeg_health_status") == {(): 3.0}
-        assert gauge(metrics, "database_health_status") == {}  # no such check
+        # The design document's predefined gauges without a check: 0 (Unknown), not absent.
+        assert gauge(metrics, "database_health_status") == {(): 0.0}
+        assert gauge(metrics, "external_api_health_status") == {(): 0.0}
         assert gauge(metrics, "health_check_status") == {
             (("check", "disk"),): 1.0, (("check", "disk:/media"),): 2.0,
             (("check", "memory"),): 1.0, (("check", "ffmpeg"),): 3.0,
@@ -127,6 +129,9 @@ def test_record_health_metrics() -> None:
         manager.check_all(force=True)
         assert gauge(metrics, "ffmpeg_health_status") == {}
         assert gauge(metrics, "system_health_status") == {(): 2.0}
+        manager.add_check(fixed("db", "database", HealthStatus.WARNING))
+        manager.check_all(force=True)
+        assert gauge(metrics, "database_health_status") == {(): 2.0}
         assert (("check", "ffmpeg"),) not in gauge(metrics, "health_check_status")
     finally:
         manager.stop()

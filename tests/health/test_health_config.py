@@ -70,7 +70,8 @@ def test_name_and_timeout() -> None:
     ({"Memory": {}}, "telemetry.health.checks", "expected a list of checks"),
     (["Memory"], "telemetry.health.checks[0]", 'write {"Memory": {}}'),
     ([{"Cpu": {}}], "telemetry.health.checks[0]",
-     'unknown check "Cpu" (accepted: DiskSpace, Memory, Ffmpeg, Database, Http, Process)'),
+     'unknown check "Cpu" (accepted: DiskSpace, Memory, Ffmpeg, Database, Http, Process, '
+     'GpuThrottle)'),
     ([{"Memory": {}, "Ffmpeg": {}}], "telemetry.health.checks[0]", "exactly one key"),
     ([{"Memory": {"max_used": 1}}], "telemetry.health.checks[0].Memory.max_used",
      "accepted: max_used_fraction, warning_margin, name, timeout"),

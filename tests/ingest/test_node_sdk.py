@@ -64,11 +64,12 @@ def test_node_sdk_pushes_traces_metrics_and_logs(
     assert {s.service for s in spans} == {"timeline-studio-node"}
 
     text = ExpositionRenderer().render(metrics.snapshot()).decode()
-    lbl = 'instance="node-1",job="studio/timeline-studio-node"'
+    lbl = 'instance="node-1",job="studio/timeline-studio-node",otel_scope_name="editor-node"'
     assert f'frames_processed_total{{codec="av1",{lbl}}} 240.0' in text
     assert f"frame_processing_duration_ms_count{{{lbl}}} 1.0" in text
     assert f"frame_processing_duration_ms_sum{{{lbl}}} 8.0" in text
-    assert f'node_request_duration_seconds_sum{{{lbl},route="/render"}} 0.25' in text
+    assert ('node_request_duration_seconds_sum{instance="node-1",job="studio/timeline-studio-node"'
+            ',otel_scope_name="editor-node",route="/render"} 0.25') in text
     assert f"queue_size{{{lbl}}} 4.0" in text
 
     assert sorted(r.body for r in rec.log_store.recent()) == [

@@ -85,7 +85,7 @@ def test_metrics_appear_on_prometheus_under_converted_and_seed_names(
     rec = make_receiver()
     client = sdk_client(rec.endpoint)
     try:
-        meter = client.meter_provider.get_meter("editor")
+        meter = client.meter_provider.get_meter("editor", "2.1")
         # The design document's application metrics, as an editor would name its instruments.
         meter.create_counter("frames_processed").add(120, {"codec": "h264"})
         meter.create_counter("api_requests_total").add(3, {"method": "POST"})
@@ -103,11 +103,15 @@ def test_metrics_appear_on_prometheus_under_converted_and_seed_names(
         client.shutdown()
 
     text = scrape(metrics)
-    lbl = 'instance="editor-1",job="timeline-studio"'
+    # Every series keeps its instrumentation scope (the compatibility spec's labels).
+    scope = 'otel_scope_name="editor",otel_scope_version="2.1"'
+    lbl = f'instance="editor-1",job="timeline-studio",{scope}'
     assert f'frames_processed_total{{codec="h264",{lbl}}} 120.0' in text
-    assert f'api_requests_total{{{lbl},method="POST"}} 3.0' in text
-    assert f'frame_processing_duration_ms_bucket{{{lbl},le="25.0"}} 1.0' in text
-    assert f'frame_processing_duration_ms_bucket{{{lbl},le="10.0"}} 0.0' in text
+    assert ('api_requests_total{instance="editor-1",job="timeline-studio",method="POST",'
+            f'{scope}}} 3.0') in text
+    bucket = 'frame_processing_duration_ms_bucket{instance="editor-1",job="timeline-studio",le='
+    assert f'{bucket}"25.0",{scope}}} 1.0' in text
+    assert f'{bucket}"10.0",{scope}}} 0.0' in text
     assert f"frame_processing_duration_ms_sum{{{lbl}}} 12.0" in text
     assert f"queue_size{{{lbl}}} 7.0" in text
     assert f"encoding_speed_fps{{{lbl}}} 59.5" in text
@@ -137,7 +141,7 @@ def test_delta_temporality_adds_up(make_receiver: Make, metrics: Metrics) -> Non
             assert client.meter_provider.force_flush()
     finally:
         client.shutdown()
-    lbl = (("instance", "editor-1"), ("job", "timeline-studio"))
+    lbl = (("instance", "editor-1"), ("job", "timeline-studio"), ("otel_scope_name", "editor"))
     fam = metrics.snapshot().family("frames_processed_total")
     assert fam is not None and [(s.labels, s.value) for s in fam.series] == [(lbl, 15.0)]
     hfam = metrics.snapshot().family("api_request_duration_ms")

@@ -21,8 +21,8 @@ from timeline_telemetry.runtime.instance import (
 def _info(data: Path) -> AgentInfo:
     return AgentInfo(pid=4242, mode="tray", version="0.1.0", started_at=1.0, config="c.json",
                      data_dir=str(data),
-                     listeners={"prometheus": "http://127.0.0.1:9090/metrics"},
-                     api="http://127.0.0.1:9090/api/v1")
+                     listeners={"prometheus": "http://127.0.0.1:9464/metrics"},
+                     api="http://127.0.0.1:9464/api/v1")
 
 
 def test_the_holder_is_found_and_a_second_lock_names_it(tmp_path: Path) -> None:
@@ -34,7 +34,7 @@ def test_the_holder_is_found_and_a_second_lock_names_it(tmp_path: Path) -> None:
         with pytest.raises(AlreadyRunning) as err:
             InstanceLock(tmp_path).acquire()
         msg = str(err.value)
-        assert "tray (pid 4242" in msg and "http://127.0.0.1:9090/metrics" in msg
+        assert "tray (pid 4242" in msg and "http://127.0.0.1:9464/metrics" in msg
     finally:
         lock.release()
     assert not state_file(tmp_path).exists()

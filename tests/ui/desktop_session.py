@@ -23,10 +23,14 @@ from jeepney import (
     new_error,
     new_method_call,
     new_method_return,
+    new_signal,
 )
 from jeepney.bus_messages import message_bus
 from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
+_SERVER = DBusAddress("/org/freedesktop/Notifications",
+                      bus_name="org.freedesktop.Notifications",
+                      interface="org.freedesktop.Notifications")
 WATCHER = DBusAddress("/StatusNotifierWatcher", bus_name="org.kde.StatusNotifierWatcher",
                       interface="org.kde.StatusNotifierWatcher")
 TOOLS = ("Xvfb", "dbus-daemon", "status-notifier-watcher")
@@ -51,12 +55,20 @@ def wait_for(cond: Callable[[], Any], timeout: float, what: str) -> Any:
 
 @dataclass
 class NotificationServer:
-    """Owns org.freedesktop.Notifications on the bus; ``calls`` holds each Notify body."""
+    """Owns org.freedesktop.Notifications on the bus; ``calls`` holds each Notify body.
+    ``invoke(id, action)`` emits ``ActionInvoked`` as a server does when the user picks an
+    action; ``inhibited`` is what its ``Inhibited`` property (Do not disturb) says."""
 
     address: str
     calls: list[tuple[Any, ...]] = field(default_factory=list)
+    inhibited: bool = False
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _signals: list[tuple[int, str]] = field(default_factory=list)
+
+    def invoke(self, nid: int, action: str) -> None:
+        """Emit ``ActionInvoked(nid, action)`` (from the server's own thread)."""
+        self._signals.append((nid, action))
 
     def start(self) -> None:
         conn = open_dbus_connection(self.address)
@@ -69,8 +81,11 @@ class NotificationServer:
         next_id = 1
         with conn:
             while not self._stop.is_set():
+                while self._signals:
+                    nid, action = self._signals.pop(0)
+                    conn.send(new_signal(_SERVER, "ActionInvoked", "us", (nid, action)))
                 try:
-                    msg = conn.receive(timeout=0.1)
+                    msg = conn.receive(timeout=0.05)
                 except TimeoutError:
                     continue
                 if msg.header.message_type is not MessageType.method_call:
@@ -86,6 +101,9 @@ class NotificationServer:
                     conn.send(new_method_return(msg, "ssss", ("recorder", "test", "1", "1.2")))
                 elif member == "CloseNotification":
                     conn.send(new_method_return(msg))
+                elif member == "Get" and tuple(msg.body) == ("org.freedesktop.Notifications",
+                                                             "Inhibited"):
+                    conn.send(new_method_return(msg, "v", (("b", self.inhibited),)))
                 else:
                     conn.send(new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod"))
 

@@ -313,7 +313,7 @@ def test_the_tray_with_no_config_serves_metrics_and_says_where(tmp_path: Path) -
     if _port_taken(4318):
         pytest.skip("127.0.0.1:4318 (the workstation preset's OTLP receiver) is in use here")
     with _session(tmp_path) as (_d, env, _hook):
-        env["PROMETHEUS_PORT"] = "0"  # the preset's 9090 may be taken on a test machine
+        env["PROMETHEUS_PORT"] = "0"  # the preset's 9464 may be taken on a test machine
         agent = Agent([], env)
         try:
             agent.wait_line(r"starting as tray \(config: preset workstation")

@@ -39,8 +39,12 @@ def test_second_instance_activates_first(qtbot: QtBot, tmp_path: Path) -> None:
     first, second = SingleInstance(name), SingleInstance(name)
     try:
         assert first.claim()
-        with qtbot.waitSignal(first.activated, timeout=5000):
+        with qtbot.waitSignal(first.activated, timeout=5000) as shown:
             assert not second.claim()
+        assert shown.args == [""]  # the default page
+        with qtbot.waitSignal(first.activated, timeout=5000) as shown:
+            assert not SingleInstance(name).claim("metrics")  # `--open metrics`
+        assert shown.args == ["metrics"]
     finally:
         first.release()
     third = SingleInstance(name)
@@ -86,10 +90,16 @@ def test_screenshots_command_writes_every_tab(tmp_path: Path) -> None:
                     "--seconds", "2"], capture_output=True, timeout=120, check=True,
                    env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["settings-general.png", "settings-network.png", "tab-alerts.png",
-                     "tab-exporters.png", "tab-health.png", "tab-metrics.png", "tab-traces.png",
-                     "tray-menu.png"]
-    assert all((out / n).stat().st_size > 3000 for n in names)
+    light = ["settings-general", "settings-network", "tab-alerts", "tab-exporters",
+             "tab-health", "tab-metrics", "tab-overview", "tab-traces", "tray-icons",
+             "tray-menu"]
+    assert names == sorted([f"{n}.png" for n in light] + [f"{n}-dark.png" for n in light])
+    assert all((out / n).stat().st_size > 3000 for n in names if "icons" not in n)
+    # the dark pages are dark: the plots' background is
+    from PySide6.QtGui import QImage
+
+    dark, bright = QImage(str(out / "tab-metrics-dark.png")), QImage(str(out / "tab-metrics.png"))
+    assert dark.pixelColor(300, 300).lightness() < 80 < bright.pixelColor(300, 300).lightness()
 
 
 def test_a_startup_failure_is_said_in_a_dialog_with_the_config_folder(

@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from timeline_telemetry.health import HealthStatus, HealthTransition
 from timeline_telemetry.history import HistoryStore
-from timeline_telemetry.ingest.trace_store import StoredSpan
+from timeline_telemetry.ingest.trace_store import StoredSpan, TraceSummary
 from timeline_telemetry.metrics.model import FlatSample
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.runtime import AgentRuntime
@@ -49,8 +49,9 @@ def test_no_tray_opens_dashboard_with_reason(qtbot: QtBot, app: TrayApp) -> None
     d = app.dashboard
     assert d is not None and d.isVisible()
     assert d.banner.isVisible() and d.banner.text() == NO_TRAY_REASON
-    assert [d.tabs.tabText(i) for i in range(d.tabs.count())] == [
-        "Metrics", "Health", "Alerts", "Traces", "Exporters"]
+    assert [d.tabs.tabText(i).replace("&", "") for i in range(d.tabs.count())] == [
+        "Overview", "Metrics", "Health", "Alerts", "Traces", "Exporters"]
+    assert d.tabs.currentWidget() is d.overview_tab  # the Overview opens first
     with qtbot.waitSignal(app.stopped, timeout=5000):
         d.close()  # without a tray, closing the window stops the app
 
@@ -59,6 +60,7 @@ def test_plots_fill_from_history(qtbot: QtBot, app: TrayApp) -> None:
     app.start()
     d = app.dashboard
     assert d is not None
+    d.open_item("metrics")  # the Overview opens first
     items = d.metrics_tab._items
 
     def cpu_points() -> int:
@@ -87,6 +89,7 @@ def test_plot_ranges_are_fixed_floored_and_calm(qtbot: QtBot, app: TrayApp) -> N
     app.start()
     d = app.dashboard
     assert d is not None
+    d.open_item("metrics")  # the Overview opens first
     tab = d.metrics_tab
     plots = tab._plots
 
@@ -161,7 +164,7 @@ def _write(store: HistoryStore, start: int, stop: float, step: float = 1.0) -> N
     while t < stop:
         store.append(t, [
             FlatSample("system_disk_usage_bytes", (("mountpoint", "/"),), 2**30 * 24 + t),
-            FlatSample("system_network_bytes_sent", (), 1000.0 * t),
+            FlatSample("system_network_bytes_sent_total", (), 1000.0 * t),
             FlatSample("system_memory_usage_bytes", (), 2**30 * (1 + t % 3)),
             FlatSample("system_memory_total_bytes", (), 2**30 * 16)])
         t += step
@@ -231,6 +234,7 @@ def test_plots_rest_while_another_tab_is_shown(qtbot: QtBot, app: TrayApp) -> No
     app.start()
     d = app.dashboard
     assert d is not None and d.metrics_tab.span()[1] == 1  # 5 min: every tick
+    d.open_item("metrics")  # the Overview opens first
     qtbot.waitUntil(lambda: d.metrics_tab.queries >= 1, timeout=5000)
     d.tabs.setCurrentWidget(d.health_tab)
     before = d.metrics_tab.queries
@@ -305,7 +309,7 @@ def test_tables_read_like_lists(app: TrayApp) -> None:
     assert d.health_tab.table.horizontalHeaderItem(3).text() == "Message"
     assert d.exporters_tab.table.horizontalHeaderItem(3).text() == "Detail"
     assert d.alerts_tab.table.horizontalHeaderItem(4).text() == "Summary"
-    assert d.traces_tab.table.horizontalHeaderItem(3).text() == "Trace"
+    assert d.traces_tab.table.horizontalHeaderItem(4).text() == "Trace"
     assert [ago(s) for s in (3, 300, 7200, 3 * 86400)] == [
         "3 s ago", "5 min ago", "2 h ago", "3 d ago"]
 
@@ -351,10 +355,28 @@ def test_traces_tab_table_and_waterfall(qtbot: QtBot, app: TrayApp) -> None:
 
     spans = [span("export", "01" * 8, "", 0, 2_000_000_000),
              span("encode", "02" * 8, "01" * 8, 100_000_000, 1_500_000_000)]
-    tab.show_spans(list(reversed(spans)))
-    assert [tab.table.item(r, 0).text() for r in range(2)] == ["export", "encode"]
-    assert tab.table.item(0, 2).text() == "2000.0 ms"
-    assert tab.table.item(0, 3).text() == "ab" * 16  # the whole trace id
+    now = time.time_ns()
+    tab.show_traces([
+        TraceSummary("ab" * 16, "export", "editor", 2, now - 10**9, 2.0, 0),
+        TraceSummary("cd" * 16, "render_timeline", "timeline-studio", 40, now, 95.5, 3),
+        TraceSummary("ef" * 16, "thumbnail", "timeline-studio", 1, now, 0.25, 0)])
+    # named by root span and service, slowest first, with duration and status
+    rows = [[tab.table.item(r, c).text() for c in range(5)] for r in range(3)]
+    assert rows == [["1 min 35 s", "3 errors", "40", "timeline-studio", "render_timeline"],
+                    ["2.0 s", "OK", "2", "editor", "export"],
+                    ["250 ms", "OK", "1", "timeline-studio", "thumbnail"]]
+    assert "ab" * 16 in tab.table.item(1, 4).toolTip()  # the id is still there
+    tab.name_edit.setText("TIMELINE")  # root span or service, any case
+    assert tab.table.rowCount() == 2
+    tab.min_ms.setValue(1000)
+    assert tab.table.rowCount() == 1
+    tab.name_edit.setText("")
+    tab.errors_only.setChecked(True)
+    assert [tab.table.item(r, 4).text() for r in range(tab.table.rowCount())] == [
+        "render_timeline"]
+    assert tab.note.text() == "1 of 3 traces"
+    tab.errors_only.setChecked(False)
+    tab.min_ms.setValue(0)
     tab._show_trace(spans)
     assert tab.waterfall.spans == spans
     pix = tab.waterfall.grab()
@@ -370,7 +392,7 @@ def test_traces_tab_table_and_waterfall(qtbot: QtBot, app: TrayApp) -> None:
     assert "starts at +100.0 ms, lasts 1400.0 ms" in QToolTip.text()
     # A refresh against the real (empty) receiver store yields no rows.
     tab.refresh()
-    qtbot.waitUntil(lambda: tab.note.text() == "0 spans", timeout=5000)
+    qtbot.waitUntil(lambda: tab.note.text() == "0 of 0 traces", timeout=5000)
 
 
 def test_trace_order_and_error_tip() -> None:

@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-from desktop_session import desktop, item_address, menu_labels, missing_tools, wait_for
+from desktop_session import (
+    Desktop,
+    desktop,
+    item_address,
+    menu_labels,
+    missing_tools,
+    wait_for,
+)
 from jeepney import DBusAddress
 
 pytestmark = [
@@ -35,8 +42,17 @@ def _config(tmp_path: Path) -> Path:
     return path
 
 
+def _icon_pixmaps(d: Desktop, item: DBusAddress) -> tuple[tuple[int, int, bytes], ...]:
+    """The SNI ``IconPixmap`` (width, height, ARGB32 bytes per size), as a panel reads it."""
+    return tuple((w, h, bytes(data)) for w, h, data in d.bus.get_prop(
+        item, "org.kde.StatusNotifierItem", "IconPixmap"))
+
+
 def test_tray_registers_notifies_and_quits(tmp_path: Path) -> None:
     cfg = _config(tmp_path)
+    # The tray icon shows the CPU value (Settings, "Tray icon"; saved in ui.json).
+    (tmp_path / "home" / "config").mkdir(parents=True)
+    (tmp_path / "home" / "config" / "ui.json").write_text('{"tray_value": "cpu"}')
     with desktop(tmp_path) as d:
         env = {**d.env, "TIMELINE_TELEMETRY_HOME": str(tmp_path / "home")}
         app = subprocess.Popen([sys.executable, "-m", "timeline_telemetry.ui", "--config",
@@ -56,9 +72,17 @@ def test_tray_registers_notifies_and_quits(tmp_path: Path) -> None:
             assert "scratch-disk" in tip
             assert "CPU:" in tip and "Memory:" in tip and "Editor:" in tip
 
+            # The icon is painted with the value: its pixmaps change as the CPU load does.
+            first = wait_for(lambda: _icon_pixmaps(d, item), 20, "an IconPixmap")
+            assert any(w >= 16 for w, _h, _b in first)
+            wait_for(lambda: _icon_pixmaps(d, item) != first, 30,
+                     "the icon's pixmap to change with the CPU value")
+
             call = wait_for(lambda: d.notifications.calls, 20, "a Notify call")[0]
-            _app, _replaces, _icon, summary, body, _actions, _hints, _timeout = call
+            _app, _replaces, _icon, summary, body, actions, _hints, _timeout = call
             assert summary == "scratch-disk: Unhealthy"
+            # the server offers actions: the tray's own notification, with "Open dashboard"
+            assert "Open dashboard" in actions
             assert "used" in body.lower() or "%" in body
 
             menu_path = d.bus.get_prop(item, "org.kde.StatusNotifierItem", "Menu")

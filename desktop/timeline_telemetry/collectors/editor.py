@@ -36,6 +36,9 @@ class EditorProcessView:
     are on the collector's monotonic clock; ``rescan_interval`` is the full-scan cadence then
     in force (``process_rescan_interval`` scaled by the self-budget's back-off), and
     ``looked_every`` the gap between the collector's last two runs (0 after the first).
+    ``members`` lists every live process of the editor at that run as ``(pid, role, name)``
+    (role ``main`` or ``child``, name the executable's stem), so other collectors (the GPU's
+    per-process figures) know the editor's processes without walking the process table.
     """
 
     main_pids: tuple[int, ...]
@@ -44,6 +47,7 @@ class EditorProcessView:
     scanned_at: float
     rescan_interval: float
     looked_every: float = 0.0
+    members: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def running(self) -> bool:
@@ -150,13 +154,15 @@ class EditorProcessCollector:
         io_now: dict[psutil.Process, tuple[float, float]] = {}
         # Children are read after the roots: when the last root turns out dead, the tree
         # forgets the children too (the editor is down), so that dict is empty by then.
+        members: list[tuple[int, str, str]] = []
         for role, procs in (("main", self._tree.roots), ("child", self._tree.children)):
             for pid, proc in list(procs.items()):
-                reading = self._read(proc, want_name=role == "child")
+                reading = self._read(proc)
                 if reading is None:
                     self._tree.drop(pid)
                     continue
                 live.append(proc)
+                members.append((pid, role, self._names.get(proc, "unknown")))
                 cpu += reading.cpu
                 rss += reading.rss
                 threads += reading.threads
@@ -164,7 +170,7 @@ class EditorProcessCollector:
                 if reading.io is not None:
                     io_now[proc] = reading.io
                 if role == "child":
-                    child_names[self._names.get(proc, "unknown")] += 1
+                    child_names[members[-1][2]] += 1
                     continue
                 mains += 1
                 main_pids.append((reading.created or 0.0, proc.pid))
@@ -188,7 +194,7 @@ class EditorProcessCollector:
             self._accumulate_io(live, io_now)
             out.append(Sample("editor_io_read_bytes_total", self._io_read))
             out.append(Sample("editor_io_written_bytes_total", self._io_written))
-        self._publish(tuple(pid for _, pid in sorted(main_pids)), oldest)
+        self._publish(tuple(pid for _, pid in sorted(main_pids)), oldest, tuple(members))
         return out
 
     def close(self) -> None:
@@ -202,7 +208,8 @@ class EditorProcessCollector:
             self._view = None
 
     # -- helpers ----------------------------------------------------------------------------
-    def _publish(self, main_pids: tuple[int, ...], oldest: float | None) -> None:
+    def _publish(self, main_pids: tuple[int, ...], oldest: float | None,
+                 members: tuple[tuple[int, str, str], ...] = ()) -> None:
         """Replace the view with what this run saw (one reference swap under the lock)."""
         now = self._clock()
         scanned = self._tree.last_scan
@@ -215,6 +222,7 @@ class EditorProcessCollector:
                 scanned_at=now if scanned is None else scanned,
                 rescan_interval=self._tree.rescan_interval,
                 looked_every=max(0.0, now - before.looked_at) if before is not None else 0.0,
+                members=members,
             )
 
     def _child_counts(self, running: Counter[str]) -> list[tuple[str, float]]:
@@ -230,16 +238,16 @@ class EditorProcessCollector:
         }
         return [(name, float(running.get(name, 0))) for name in sorted(self._child_seen)]
 
-    def _read(self, proc: psutil.Process, *, want_name: bool) -> _Reading | None:
-        """One process's figures, or None when it has exited or is a zombie. With
-        ``want_name``, also remembers its executable name (the first time only: on Linux a
-        15-character name costs an extra read of the command line)."""
+    def _read(self, proc: psutil.Process) -> _Reading | None:
+        """One process's figures, or None when it has exited or is a zombie. Also remembers
+        its executable name (the first time only: on Linux a 15-character name costs an extra
+        read of the command line)."""
         ps = self._ps
         try:
             with proc.oneshot():
                 if proc.status() == ps.STATUS_ZOMBIE:
                     return None
-                if want_name and proc not in self._names:
+                if proc not in self._names:
                     self._names[proc] = executable_stem(self._permitted(proc.name, "unknown"))
                 created = self._permitted(proc.create_time, None)
                 try:

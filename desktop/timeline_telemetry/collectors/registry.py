@@ -73,6 +73,7 @@ def build_collectors(
     process_names: Sequence[str],
     rescan_interval: float,
     factories: Sequence[tuple[str, CollectorFactory]] = FACTORIES,
+    render_active: Callable[[], bool] | None = None,
 ) -> list[Collector]:
     """The collectors to run, in order.
 
@@ -81,6 +82,10 @@ def build_collectors(
     source is absent (``CollectorUnavailable``) is skipped with one INFO line
     (``GPU metrics off: <reason>``); one that fails to build for another reason is skipped with
     an ERROR line, so the rest still run.
+
+    The GPU collector is given the editor collector's view (which pids are the editor's and
+    its children's, for ``editor_gpu_*`` and the ``process_gpu_*`` roles) and
+    ``render_active`` (whether the editor announced a render or export).
     """
     options = CollectorOptions(
         system=system,
@@ -102,4 +107,9 @@ def build_collectors(
             continue
         if collector is not None:
             out.append(collector)
+    editor = next((c for c in out if isinstance(c, EditorProcessCollector)), None)
+    for c in out:
+        if isinstance(c, NvidiaGpuCollector):
+            c.attach(editor_view=editor.latest_view if editor is not None else None,
+                     render_active=render_active)
     return out

@@ -1,8 +1,15 @@
-"""Machine-wide CPU, memory, swap, load, disk space, disk I/O and network totals (psutil)."""
+"""Machine-wide CPU, memory, swap, load, disk space, disk I/O and network totals (psutil).
+
+Cumulative figures are Prometheus counters (``..._total``): the machine-wide totals keep the
+design document's family names, and beside them per-device series labelled ``device`` let a
+user see which disk or interface is busy, and ``rate(..._time_seconds_total) /
+rate(..._reads_total)`` gives the disk latency that node_exporter users expect.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +31,24 @@ _log = logging.getLogger(__name__)
 #: (Windows). Matching by name avoids a per-run ``net_if_addrs`` call.
 _LOOPBACK = re.compile(r"^lo\d*$|loopback", re.IGNORECASE)
 
+#: Interfaces that only carry traffic already counted on a real one (container veth pairs,
+#: bridges, VM taps): they get no per-device series, which would double the picture and grow
+#: with every container started. They still count in the machine totals, as before.
+_VIRTUAL_NIC = re.compile(
+    r"^(veth|docker|br-|virbr|vnet|vmnet|cali|flannel|cni|tap|tun|kube|lxc|lxd|podman|vboxnet)",
+    re.IGNORECASE,
+)
+
+#: Block devices that are not disks (loop mounts of snaps and images, RAM disks, optical
+#: drives): no per-device series. Partitions are left out where the OS says what a whole
+#: disk is (``/sys/block`` on Linux), since a disk's figures already include them.
+_VIRTUAL_DISK = re.compile(r"^(loop|ram|zram|sr|fd)\d", re.IGNORECASE)
+
+#: At most this many devices of each kind get their own series; the rest (named in one
+#: warning, counted in the skip count) stay in the totals only. Keeps a machine with many
+#: disks or containers from producing unbounded series.
+MAX_DEVICES = 16
+
 #: Shortest CPU-time window (seconds per core) a CPU % is computed over.
 _MIN_WINDOW = 0.1
 
@@ -32,6 +57,26 @@ _DISK_IO_TOTALS = (
     ("system_disk_written_bytes_total", "write_bytes"),
     ("system_disk_reads_total", "read_count"),
     ("system_disk_writes_total", "write_count"),
+)
+
+_DISK_TIME_TOTALS = (
+    ("system_disk_read_time_seconds_total", "read_time"),
+    ("system_disk_write_time_seconds_total", "write_time"),
+)
+
+#: Per-block-device families and the psutil field; ``*_time`` fields are milliseconds.
+_DISK_DEVICE = (
+    ("system_disk_device_read_bytes_total", "read_bytes"),
+    ("system_disk_device_written_bytes_total", "write_bytes"),
+    ("system_disk_device_reads_total", "read_count"),
+    ("system_disk_device_writes_total", "write_count"),
+    ("system_disk_device_read_time_seconds_total", "read_time"),
+    ("system_disk_device_write_time_seconds_total", "write_time"),
+)
+
+_NET_DEVICE = (
+    ("system_network_device_bytes_sent_total", "bytes_sent"),
+    ("system_network_device_bytes_received_total", "bytes_recv"),
 )
 
 #: Per-mount families: a mount that goes away (or can no longer be read) leaves all three.
@@ -102,6 +147,13 @@ class SystemCollector:
     series labelled ``mountpoint``, and a missing path is skipped with one warning. Empty
     ``disk_paths`` means the root (``/`` or the system drive). Network totals are bytes since
     boot over every non-loopback interface and never go down when an interface disappears.
+
+    Per-device counters (label ``device``) are the OS's own since-boot counters, for at most
+    :data:`MAX_DEVICES` interfaces and block devices each, skipping loopback and virtual
+    interfaces (container veths, bridges, taps) and pseudo block devices (loop, ram, zram,
+    optical) and, on Linux, partitions; a device that reappears with counters reset is an
+    ordinary counter reset to ``rate()``. ``sys_block`` lists the whole disks (None where the
+    OS cannot say; tests pass their own).
     Every run reports every series it can read now and nothing else: a core that went
     offline, or a mount that went away or fails to read, has no series (see
     :attr:`families`, which the manager replaces as a whole).
@@ -121,8 +173,11 @@ class SystemCollector:
             "system_load_average",
             *_MOUNT_FAMILIES,
             *(metric for metric, _ in _DISK_IO_TOTALS),
-            "system_network_bytes_sent",
-            "system_network_bytes_received",
+            *(metric for metric, _ in _DISK_TIME_TOTALS),
+            *(metric for metric, _ in _DISK_DEVICE),
+            *(metric for metric, _ in _NET_DEVICE),
+            "system_network_bytes_sent_total",
+            "system_network_bytes_received_total",
         }
     )
 
@@ -134,8 +189,14 @@ class SystemCollector:
         per_cpu: bool = True,
         clock: Callable[[], float] = time.monotonic,
         resolve_interval: float = 60.0,
+        sys_block: Callable[[], frozenset[str] | None] | None = None,
+        max_devices: int = MAX_DEVICES,
     ) -> None:
         self._ps = psutil_module
+        self._sys_block = _read_sys_block if sys_block is None else sys_block
+        self._max_devices = max_devices
+        self._over_cap_said: set[str] = set()
+        self.devices_skipped = 0
         self._per_cpu = per_cpu
         self._mounts = MountResolver(disk_paths, clock=clock, resolve_interval=resolve_interval)
         # With per_cpu the machine figure is the sum of the cores: one read serves both.
@@ -225,6 +286,43 @@ class SystemCollector:
             return
         for metric, field in _DISK_IO_TOTALS:
             out.append(Sample(metric, float(getattr(io, field))))
+        for metric, field in _DISK_TIME_TOTALS:
+            _add(out, metric, _ms_to_s(getattr(io, field, None)))
+        self._collect_disk_devices(out)
+
+    def _collect_disk_devices(self, out: list[Sample]) -> None:
+        try:
+            per_disk = self._ps.disk_io_counters(perdisk=True)
+        except (OSError, RuntimeError):
+            return
+        if not per_disk:
+            return
+        whole = self._sys_block()
+        names = [d for d in per_disk if not _VIRTUAL_DISK.match(d)
+                 and (whole is None or d in whole)]
+        for dev in self._capped("block device", sorted(names)):
+            io = per_disk[dev]
+            labels = (("device", dev),)
+            for metric, field in _DISK_DEVICE:
+                raw = getattr(io, field, None)
+                if raw is None:
+                    continue
+                v = _ms_to_s(raw) if field.endswith("_time") else float(raw)
+                _add(out, metric, v, labels)
+
+    def _capped(self, kind: str, names: list[str]) -> list[str]:
+        """The first ``max_devices`` names; the rest are counted and named in one warning."""
+        kept, extra = names[: self._max_devices], names[self._max_devices:]
+        if extra:
+            self.devices_skipped += len(extra)
+            if kind not in self._over_cap_said:
+                self._over_cap_said.add(kind)
+                _log.warning(
+                    "system metrics: %d %ss over the limit of %d get no per-device series "
+                    "(still in the totals): %s", len(extra), kind, self._max_devices,
+                    ", ".join(extra[:8]) + (" ..." if len(extra) > 8 else ""),
+                )
+        return kept
 
     def _collect_network(self, out: list[Sample]) -> None:
         nics = self._ps.net_io_counters(pernic=True)
@@ -240,8 +338,27 @@ class SystemCollector:
             self._net_recv += now[1] - prev[1] if now[1] >= prev[1] else now[1]
             seen[nic] = now
         self._nic_last = seen
-        out.append(Sample("system_network_bytes_sent", self._net_sent))
-        out.append(Sample("system_network_bytes_received", self._net_recv))
+        out.append(Sample("system_network_bytes_sent_total", self._net_sent))
+        out.append(Sample("system_network_bytes_received_total", self._net_recv))
+        real = sorted(n for n in seen if not _VIRTUAL_NIC.match(n))
+        for nic in self._capped("network interface", real):
+            labels = (("device", nic),)
+            for metric, field in _NET_DEVICE:
+                out.append(Sample(metric, float(getattr(nics[nic], field)), labels))
+
+
+def _ms_to_s(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) / 1000.0
+    return None
+
+
+def _read_sys_block() -> frozenset[str] | None:
+    """The whole disks Linux lists under ``/sys/block``; None elsewhere (no filter)."""
+    try:
+        return frozenset(os.listdir("/sys/block"))
+    except OSError:
+        return None
 
 
 def _core_meters(per_core: Sequence[Any]) -> list[_CpuMeter]:

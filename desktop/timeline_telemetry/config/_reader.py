@@ -309,8 +309,20 @@ def check_secret_ref(ctx: Context, path: str, value: str) -> None:
 
 
 def check_http_url(value: object, example: str) -> str | Bad:
-    """An http:// or https:// URL with a host; ``example`` goes into the error message."""
+    """An http:// or https:// URL with a host; ``example`` goes into the error message.
+
+    An ``env:NAME`` / ``keyring:NAME`` reference is accepted as the design document and the
+    README spell it: only its name is checked here, the URL it holds is checked where it is
+    resolved (at use, so a rotated value is picked up and nothing secret sits in the config).
+    """
     if isinstance(value, str):
+        for scheme in SECRET_SCHEMES:
+            if value.startswith(f"{scheme}:"):
+                try:
+                    validate_secret_name(value[len(scheme) + 1:])
+                except SecretError as exc:
+                    return Bad(f"{show(value)}: {exc}")
+                return value
         parts = urlsplit(value)
         if parts.scheme in ("http", "https") and parts.hostname:
             return value

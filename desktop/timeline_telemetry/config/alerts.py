@@ -8,6 +8,7 @@ case) is what ``rules[].actions`` refers to, together with ``desktop``. Secrets
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 
@@ -32,6 +33,8 @@ __all__ = ["parse_alerts"]
 _SECURITY = ("starttls", "tls", "none")
 _FORMATS = ("slack", "generic")
 _LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+_log = logging.getLogger(__name__)
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[object], str | Bad]:
@@ -121,15 +124,39 @@ def _webhook(r: ObjectReader) -> WebhookActionConfig:
 
 def _pagerduty(r: ObjectReader) -> PagerDutyActionConfig:
     d = PagerDutyActionConfig()
-    r.require("routing_key", 'a reference such as "keyring:pagerduty"')
+    routing_key = _service_key(r)
+    if routing_key is None:
+        r.require("routing_key", 'a reference such as "keyring:pagerduty"')
+        routing_key = _secret(r, "routing_key", d.routing_key)
     return PagerDutyActionConfig(
-        routing_key=_secret(r, "routing_key", d.routing_key),
+        routing_key=routing_key,
         description=r.get_str("description", d.description),
         url=r.get("url", d.url, _url),
         name=r.get_str("name", d.name, nonempty=True),
         repeat_interval=r.get_duration("repeat_interval", d.repeat_interval, allow_zero=True),
         group_by=_group_by(r, d.group_by),
     )
+
+
+#: The design document's spelling (PagerDuty's Events API v1 name for the integration key).
+SERVICE_KEY = "service_key"
+
+
+def _service_key(r: ObjectReader) -> str | None:
+    """``service_key`` as the design document writes it: the same integration key that the
+    Events API v2 calls ``routing_key``, so it is taken as that, with a note in the log."""
+    if SERVICE_KEY not in r.data:
+        return None
+    if r.has("routing_key"):
+        r.ctx.problem(r.path(SERVICE_KEY), "give routing_key or service_key, not both "
+                                           "(service_key is the older name of routing_key)")
+        return None
+    value = r.get_str(SERVICE_KEY, "", nonempty=True)
+    if value:
+        check_secret_ref(r.ctx, r.path(SERVICE_KEY), value)
+        _log.info("%s: service_key is PagerDuty's Events API v1 name; it is used as the "
+                  "Events API v2 routing_key", r.base)
+    return value
 
 
 def _alertmanager(r: ObjectReader) -> AlertmanagerActionConfig:
@@ -164,7 +191,9 @@ def _actions(ctx: Context, path: str, data: object) -> tuple[AlertActionConfig, 
             ctx.problem(where, f"unknown action {kind!r} (accepted: {', '.join(_KINDS)})")
             continue
         cls, parse = _KINDS[kind]
-        action = parse(ObjectReader(ctx, f"{where}.{kind}", body, json_keys(cls)))
+        accepted = (*json_keys(cls), SERVICE_KEY) if cls is PagerDutyActionConfig \
+            else json_keys(cls)
+        action = parse(ObjectReader(ctx, f"{where}.{kind}", body, accepted))
         if action.name in names:
             ctx.problem(f"{where}.{kind}.name", f"{action.name!r} is already used; "
                                                 "give each action its own name")
@@ -245,7 +274,7 @@ def parse_alerts(ctx: Context, path: str, data: object) -> AlertsConfig:
     """``telemetry.alerts``."""
     r = ObjectReader(ctx, path, data, json_keys(AlertsConfig))
     d = AlertsConfig()
-    return AlertsConfig(
+    cfg = AlertsConfig(
         enabled=r.get_bool("enabled", d.enabled),
         rule_files=r.section("rule_files", _rule_files, d.rule_files),
         evaluation_interval=r.get_duration("evaluation_interval", d.evaluation_interval),
@@ -262,3 +291,17 @@ def parse_alerts(ctx: Context, path: str, data: object) -> AlertsConfig:
         storm=r.section("storm", _storm, d.storm),
         render_silence=r.section("render_silence", _render, d.render_silence),
     )
+    _check_rule_actions(ctx, path, cfg)
+    return cfg
+
+
+def _check_rule_actions(ctx: Context, path: str, cfg: AlertsConfig) -> None:
+    """A rule naming an action that does not exist would never notify anyone: say so."""
+    known = ["desktop"] if cfg.desktop_notifications else []
+    known += [a.name for a in cfg.actions]
+    for i, rule in enumerate(cfg.rules):
+        for j, name in enumerate(rule.actions or ()):
+            if name not in known:
+                ctx.problem(f"{path}.rules[{i}].actions[{j}]",
+                            f"no action is named {name!r} (configured: "
+                            f"{', '.join(map(repr, known)) or 'none'})")

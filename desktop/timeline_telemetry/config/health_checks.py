@@ -15,9 +15,11 @@ from collections.abc import Callable
 from ._reader import Bad, Context, ObjectReader, check_http_url, show
 from .durations import parse_duration
 from .schema import (
+    GPU_THROTTLE_REASONS,
     DatabaseCheckConfig,
     DiskSpaceCheckConfig,
     FfmpegCheckConfig,
+    GpuThrottleCheckConfig,
     HealthCheckConfig,
     HttpCheckConfig,
     MemoryCheckConfig,
@@ -191,6 +193,22 @@ def _process(r: ObjectReader) -> ProcessCheckConfig | None:
                               r.get("timeout", None, _check_timeout))
 
 
+def _gpu_throttle(r: ObjectReader) -> GpuThrottleCheckConfig | None:
+    d = GpuThrottleCheckConfig()
+    window = r.get_duration("window", d.window)
+    reasons = r.str_list("reasons", d.reasons)
+    for i, reason in enumerate(reasons):
+        if reason not in GPU_THROTTLE_REASONS:
+            r.ctx.problem(f"{r.path('reasons')}[{i}]",
+                          f"{show(reason)} is not a thermal or power throttle reason "
+                          f"(accepted: {', '.join(GPU_THROTTLE_REASONS)})")
+    if r.has("reasons") and not reasons:
+        r.ctx.problem(r.path("reasons"), "name at least one reason, or leave the key out")
+    name, timeout = _common(r)
+    return GpuThrottleCheckConfig(window, tuple(dict.fromkeys(reasons)) or d.reasons, name,
+                                  timeout)
+
+
 _KINDS: dict[str, tuple[type, Callable[[ObjectReader], HealthCheckConfig | None]]] = {
     "DiskSpace": (DiskSpaceCheckConfig, _disk),
     "Memory": (MemoryCheckConfig, _memory),
@@ -198,6 +216,7 @@ _KINDS: dict[str, tuple[type, Callable[[ObjectReader], HealthCheckConfig | None]
     "Database": (DatabaseCheckConfig, _database),
     "Http": (HttpCheckConfig, _http),
     "Process": (ProcessCheckConfig, _process),
+    "GpuThrottle": (GpuThrottleCheckConfig, _gpu_throttle),
 }
 
 

@@ -34,7 +34,7 @@ CONFIG_ENV = "TELEMETRY_CONFIG"
 ENABLED_ENV = "TELEMETRY_ENABLED"
 PROMETHEUS_PORT_ENV = "PROMETHEUS_PORT"
 CONFIG_FILE_NAME = "config.json"
-#: What runs when nothing names a config: Prometheus and /health on 127.0.0.1:9090, File
+#: What runs when nothing names a config: Prometheus and /health on 127.0.0.1:9464, File
 #: exporters in the data dir, the OTLP receiver, history and the shipped alert rules.
 DEFAULT_PRESET = "workstation"
 _TRUE = ("true", "1", "yes")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeAlias
 
 __all__ = [
+    "GPU_THROTTLE_REASONS",
     "AggregationConfig",
     "AlertActionConfig",
     "AlertRuleOptions",
@@ -33,6 +34,7 @@ __all__ = [
     "FileExporterConfig",
     "FlapConfig",
     "FrozenMap",
+    "GpuThrottleCheckConfig",
     "HealthCheckConfig",
     "HealthConfig",
     "HistoryConfig",
@@ -42,6 +44,7 @@ __all__ = [
     "IngestLimitsConfig",
     "JaegerExporterConfig",
     "LoggingConfig",
+    "LogsConfig",
     "MemoryCheckConfig",
     "MetricsConfig",
     "MetricsExporterConfig",
@@ -50,6 +53,9 @@ __all__ = [
     "PagerDutyActionConfig",
     "ProcessCheckConfig",
     "PrometheusExporterConfig",
+    "RemoteWriteBasicAuth",
+    "RemoteWriteExporterConfig",
+    "RemoteWriteQueueConfig",
     "RenderSilenceConfig",
     "StormConfig",
     "TelemetryConfig",
@@ -133,7 +139,7 @@ class PrometheusExporterConfig:
     """``{"Prometheus": {...}}``: a scrape endpoint at ``http://host:port/path`` (port 0 = any)."""
 
     kind: ClassVar[str] = "Prometheus"
-    port: int = 9090
+    port: int = 9464  # the OTel Prometheus exporter's registered port (9090 is the server's)
     path: str = "/metrics"
     enable_compression: bool = False
     host: str = "127.0.0.1"
@@ -157,10 +163,58 @@ class OtlpExporterConfig:
     headers: Mapping[str, str] = field(default_factory=FrozenMap)
     compression: str = "none"
     timeout: float = _duration(10.0)
+    #: The keys the config file set; the others come from ``OTEL_EXPORTER_OTLP_*`` when set
+    #: (``tracing/otel_env.py``). Built in code, everything counts as set.
+    given: frozenset[str] = field(
+        default=frozenset({"endpoint", "headers", "compression", "timeout"}),
+        compare=False, metadata={"json": False},
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.headers, FrozenMap):
             object.__setattr__(self, "headers", FrozenMap(self.headers))
+
+
+@dataclass(frozen=True)
+class RemoteWriteBasicAuth:
+    """``basic_auth`` of a RemoteWrite exporter; ``password`` is a ``keyring:``/``env:`` ref."""
+
+    username: str
+    password: str
+
+
+@dataclass(frozen=True)
+class RemoteWriteQueueConfig:
+    """``queue`` of a RemoteWrite exporter: batch size, catch-up rate and retry backoff."""
+
+    max_samples_per_send: int = 2000
+    max_samples_per_second: int = 20000
+    min_backoff: float = _duration(0.5)
+    max_backoff: float = _duration(30.0)
+    max_retry_after: float = _duration(300.0)
+
+
+@dataclass(frozen=True)
+class RemoteWriteExporterConfig:
+    """``{"RemoteWrite": {"url": ...}}``: Prometheus remote-write 1.0 from the local history.
+
+    ``headers`` values may be secret refs; ``external_labels`` may override the default
+    ``job`` (service name) and ``instance`` (host name); ``max_age`` bounds the backfill.
+    """
+
+    kind: ClassVar[str] = "RemoteWrite"
+    url: str
+    headers: Mapping[str, str] = field(default_factory=FrozenMap)
+    basic_auth: RemoteWriteBasicAuth | None = None
+    external_labels: Mapping[str, str] = field(default_factory=FrozenMap)
+    timeout: float = _duration(10.0)
+    queue: RemoteWriteQueueConfig = field(default_factory=RemoteWriteQueueConfig)
+    max_age: float = _duration(86400.0)
+
+    def __post_init__(self) -> None:
+        for name in ("headers", "external_labels"):
+            if not isinstance(getattr(self, name), FrozenMap):
+                object.__setattr__(self, name, FrozenMap(getattr(self, name)))
 
 
 TracingExporterConfig: TypeAlias = (
@@ -168,6 +222,7 @@ TracingExporterConfig: TypeAlias = (
 )
 MetricsExporterConfig: TypeAlias = (
     ConsoleExporterConfig | FileExporterConfig | PrometheusExporterConfig
+    | RemoteWriteExporterConfig
 )
 
 
@@ -193,6 +248,9 @@ class TracingConfig:
     log_spans: bool = False
     batch_export: BatchExportConfig = field(default_factory=BatchExportConfig)
     exporters: tuple[TracingExporterConfig, ...] = ()
+    #: The keys the config file set (``enabled``, ``sample_rate``...): those win over the
+    #: ``OTEL_*`` environment, which wins over the defaults above.
+    given: frozenset[str] = field(default=frozenset(), compare=False, metadata={"json": False})
 
 
 # -- metrics -------------------------------------------------------------------------------
@@ -357,6 +415,30 @@ class ProcessCheckConfig:
         return f"process:{self.name}" if self.name else "process"
 
 
+#: The clock throttle reasons that count as thermal or power throttling (``gpu_throttle_reason``
+#: label values); the GpuThrottle check's default.
+GPU_THROTTLE_REASONS: tuple[str, ...] = (
+    "sw_power_cap", "hw_slowdown", "sw_thermal", "hw_thermal", "hw_power_brake")
+
+
+@dataclass(frozen=True)
+class GpuThrottleCheckConfig:
+    """``{"GpuThrottle": {...}}``: Warning while an NVIDIA GPU throttled for one of
+    ``reasons`` during a render in the last ``window`` (read from the GPU collector). Without
+    it the agent adds the check by itself, named ``gpu``, whenever the GPU collector runs."""
+
+    kind: ClassVar[str] = "GpuThrottle"
+    window: float = _duration(300.0)
+    reasons: tuple[str, ...] = GPU_THROTTLE_REASONS
+    name: str | None = None
+    timeout: float | None = _opt_duration()
+
+    @property
+    def check_name(self) -> str:
+        """The check's name: ``name``, else ``gpu``."""
+        return self.name or "gpu"
+
+
 HealthCheckConfig: TypeAlias = (
     DiskSpaceCheckConfig
     | MemoryCheckConfig
@@ -364,6 +446,7 @@ HealthCheckConfig: TypeAlias = (
     | DatabaseCheckConfig
     | HttpCheckConfig
     | ProcessCheckConfig
+    | GpuThrottleCheckConfig
 )
 
 
@@ -412,6 +495,22 @@ class LoggingConfig:
     """``logging``: the agent's log level (one of DEBUG, INFO, WARNING, ERROR)."""
 
     level: str = "INFO"
+
+
+@dataclass(frozen=True)
+class LogsConfig:
+    """``logs``: logs for an ELK stack. ``ecs_file`` writes the agent's own log, the
+    editor's log files (``editor.log_globs``, followed while ``follow_editor_logs``) and the
+    OTLP log records the editor pushes as ECS JSON lines to
+    ``<log dir>/timeline-telemetry.ecs.json`` (``max_bytes`` per file, ``backups`` old
+    files). ``exporters`` (``[{"Otlp": {...}}]``) also send them to an OpenTelemetry
+    Collector over OTLP/HTTP."""
+
+    ecs_file: bool = True
+    max_bytes: int = 20 * 1024 * 1024
+    backups: int = 3
+    follow_editor_logs: bool = True
+    exporters: tuple[OtlpExporterConfig, ...] = ()
 
 
 # -- ingest (the OTLP/HTTP receiver the editor pushes to) -------------------------------
@@ -611,6 +710,9 @@ class TelemetryConfig:
     http: HttpConfig = field(default_factory=HttpConfig)
     editor: EditorConfig = field(default_factory=EditorConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    logs: LogsConfig = field(default_factory=LogsConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     source: str = field(default="defaults", compare=False, metadata={"json": False})
+    #: The top-level keys the config file set (``service_name``...), for the OTel precedence.
+    given: frozenset[str] = field(default=frozenset(), compare=False, metadata={"json": False})

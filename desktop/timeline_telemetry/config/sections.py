@@ -11,7 +11,12 @@ from __future__ import annotations
 from ._reader import Context, ObjectReader, check_number
 from .alerts import parse_alerts
 from .durations import format_duration
-from .exporters import check_port, parse_metrics_exporters, parse_tracing_exporters
+from .exporters import (
+    check_port,
+    parse_logs_exporters,
+    parse_metrics_exporters,
+    parse_tracing_exporters,
+)
 from .health_checks import parse_health_checks
 from .schema import (
     LOG_LEVELS,
@@ -26,6 +31,7 @@ from .schema import (
     IngestConfig,
     IngestLimitsConfig,
     LoggingConfig,
+    LogsConfig,
     MetricsConfig,
     OtlpIngestConfig,
     TelemetryConfig,
@@ -44,6 +50,7 @@ __all__ = [
     "parse_ingest",
     "parse_ingest_limits",
     "parse_logging",
+    "parse_logs",
     "parse_metrics",
     "parse_otlp_ingest",
     "parse_telemetry",
@@ -66,8 +73,23 @@ def parse_telemetry(ctx: Context, path: str, data: object) -> TelemetryConfig:
         http=r.section("http", parse_http, d.http),
         editor=r.section("editor", parse_editor, d.editor),
         logging=r.section("logging", parse_logging, d.logging),
+        logs=r.section("logs", parse_logs, d.logs),
         alerts=r.section("alerts", parse_alerts, d.alerts),
         budget=r.section("budget", parse_budget, d.budget),
+        given=frozenset(k for k in ("service_name", "service_version") if r.has(k)),
+    )
+
+
+def parse_logs(ctx: Context, path: str, data: object) -> LogsConfig:
+    """``telemetry.logs``."""
+    r = ObjectReader(ctx, path, data, json_keys(LogsConfig))
+    d = LogsConfig()
+    return LogsConfig(
+        ecs_file=r.get_bool("ecs_file", d.ecs_file),
+        max_bytes=r.get_int("max_bytes", d.max_bytes, minimum=64 * 1024),
+        backups=r.get_int("backups", d.backups, minimum=0),
+        follow_editor_logs=r.get_bool("follow_editor_logs", d.follow_editor_logs),
+        exporters=r.section("exporters", parse_logs_exporters, d.exporters),
     )
 
 
@@ -86,6 +108,7 @@ def parse_tracing(ctx: Context, path: str, data: object) -> TracingConfig:
         log_spans=r.get_bool("log_spans", d.log_spans),
         batch_export=r.section("batch_export", parse_batch_export, d.batch_export),
         exporters=r.section("exporters", parse_tracing_exporters, d.exporters),
+        given=frozenset(k for k in ("enabled", "sample_rate", "debug_mode") if r.has(k)),
     )
 
 

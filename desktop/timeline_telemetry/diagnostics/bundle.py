@@ -385,10 +385,12 @@ def _processes(asm: _Assembler, config: TelemetryConfig, paths: AppPaths,
                live: dict[str, object], *, start: float, end: float) -> None:
     """``processes.json``: the editor and its children over the window from the history
     (the history records no other process), with the live sample for the busiest others."""
+    from .gpu_window import gpu_over_window
     from .window import editor_processes
 
     editor: dict[str, object] | None = None
-    note = "no local history (metrics.history disabled or not written yet)"
+    gpu: dict[str, object] | None = None
+    note = gpu_note = "no local history (metrics.history disabled or not written yet)"
     hpath = sources.history_path(config, paths)
     if hpath is not None:
         from timeline_telemetry.history import HistoryError, HistoryStore
@@ -396,18 +398,22 @@ def _processes(asm: _Assembler, config: TelemetryConfig, paths: AppPaths,
         try:
             with HistoryStore(hpath, retention=config.metrics.retention_period) as store:
                 editor = editor_processes(store, start=start, end=end)
+                gpu = gpu_over_window(store, start=start, end=end)
             note = "the history has no editor series in the window"
+            gpu_note = "the history has no GPU series in the window (no NVIDIA GPU watched)"
         except HistoryError as exc:
-            note = f"the history could not be read: {exc}"
+            note = gpu_note = f"the history could not be read: {exc}"
     doc: dict[str, object] = {
         **live,  # top_by_cpu / top_by_memory: the sample at bundle time, as before
         "window": {"start": _iso(start), "end": _iso(end)},
         "editor_over_window": editor if editor is not None else {"available": False,
                                                                   "note": note},
+        "gpu_over_window": gpu if gpu is not None else {"available": False, "note": gpu_note},
     }
     asm.json("processes.json", doc, "the editor over the window from the history (its CPU, "
              "memory, threads and open files summed with its children; its children by name "
-             "and how many ran); the busiest other processes by CPU and by memory are a "
+             "and how many ran); the GPUs over the window (load, power, the processes on "
+             "them by name, throttling); the busiest other processes by CPU and by memory are a "
              "sample taken at bundle time (the history does not record other processes)")
 
 

@@ -12,7 +12,6 @@ import logging
 import os
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from glob import glob
 from pathlib import Path
 
 from timeline_telemetry.config.render import config_to_json
@@ -23,6 +22,7 @@ from timeline_telemetry.config.schema import (
 )
 from timeline_telemetry.config.secrets import KeyringGet, SecretError, is_secret_ref, resolve_secret
 from timeline_telemetry.export.file import rotated_files
+from timeline_telemetry.logs.tail import editor_log_files
 from timeline_telemetry.paths import AppPaths
 
 from .scrub import SECRET_KEY
@@ -169,22 +169,6 @@ def agent_log_files(paths: AppPaths) -> list[Path]:
     return rotated_files(paths.log_dir / LOG_FILE_NAME, _ROTATED_BACKUPS)
 
 
-def editor_log_files(globs: Sequence[str]) -> list[Path]:
-    """Files matching the editor's log globs (``~`` expanded), oldest first by mtime."""
-    found: set[Path] = set()
-    for pattern in globs:
-        for name in glob(os.path.expanduser(pattern), recursive=True):
-            p = Path(name)
-            if p.is_file():
-                found.add(p)
-
-    def mtime(p: Path) -> float:
-        try:
-            return p.stat().st_mtime
-        except OSError:
-            return 0.0
-
-    return sorted(found, key=mtime)
 
 
 Fetch = Callable[[str, float], bytes]

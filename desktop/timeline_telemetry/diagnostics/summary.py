@@ -42,7 +42,8 @@ def summary_markdown(files: Mapping[str, bytes], *, created_at: str, start: str,
         lines.append(tz)
     sections: tuple[tuple[str, Callable[[Mapping[str, bytes]], list[str]]], ...] = (
         ("Health", _health), ("Alerts", _alerts), ("Exporters", _exporters),
-        ("Editor", _editor), ("Top processes", _processes), ("Fullest drives", _drives),
+        ("Editor", _editor), ("GPU", _gpu), ("Top processes", _processes),
+        ("Fullest drives", _drives),
         ("Error spans", _error_spans), ("Last errors in the editor's log", _editor_log))
     for title, build in sections:
         lines += ["", f"## {title}"]
@@ -244,6 +245,20 @@ def _editor_window(doc: dict[str, Any]) -> list[str]:
             f"{c.get('name')} ({_num(_dict(c.get('count')).get('max')):.0f})"
             for c in kids[:_MAX_ROWS]))
     return out
+
+
+def _gpu(files: Mapping[str, bytes]) -> list[str]:
+    """The GPUs over the window (``processes.json``'s ``gpu_over_window``): load, the
+    processes on them, throttling, and the GPU throttle check."""
+    from .gpu_window import gpu_summary_lines
+
+    doc = _dict(_dict(_soft(files, "processes.json")).get("gpu_over_window"))
+    if note := _note(doc):
+        return note
+    health = _soft(files, "health.json")
+    current = health.get("current", health) if isinstance(health, dict) else None
+    checks = current.get("checks") if isinstance(current, dict) else None
+    return gpu_summary_lines(doc, checks if isinstance(checks, dict) else None)
 
 
 def _processes(files: Mapping[str, bytes]) -> list[str]:

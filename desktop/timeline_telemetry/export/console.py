@@ -59,8 +59,8 @@ class ConsoleExporter:
         with self._lock:
             try:
                 now = self._clock()
-                sent = _value(snapshot, "system_network_bytes_sent")
-                recv = _value(snapshot, "system_network_bytes_received")
+                sent = _value(snapshot, "system_network_bytes_sent_total")
+                recv = _value(snapshot, "system_network_bytes_received_total")
                 rates: tuple[float | None, float | None] = (None, None)
                 if self._prev is not None:
                     then, psent, precv = self._prev

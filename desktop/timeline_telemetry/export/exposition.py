@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from timeline_telemetry.metrics.exemplars import Exemplar, ExemplarStore
 from timeline_telemetry.metrics.model import (
     HistogramValue,
     Labels,
@@ -95,8 +96,13 @@ class ExpositionRenderer:
     def render(self, snapshot: Snapshot, *, openmetrics: bool = False) -> bytes:
         """The whole exposition of ``snapshot`` as UTF-8 bytes."""
         out: list[str] = []
+        store = snapshot.exemplars if openmetrics else None
         for fam in snapshot.families:
-            self._family(fam, openmetrics, out)
+            if store is not None and store.has_family(fam.spec.name) and fam.spec.kind in (
+                    MetricKind.COUNTER, MetricKind.HISTOGRAM):
+                self._with_exemplars(fam, store, out)
+            else:
+                self._family(fam, openmetrics, out)
         if openmetrics:
             out.append("# EOF\n")
         return "".join(out).encode("utf-8")
@@ -122,6 +128,31 @@ class ExpositionRenderer:
                 if lab is None:
                     lab = self._label_parts(s.labels)
                 append(f"{name}{lab[0]} {format_value(s.value)}\n")  # type: ignore[arg-type]
+
+    def _with_exemplars(self, fam: MetricFamily, store: ExemplarStore, out: list[str]) -> None:
+        """A counter or histogram family in OpenMetrics with each series' (each bucket's)
+        exemplar appended, as the OTel compatibility spec maps them."""
+        spec = fam.spec
+        key = (spec, True)
+        header = self._headers.get(key)
+        if header is None:
+            header = self._headers[key] = _header(spec, True)
+        out.append(header)
+        name = spec.exposed_name
+        for s in fam.series:
+            full, before, after = self._labels.get(s.labels) or self._label_parts(s.labels)
+            v = s.value
+            if isinstance(v, HistogramValue):
+                for i, (bound, cum) in enumerate(zip(v.bounds, v.cumulative_counts,
+                                                     strict=True)):
+                    ex = store.get(spec.name, s.labels, i)
+                    out.append(f'{name}_bucket{{{before}le="{format_value(bound)}"{after}}} '
+                               f"{format_value(cum)}{_exemplar(ex)}\n")
+                out.append(f"{name}_count{full} {format_value(v.count)}\n")
+                out.append(f"{name}_sum{full} {format_value(v.sum)}\n")
+            elif isinstance(v, int | float):
+                ex = store.get(spec.name, s.labels)
+                out.append(f"{name}{full} {format_value(v)}{_exemplar(ex)}\n")
 
     def _histogram(self, fam: MetricFamily, name: str, out: list[str]) -> None:
         bucket, count, total = name + "_bucket", name + "_count", name + "_sum"
@@ -171,6 +202,14 @@ class ExpositionRenderer:
             self._labels.clear()  # series churn: start over rather than grow without bound
         self._labels[labels] = result
         return result
+
+
+def _exemplar(ex: Exemplar | None) -> str:
+    if ex is None:
+        return ""
+    text = (f' # {{trace_id="{ex.trace_id}",span_id="{ex.span_id}"}} '
+            f"{format_value(ex.value)}")
+    return text + (f" {ex.timestamp:.3f}" if ex.timestamp else "")
 
 
 def _header(spec: MetricSpec, om: bool) -> str:

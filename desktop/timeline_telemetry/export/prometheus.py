@@ -177,7 +177,7 @@ class PrometheusExporter:
         *,
         snapshot_source: Callable[[], Snapshot],
         host: str = "127.0.0.1",
-        port: int = 9090,
+        port: int = 9464,
         path: str = "/metrics",
         enable_compression: bool = False,
         server: LocalHttpServer | None = None,

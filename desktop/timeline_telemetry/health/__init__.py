@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .disk import DiskSpaceHealthCheck, DiskUsage
     from .exporters import ExporterStatusHealthCheck
     from .ffmpeg import FfmpegHealthCheck, FfmpegProbe, parse_encoders
+    from .gpu import GpuThrottleHealthCheck
     from .http_api import HttpHealthCheck
     from .ingest import IngestLimitHit, IngestLimitsHealthCheck
     from .manager import OVERALL_COMPONENT, HealthCheckManager
@@ -44,6 +45,7 @@ __all__ = [
     "FfmpegHealthCheck",
     "FfmpegProbe",
     "FunctionHealthCheck",
+    "GpuThrottleHealthCheck",
     "HealthCheck",
     "HealthCheckManager",
     "HealthCheckResult",
@@ -75,6 +77,7 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "FfmpegHealthCheck": ".ffmpeg",
     "FfmpegProbe": ".ffmpeg",
     "parse_encoders": ".ffmpeg",
+    "GpuThrottleHealthCheck": ".gpu",
     "HttpHealthCheck": ".http_api",
     "IngestLimitHit": ".ingest",
     "IngestLimitsHealthCheck": ".ingest",

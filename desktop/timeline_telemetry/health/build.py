@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import assert_never
 
 from timeline_telemetry.collectors.editor import EditorProcessView
+from timeline_telemetry.collectors.gpu import GpuView
 from timeline_telemetry.collectors.proctree import executable_stem
 from timeline_telemetry.config.schema import (
     DatabaseCheckConfig,
     DiskSpaceCheckConfig,
     EditorConfig,
     FfmpegCheckConfig,
+    GpuThrottleCheckConfig,
     HealthCheckConfig,
     HealthConfig,
     HttpCheckConfig,
@@ -25,6 +27,7 @@ from .database import DatabaseHealthCheck
 from .disk import DiskSpaceHealthCheck
 from .exporters import ExporterStatusHealthCheck
 from .ffmpeg import FfmpegHealthCheck
+from .gpu import GpuThrottleHealthCheck
 from .http_api import HttpHealthCheck
 from .ingest import IngestLimitHit, IngestLimitsHealthCheck
 from .memory import MemoryHealthCheck
@@ -45,6 +48,7 @@ def build_health_checks(
     export_status: Callable[[], Mapping[str, ExportStatus]] | None,
     ingest_status: Callable[[], Sequence[IngestLimitHit]] | None = None,
     editor_view: Callable[[], EditorProcessView | None] | None = None,
+    gpu_view: Callable[[], GpuView | None] | None = None,
 ) -> list[HealthCheck]:
     """The checks to run, named uniquely.
 
@@ -57,14 +61,24 @@ def build_health_checks(
     ``editor_view`` is the running editor collector's ``latest_view`` (None where no collector
     runs): a Process check for the same names as ``editor.process_names`` then reads what the
     collector saw instead of scanning on its own, so it always agrees with ``editor_up``.
+
+    ``gpu_view`` is the running GPU collector's ``latest_view`` (None where none runs): with
+    it the ``gpu`` check (GPU throttled for heat or power during a render) is added, unless
+    ``checks`` configures a ``GpuThrottle`` check, which then reads it instead.
     """
     timeout = health_config.default_timeout
     checks: list[HealthCheck]
     if health_config.checks is None:
         checks = _defaults(data_dir, editor_config, timeout)
     else:
-        checks = [_from_config(c, editor_config, timeout, editor_view)
+        checks = [_from_config(c, editor_config, timeout, editor_view, gpu_view)
                   for c in health_config.checks]
+    configured = health_config.checks or ()
+    if gpu_view is not None and not any(isinstance(c, GpuThrottleCheckConfig)
+                                        for c in configured):
+        taken = {c.name for c in checks}
+        checks.append(GpuThrottleHealthCheck(
+            gpu_view, name="gpu" if "gpu" not in taken else "gpu-throttle"))
     if export_status is not None:
         checks.append(ExporterStatusHealthCheck(export_status))
     if ingest_status is not None:
@@ -87,6 +101,7 @@ def _defaults(data_dir: Path, editor: EditorConfig, timeout: float) -> list[Heal
 
 def _from_config(c: HealthCheckConfig, editor: EditorConfig, default_timeout: float,
                  editor_view: Callable[[], EditorProcessView | None] | None = None,
+                 gpu_view: Callable[[], GpuView | None] | None = None,
                  ) -> HealthCheck:
     effective = c.timeout or default_timeout
     if isinstance(c, DiskSpaceCheckConfig):
@@ -111,6 +126,9 @@ def _from_config(c: HealthCheckConfig, editor: EditorConfig, default_timeout: fl
         same = _stems(names) == _stems(editor.process_names)
         return ProcessHealthCheck(names, name=c.check_name, timeout=c.timeout,
                                   view=editor_view if same else None)
+    if isinstance(c, GpuThrottleCheckConfig):
+        return GpuThrottleHealthCheck(gpu_view, window_s=c.window, reasons=c.reasons,
+                                      name=c.check_name, timeout=c.timeout)
     assert_never(c)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from timeline_telemetry.config.secrets import SecretError, is_secret_ref, resolve_secret
 from timeline_telemetry.net.urls import redact_url
 
 from .model import HealthCheckResult
@@ -28,6 +30,11 @@ class HttpHealthCheck:
     the manager reports the timeout and the worker is free right after. Messages show the URL
     without credentials or query. ``opener`` is the urllib opener (proxies from the
     environment by default).
+
+    ``url`` may be an ``env:NAME`` / ``keyring:NAME`` reference (the README promises them in
+    any string): it is resolved at every check (``environ`` / ``keyring_get``) and checked
+    as a URL then; a reference that is missing or holds no URL makes the check Unhealthy
+    with a message naming the ``url`` field, never its value.
     """
 
     kind = "external_api"
@@ -43,28 +50,53 @@ class HttpHealthCheck:
         request_timeout: float = 5.0,
         opener: urllib.request.OpenerDirector | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        environ: Mapping[str, str] = os.environ,
+        keyring_get: Callable[[str, str], str | None] | None = None,
     ) -> None:
-        parts = urlsplit(url)
+        self._ref = url if is_secret_ref(url) else None
+        self._environ = environ
+        self._keyring_get = keyring_get
+        parts = urlsplit("http://unresolved" if self._ref else url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"expected an http(s) URL, got {redact_url(url)!r}")
         self.url = url
         self.expected_status = expected_status
         self.latency_warning = latency_warning
-        self.name = name or f"http:{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        self.name = name or (f"http:{self._ref}" if self._ref else
+                             f"http:{parts.hostname}" + (f":{parts.port}" if parts.port else ""))
         self.timeout = timeout
         self._request_timeout = (timeout or request_timeout) + _GRACE
         self._opener = opener
         self._clock = clock
-        self._shown = redact_url(url)
+        self._shown = url if self._ref else redact_url(url)
+
+    def _target(self) -> str | HealthCheckResult:
+        """The URL to GET, or the Unhealthy result saying why the reference gives none."""
+        if self._ref is None:
+            return self.url
+        try:
+            value = resolve_secret(self._ref, environ=self._environ,
+                                   keyring_get=self._keyring_get).strip()
+        except SecretError as exc:
+            return HealthCheckResult.unhealthy(f"url: {exc}", url=self._ref)
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return HealthCheckResult.unhealthy(
+                f"url: {self._ref} does not hold an http:// or https:// URL", url=self._ref)
+        self._shown = redact_url(value)
+        return value
 
     def check(self) -> HealthCheckResult:
         """One GET; the body is not read."""
         import urllib.error
         import urllib.request
 
+        target = self._target()
+        if isinstance(target, HealthCheckResult):
+            return target
         if self._opener is None:
             self._opener = urllib.request.build_opener()
-        req = urllib.request.Request(self.url, method="GET",
+        req = urllib.request.Request(target, method="GET",
                                      headers={"User-Agent": "timeline-telemetry-health"})
         started = self._clock()
         try:

@@ -8,7 +8,7 @@ from timeline_telemetry.metrics import Labels, MetricKind, Metrics
 
 from .model import HealthReport, HealthStatus, worst
 
-__all__ = ["KIND_METRICS", "record_health_metrics"]
+__all__ = ["KIND_METRICS", "UNKNOWN_UNTIL_CHECKED", "record_health_metrics"]
 
 #: Which check kinds feed which of the design document's gauges (the worst of several checks
 #: of a kind).
@@ -20,12 +20,18 @@ KIND_METRICS: dict[str, str] = {
     "ffmpeg": "ffmpeg_health_status",
 }
 
+#: Kinds whose gauge the design document lists as predefined although no check of that kind
+#: runs unless configured: exposed as 0 (Unknown) until one exists, so dashboards and alert
+#: rules copied from the document find the series instead of "no data".
+UNKNOWN_UNTIL_CHECKED: frozenset[str] = frozenset({"database", "external_api"})
+
 
 def record_health_metrics(metrics: Metrics, report: HealthReport) -> None:
     """Set the gauges from ``report`` and observe the durations of its fresh results.
 
     ``system_health_status`` is the overall status; each gauge of :data:`KIND_METRICS` is the
-    worst of its kind's checks (and disappears when no check of that kind is left);
+    worst of its kind's checks (and disappears when no check of that kind is left, except
+    those of :data:`UNKNOWN_UNTIL_CHECKED`, which read 0);
     ``health_check_status{check}`` has one series per check; ``health_check_duration_seconds``
     gets an observation for every check that ran for this report (not cached results).
     Values are the design document's numbers (0 Unknown, 1 Healthy, 2 Warning, 3 Unhealthy).
@@ -40,6 +46,8 @@ def record_health_metrics(metrics: Metrics, report: HealthReport) -> None:
     for kind, metric in KIND_METRICS.items():
         statuses = by_kind.get(kind)
         values: list[tuple[Labels, float]] = [((), float(worst(statuses)))] if statuses else []
+        if not statuses and kind in UNKNOWN_UNTIL_CHECKED:
+            values = [((), float(HealthStatus.UNKNOWN))]
         metrics.replace_series(metric, MetricKind.GAUGE, values)
     metrics.replace_series("health_check_status", MetricKind.GAUGE, per_check)
     for name in report.fresh:

@@ -7,11 +7,17 @@ instrument the editor calls ``frames_processed`` (counter), ``frames_processed_t
 on the design document's family. A name that is one of the agent's own metrics (``system_*``...) is
 rejected rather than mixed into the agent's series.
 
+Instrumentation scope, as the compatibility spec says: every series of a scope with a name
+carries ``otel_scope_name`` (and ``otel_scope_version`` when it has one).
+
 Resource attributes, as the compatibility spec says: ``service.namespace``/``service.name``
 become the ``job`` label and ``service.instance.id`` the ``instance`` label of every series;
 all other resource attributes go to one ``target_info`` series per (job, instance) with value
 1 (join on job/instance in PromQL). Prometheus scraping the agent renames these to
 ``exported_job``/``exported_instance`` unless the scrape config sets ``honor_labels: true``.
+
+Exemplars of monotonic sums and histograms with a trace id are kept (newest per series, or
+per bucket) in ``Metrics.exemplars`` and shown by the OpenMetrics exposition.
 
 Data: monotonic cumulative sums set counter totals, monotonic delta sums add to them;
 non-monotonic sums and gauges are gauges (delta non-monotonic sums are accumulated here);
@@ -46,6 +52,7 @@ from opentelemetry.proto.metrics.v1 import metrics_pb2 as pb
 from timeline_telemetry.config.schema import IngestLimitsConfig
 from timeline_telemetry.metrics.api import Metrics
 from timeline_telemetry.metrics.catalog import APPLICATION_METRICS, DEFAULT_CATALOG
+from timeline_telemetry.metrics.exemplars import Exemplar
 from timeline_telemetry.metrics.model import Labels, MetricKind, MetricSpec
 
 from .attributes import cap_attributes
@@ -70,6 +77,7 @@ _SEED_UNIT_SUFFIX = {"ms": "ms", "By": "bytes", "{frame}/s": "fps", "1/s": "fps"
                      "%": "percent", "s": "seconds"}
 _MAX_ERRORS_KEPT = 5
 _MAX_DELTA_GAUGES = 50_000
+_MAX_EXEMPLARS_PER_POINT = 16
 
 
 @dataclass
@@ -150,9 +158,10 @@ class MetricsSink:
             resource_labels = self._resource(rm.resource.attributes, out, tally)
             job = resource_labels.get("job", "")
             for sm in rm.scope_metrics:
+                scoped = self._scope_labels(resource_labels, sm.scope)
                 for metric in sm.metrics:
                     try:
-                        self._metric(metric, _Ctx(resource_labels, job, out, tally))
+                        self._metric(metric, _Ctx(scoped, job, out, tally))
                     except ValueError as exc:  # a label or kind Metrics refuses
                         out.reject(_points(metric), f"{clip(metric.name)}: {exc}")
         if self._rejections is not None:
@@ -195,6 +204,19 @@ class MetricsSink:
             if self._metrics.kind_of(TARGET_INFO.name) is None:
                 self._metrics.declare(TARGET_INFO)
             self._metrics.replace_series(TARGET_INFO.name, MetricKind.GAUGE, series)
+        return labels
+
+    def _scope_labels(self, resource: dict[str, str], scope: Any) -> dict[str, str]:
+        """``otel_scope_name`` / ``otel_scope_version`` beside the resource's labels, as the
+        compatibility spec says, so two libraries' instruments of one name stay apart and a
+        user can tell which one a series came from. Cut to the attribute length limit; the
+        series limits bound how many distinct scopes can add series."""
+        cap = self.limits.max_attribute_value_length
+        labels = dict(resource)
+        if scope.name:
+            labels["otel_scope_name"] = scope.name[:cap]
+        if scope.version:
+            labels["otel_scope_version"] = scope.version[:cap]
         return labels
 
     # -- limits ---------------------------------------------------------------------------
@@ -383,6 +405,8 @@ class MetricsSink:
                     m.increment_counter(target.name, value, labels)
                 else:
                     m.set_counter_total(target.name, value, labels)
+                if dp.exemplars:
+                    self._exemplars(target.name, labels, dp.exemplars, ())
             elif delta:
                 key = (target.name, labels)
                 with self._lock:
@@ -421,8 +445,32 @@ class MetricsSink:
             )
             if ok:
                 out.accepted += 1
+                if dp.exemplars:
+                    self._exemplars(target.name, labels, dp.exemplars,
+                                    self._metrics.histogram_bounds(target.name))
             else:
                 out.reject(1, f"{clip(metric.name)}: series limit reached")
+
+
+    def _exemplars(self, name: str, labels: Labels, exemplars: Iterable[pb.Exemplar],
+                   bounds: tuple[float, ...]) -> None:
+        """Keep the traced exemplars of one data point (the compatibility spec: trace_id and
+        span_id as hex; a histogram's on the bucket of its value). At most
+        ``_MAX_EXEMPLARS_PER_POINT`` are looked at; the store bounds the total."""
+        store = self._metrics.exemplars
+        for n, ex in enumerate(exemplars):
+            if n >= _MAX_EXEMPLARS_PER_POINT:
+                break
+            if len(ex.trace_id) != 16 or len(ex.span_id) != 8:
+                continue  # only traced exemplars link anywhere
+            value = float(ex.as_int) if ex.WhichOneof("value") == "as_int" else ex.as_double
+            if not math.isfinite(value):
+                continue
+            bucket = -1
+            if bounds:
+                bucket = next((i for i, b in enumerate(bounds) if value <= b), len(bounds) - 1)
+            store.record(name, labels, Exemplar(value, ex.time_unix_nano / 1e9,
+                                                 ex.trace_id.hex(), ex.span_id.hex()), bucket)
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,6 +98,9 @@ class OtlpReceiver:
         self._sink = sink
         self.trace_exporters = trace_exporters if trace_exporters is not None else TraceExporters()
         self.logs_exporter = logs_exporter
+        #: Called with each logs request once it is capped and masked (the manager's
+        #: ``telemetry.logs``: the ECS file, the OTLP logs exporters); its errors are logged.
+        self.log_listener: Callable[[ExportLogsServiceRequest, int], None] | None = None
         self._loop_logged = False
         self.server = LocalHttpServer(
             host, port, max_body_bytes=max_body_bytes, setting=PORT_SETTING, env=None,
@@ -274,6 +277,11 @@ class OtlpReceiver:
             self._count("logs", n)
             if self.logs_exporter is not None and n:
                 self.logs_exporter.export(OtlpBatch(msg, n))
+            if self.log_listener is not None and n:
+                try:
+                    self.log_listener(msg, n)
+                except Exception:  # the editor's request is accepted whatever happens here
+                    _log.exception("handing received log records on failed")
             return ExportLogsServiceResponse()
 
         return self._serve(req, "logs", ExportLogsServiceRequest, handle)

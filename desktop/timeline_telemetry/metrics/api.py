@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .catalog import DEFAULT_CATALOG
+from .exemplars import ExemplarStore
 from .instruments import (
     AttributeInput,
     Counter,
@@ -74,6 +75,9 @@ class Metrics:
         self._instruments: dict[str, Instrument[object]] = {}
         self._sample_owner: dict[str, str] = {}
         self._dropped = 0
+        #: Exemplars of received counters and histograms (the OpenMetrics exposition shows
+        #: them); bounded, see :class:`~timeline_telemetry.metrics.exemplars.ExemplarStore`.
+        self.exemplars = ExemplarStore()
 
     # -- the design document's API ------------------------------------------------------
     def increment_counter(
@@ -235,7 +239,8 @@ class Metrics:
             series = inst.series()
             if series:
                 families.append(MetricFamily(inst.spec, tuple(series)))
-        return Snapshot(self._clock(), tuple(families))
+        return Snapshot(self._clock(), tuple(families),
+                        self.exemplars if len(self.exemplars) else None)
 
     def flat_samples(self) -> list[FlatSample]:
         """Shortcut for ``snapshot().flat_samples()``."""

@@ -42,15 +42,15 @@ SYSTEM_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("system_disk_usage_bytes", G, "Used space per watched mount.", "bytes"),
     MetricSpec("system_disk_available_bytes", G, "Free space per watched mount.", "bytes"),
     MetricSpec(
-        "system_network_bytes_sent",
-        G,
-        "Bytes sent on all interfaces since boot (cumulative; use rate()).",
+        "system_network_bytes_sent_total",
+        C,
+        "Bytes sent on all non-loopback interfaces since boot.",
         "bytes",
     ),
     MetricSpec(
-        "system_network_bytes_received",
-        G,
-        "Bytes received on all interfaces since boot (cumulative; use rate()).",
+        "system_network_bytes_received_total",
+        C,
+        "Bytes received on all non-loopback interfaces since boot.",
         "bytes",
     ),
     MetricSpec("system_cpu_core_usage_percent", G, "CPU usage per logical core (%).", "percent"),
@@ -63,6 +63,28 @@ SYSTEM_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("system_disk_written_bytes_total", C, "Bytes written to all disks.", "bytes"),
     MetricSpec("system_disk_reads_total", C, "Read operations on all disks.", ""),
     MetricSpec("system_disk_writes_total", C, "Write operations on all disks.", ""),
+    MetricSpec("system_disk_read_time_seconds_total", C,
+               "Time spent reading, summed over all disks (rate over reads = latency).",
+               "seconds"),
+    MetricSpec("system_disk_write_time_seconds_total", C,
+               "Time spent writing, summed over all disks (rate over writes = latency).",
+               "seconds"),
+    MetricSpec("system_network_device_bytes_sent_total", C,
+               "Bytes sent per interface (label device).", "bytes"),
+    MetricSpec("system_network_device_bytes_received_total", C,
+               "Bytes received per interface (label device).", "bytes"),
+    MetricSpec("system_disk_device_read_bytes_total", C,
+               "Bytes read per block device (label device).", "bytes"),
+    MetricSpec("system_disk_device_written_bytes_total", C,
+               "Bytes written per block device (label device).", "bytes"),
+    MetricSpec("system_disk_device_reads_total", C,
+               "Read operations per block device (label device).", ""),
+    MetricSpec("system_disk_device_writes_total", C,
+               "Write operations per block device (label device).", ""),
+    MetricSpec("system_disk_device_read_time_seconds_total", C,
+               "Time spent reading per block device (label device).", "seconds"),
+    MetricSpec("system_disk_device_write_time_seconds_total", C,
+               "Time spent writing per block device (label device).", "seconds"),
 )
 
 EDITOR_METRICS: tuple[MetricSpec, ...] = (
@@ -109,6 +131,81 @@ GPU_METRICS: tuple[MetricSpec, ...] = (
         "gpu_decoder_utilization_percent", G, "Video decoder (NVDEC) utilisation (%).", "percent"
     ),
     MetricSpec("gpu_temperature_celsius", G, "GPU core temperature.", "celsius"),
+    MetricSpec("gpu_sm_clock_hertz", G, "GPU SM (core) clock.", "hertz"),
+    MetricSpec("gpu_memory_clock_hertz", G, "GPU memory clock.", "hertz"),
+    MetricSpec("gpu_power_usage_watts", G, "GPU power draw.", "watts"),
+    MetricSpec("gpu_power_limit_watts", G, "GPU power limit in force.", "watts"),
+    MetricSpec(
+        "gpu_throttle_reason", G,
+        "1 while the GPU clocks are held back for this reason (label reason: sw_power_cap, "
+        "sw_thermal, hw_thermal, hw_slowdown, hw_power_brake, gpu_idle, ...).", "",
+    ),
+    MetricSpec("gpu_encoder_sessions", G, "Active NVENC encoder sessions.", ""),
+    MetricSpec("gpu_encoder_fps", G, "Average frame rate of the NVENC sessions.", ""),
+    MetricSpec(
+        "gpu_encoder_latency_seconds", G, "Average encode latency of the NVENC sessions.",
+        "seconds",
+    ),
+    MetricSpec("gpu_fbc_sessions", G, "Active frame buffer capture (NvFBC) sessions.", ""),
+    MetricSpec("gpu_fbc_fps", G, "Average frame rate of the NvFBC sessions.", ""),
+    MetricSpec(
+        "gpu_fbc_latency_seconds", G, "Average capture latency of the NvFBC sessions.",
+        "seconds",
+    ),
+    MetricSpec("gpu_processes", G, "Processes holding memory on the GPU.", ""),
+    MetricSpec(
+        "process_gpu_utilization_percent", G,
+        "GPU SM utilisation by process name (labels gpu, role: main/child/other, name; "
+        "the busiest other names, the rest as (rest)).", "percent",
+    ),
+    MetricSpec(
+        "process_gpu_encoder_utilization_percent", G,
+        "NVENC utilisation by process name (labels gpu, role, name).", "percent",
+    ),
+    MetricSpec(
+        "process_gpu_decoder_utilization_percent", G,
+        "NVDEC utilisation by process name (labels gpu, role, name).", "percent",
+    ),
+    MetricSpec(
+        "process_gpu_memory_used_bytes", G,
+        "GPU memory (VRAM) by process name (labels gpu, role, name).", "bytes",
+    ),
+    MetricSpec(
+        "process_gpu_encoder_sessions", G,
+        "NVENC sessions by process name (labels gpu, role, name).", "",
+    ),
+    MetricSpec(
+        "process_gpu_encoder_fps", G,
+        "Frames per second encoded by process name, summed over its sessions.", "",
+    ),
+    MetricSpec(
+        "process_gpu_encoder_latency_seconds", G,
+        "Average encode latency by process name (labels gpu, role, name).", "seconds",
+    ),
+    MetricSpec(
+        "editor_gpu_utilization_percent", G,
+        "GPU SM utilisation of the editor and its children (label gpu).", "percent",
+    ),
+    MetricSpec(
+        "editor_gpu_encoder_utilization_percent", G,
+        "NVENC utilisation of the editor and its children (label gpu).", "percent",
+    ),
+    MetricSpec(
+        "editor_gpu_decoder_utilization_percent", G,
+        "NVDEC utilisation of the editor and its children (label gpu).", "percent",
+    ),
+    MetricSpec(
+        "editor_gpu_memory_used_bytes", G,
+        "GPU memory (VRAM) of the editor and its children (label gpu).", "bytes",
+    ),
+    MetricSpec(
+        "editor_gpu_encoder_sessions", G,
+        "NVENC sessions of the editor and its children (label gpu).", "",
+    ),
+    MetricSpec(
+        "editor_gpu_encoder_fps", G,
+        "Frames per second the editor and its children encode with NVENC (label gpu).", "",
+    ),
 )
 
 AGENT_METRICS: tuple[MetricSpec, ...] = (
@@ -139,6 +236,23 @@ AGENT_METRICS: tuple[MetricSpec, ...] = (
         "seconds",
     ),
     MetricSpec("telemetry_export_errors_total", C, "Failed exports (label exporter).", ""),
+    MetricSpec(
+        "telemetry_remote_write_samples_sent_total", C,
+        "Samples a remote-write exporter delivered (label exporter).", "",
+    ),
+    MetricSpec(
+        "telemetry_remote_write_behind_seconds", G,
+        "How far a remote-write exporter's cursor is behind the newest sample (label "
+        "exporter).", "seconds",
+    ),
+    MetricSpec(
+        "telemetry_remote_write_sent_bytes_total", C,
+        "Compressed request bytes a remote-write exporter sent (label exporter).", "bytes",
+    ),
+    MetricSpec(
+        "telemetry_remote_write_samples_dropped_total", C,
+        "Samples a remote-write receiver refused for good (labels exporter, reason).", "",
+    ),
     MetricSpec(
         "telemetry_job_duration_seconds", G,
         "Duration of each periodic job's last run (label job: collect, health, alerts, ...).",

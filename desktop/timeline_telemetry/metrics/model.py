@@ -9,6 +9,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .exemplars import ExemplarStore
 
 #: Label set of one series: ``(name, value)`` pairs sorted by name.
 Labels = tuple[tuple[str, str], ...]
@@ -122,6 +126,8 @@ class Snapshot:
 
     timestamp: float
     families: tuple[MetricFamily, ...] = field(default_factory=tuple)
+    #: Exemplars of the families (OpenMetrics exposition only); None when none are kept.
+    exemplars: ExemplarStore | None = field(default=None, compare=False)
 
     def flat_samples(self) -> Iterator[FlatSample]:
         """All samples of all families, in family order."""

@@ -11,7 +11,7 @@ studio's is legitimate.
 
 from __future__ import annotations
 
-import secrets
+import os
 
 __all__ = ["INSTANCE_HEADER", "instance_id"]
 
@@ -22,5 +22,7 @@ _id: list[str] = []
 def instance_id() -> str:
     """This process's random id (made on first use)."""
     if not _id:
-        _id.append(secrets.token_hex(8))
+        # os.urandom is what secrets.token_hex reads; importing secrets would map libcrypto
+        # (~3.4 MB resident) into every agent through hashlib.
+        _id.append(os.urandom(8).hex())
     return _id[0]

@@ -32,6 +32,7 @@ from timeline_telemetry.config.schema import (
     EmailActionConfig,
     JaegerExporterConfig,
     OtlpExporterConfig,
+    RemoteWriteExporterConfig,
     TelemetryConfig,
 )
 from timeline_telemetry.net.urls import redact_url
@@ -90,7 +91,8 @@ def upstream_targets(config: TelemetryConfig) -> tuple[list[ProbeTarget], list[s
     """The configured upstreams and notes on those not tried (a URL held as a secret
     reference is not resolved here: it is named, not tried)."""
     from timeline_telemetry.config.secrets import is_secret_ref
-    from timeline_telemetry.tracing.otlp_http import jaeger_otlp_url, otlp_signal_url
+    from timeline_telemetry.tracing.otel_env import otlp_settings
+    from timeline_telemetry.tracing.otlp_http import jaeger_otlp_url
 
     targets: list[ProbeTarget] = []
     notes: list[str] = []
@@ -101,13 +103,25 @@ def upstream_targets(config: TelemetryConfig) -> tuple[list[ProbeTarget], list[s
         else:
             notes.append(found)
 
+    otlp = [(f"traces[{i}] Otlp", "traces", exp) for i, exp in enumerate(
+        config.tracing.exporters if config.tracing.enabled else ())
+        if isinstance(exp, OtlpExporterConfig)]
+    otlp += [(f"logs[{i}] Otlp", "logs", exp) for i, exp in enumerate(config.logs.exporters)]
+    for name, signal, oexp in otlp:
+        # The endpoint as it will be used: from the file, else OTEL_EXPORTER_OTLP_*.
+        url = otlp_settings(oexp, signal).url
+        if is_secret_ref(url):
+            notes.append(f"{name}: the endpoint is a secret reference, not tried")
+        else:
+            add(_from_url(name, "Otlp", url, redact_url(url)))
     for i, exp in enumerate(config.tracing.exporters if config.tracing.enabled else ()):
-        if isinstance(exp, OtlpExporterConfig):
-            url = otlp_signal_url(exp.endpoint)
-            add(_from_url(f"traces[{i}] Otlp", "Otlp", url, redact_url(url)))
-        elif isinstance(exp, JaegerExporterConfig):
+        if isinstance(exp, JaegerExporterConfig):
             url = jaeger_otlp_url(exp.endpoint)[0]
             add(_from_url(f"traces[{i}] Jaeger", "Jaeger", url, redact_url(url)))
+    for i, mexp in enumerate(config.metrics.exporters if config.metrics.enabled else ()):
+        if isinstance(mexp, RemoteWriteExporterConfig):
+            add(_from_url(f"metrics[{i}] RemoteWrite", "RemoteWrite", mexp.url,
+                          redact_url(mexp.url)))
     for action in config.alerts.actions if config.alerts.enabled else ():
         if isinstance(action, EmailActionConfig):
             tls = action.security == "tls"

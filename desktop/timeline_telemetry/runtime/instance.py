@@ -69,7 +69,7 @@ class AgentInfo:
             return None
 
     def one_line(self) -> str:
-        """``tray (pid 4242), /metrics at http://127.0.0.1:9090/metrics, ...``."""
+        """``tray (pid 4242), /metrics at http://127.0.0.1:9464/metrics, ...``."""
         parts = [f"{self.mode} (pid {self.pid}, config {self.config})"]
         parts += [f"{name} at {url}" for name, url in self.listeners.items()]
         return ", ".join(parts)

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from opentelemetry import trace as otel_trace
@@ -38,6 +38,7 @@ from timeline_telemetry.metrics.api import Metrics
 
 from .api import Tracer
 from .batch import OtlpBatch
+from .otel_env import agent_resource, agent_sampler, sdk_disabled
 from .pipeline import TraceExporters
 
 if TYPE_CHECKING:
@@ -77,21 +78,31 @@ def build_trace_exporters(
 
             sender = JsonLinesSender(cfg.path, max_bytes=cfg.max_bytes, backups=cfg.backups)
         elif isinstance(cfg, OtlpExporterConfig):
+            from .otel_env import otlp_settings
             from .otlp_http import OtlpHttpSender, otlp_signal_url
 
+            st = otlp_settings(cfg, "traces", environ)
+            if st.sources:
+                _log.info("Otlp trace exporter: %s from the environment", ", ".join(st.sources))
             sender = OtlpHttpSender(
-                otlp_signal_url(cfg.endpoint), headers=cfg.headers,
-                compression=cfg.compression, environ=environ, keyring_get=keyring_get,
+                st.url, headers=st.headers, compression=st.compression, environ=environ,
+                keyring_get=keyring_get, url_field="tracing.exporters Otlp.endpoint",
+                finish_url=otlp_signal_url if st.append_path else None,
             )
-            timeout = cfg.timeout
+            timeout = st.timeout_s
         elif isinstance(cfg, JaegerExporterConfig):
+            from timeline_telemetry.config.secrets import is_secret_ref
+
             from .otlp_http import OtlpHttpSender, jaeger_otlp_url
 
-            url, warning = jaeger_otlp_url(cfg.endpoint)
+            url, warning = (cfg.endpoint, None) if is_secret_ref(cfg.endpoint) \
+                else jaeger_otlp_url(cfg.endpoint)
             if warning:
                 _log.warning("%s", warning)
             sender = OtlpHttpSender(url, compression=cfg.compression, name=None,
-                                    environ=environ, keyring_get=keyring_get)
+                                    environ=environ, keyring_get=keyring_get,
+                                    url_field="tracing.exporters Jaeger.endpoint",
+                                    finish_url=lambda u: jaeger_otlp_url(u)[0])
             sender.name = sender.name.replace(":otlp:", ":jaeger:", 1)
         else:  # pragma: no cover (the config parser accepts no other kind)
             raise TypeError(f"unknown trace exporter config {cfg!r}")
@@ -105,6 +116,7 @@ def build_tracer(
     *,
     resource: Mapping[str, str],
     metrics: Metrics,
+    resource_given: Collection[str] = (),
     exporters: TraceExporters | None = None,
     policy: RetryPolicy = DEFAULT_RETRY,
     environ: Mapping[str, str] = os.environ,
@@ -114,7 +126,10 @@ def build_tracer(
     """The agent's :class:`Tracer` with its exporters started.
 
     ``resource`` (``service.name``, ``service.version``, ``host.name``) describes the agent
-    in every exported span. ``exporters`` overrides what the config would build (tests).
+    in every exported span; ``OTEL_SERVICE_NAME`` / ``OTEL_RESOURCE_ATTRIBUTES`` override
+    its keys except those in ``resource_given`` (set by the config file), and
+    ``OTEL_SDK_DISABLED`` / ``OTEL_TRACES_SAMPLER`` apply as ``otel_env`` says.
+    ``exporters`` overrides what the config would build (tests).
     Call ``shutdown`` on the result.
     """
     batch = tracing_config.batch_export
@@ -124,32 +139,32 @@ def build_tracer(
             policy=policy, environ=environ, keyring_get=keyring_get, console_stream=console_stream,
         )
     exporters.start()
-    if not tracing_config.enabled:
+    if not tracing_config.enabled or sdk_disabled(tracing_config):
         return Tracer(NoOpTracer(), exporters=exporters)
     if tracing_config.debug_mode and tracing_config.sample_rate < 1.0:
         _log.info("tracing.debug_mode: sampling every trace (sample_rate %g is ignored)",
                   tracing_config.sample_rate)
-    sdk = _DeferredSdkTracer(lambda: _make_provider(tracing_config, resource, exporters))
+    sdk = _DeferredSdkTracer(
+        lambda: _make_provider(tracing_config, resource, resource_given, exporters)
+    )
     return Tracer(sdk, exporters=exporters, flush=sdk.flush, stop=sdk.stop)
 
 
 def _make_provider(
-    tracing_config: TracingConfig, resource: Mapping[str, str], exporters: TraceExporters
+    tracing_config: TracingConfig,
+    resource: Mapping[str, str],
+    resource_given: Collection[str],
+    exporters: TraceExporters,
 ) -> TracerProvider:
-    from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import SpanLimits, TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-    from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased, TraceIdRatioBased
 
     from .sdk_bridge import LoggingSpanProcessor, SdkBridge
 
     batch = tracing_config.batch_export
-    sampler = ParentBased(
-        ALWAYS_ON if tracing_config.debug_mode else TraceIdRatioBased(tracing_config.sample_rate)
-    )
     provider = TracerProvider(
-        sampler=sampler,
-        resource=Resource(dict(resource)),
+        sampler=agent_sampler(tracing_config),
+        resource=agent_resource(resource, resource_given),
         span_limits=SpanLimits(
             max_span_attributes=tracing_config.max_attributes_per_span,
             max_events=tracing_config.max_events_per_span,

@@ -17,9 +17,9 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from timeline_telemetry.config.secrets import SecretError, resolve_secret
+from timeline_telemetry.config.secrets import SecretError, is_secret_ref, resolve_secret
 from timeline_telemetry.delivery import DeliveryError
 from timeline_telemetry.net.loop_guard import INSTANCE_HEADER, instance_id
 from timeline_telemetry.net.urls import redact_url
@@ -98,32 +98,71 @@ class OtlpHttpSender:
         environ: Mapping[str, str] = os.environ,
         keyring_get: KeyringGet | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        url_field: str = "endpoint",
+        finish_url: Callable[[str], str] | None = None,
     ) -> None:
         if compression not in ("gzip", "none"):
             raise ValueError(f"compression must be 'gzip' or 'none', got {compression!r}")
+        # An env:/keyring: URL is resolved at every attempt and checked then; the error
+        # names the config field, never the value.
+        self._conn: http.client.HTTPConnection | None = None
+        self._url_ref = url if is_secret_ref(url) else None
+        self._url_field = url_field
+        self._finish_url = finish_url
+        self._parts = urlsplit("http://unresolved/")
+        self._path = "/"
         self.url = url
-        self._parts: SplitResult = urlsplit(url)
-        if self._parts.scheme not in ("http", "https") or not self._parts.hostname:
-            raise ValueError(f"not an http(s) URL: {redact_url(url)}")
-        self._path = self._parts.path or "/"
-        if self._parts.query:
-            self._path += "?" + self._parts.query
+        if self._url_ref is None:
+            self._set_url(finish_url(url) if finish_url else url)
         self.compression = compression
         self.signal = signal
-        self.name = name or f"{signal}:otlp:{self._parts.hostname}:{self._port()}"
+        where = (f"{self._parts.hostname}:{self._port()}" if self._url_ref is None
+                 else self._url_ref)
+        self.name = name or f"{signal}:otlp:{where}"
         self._headers = dict(headers or {})
         self._environ = environ
         self._keyring_get = keyring_get
         self._ssl_context = ssl_context
-        self._conn: http.client.HTTPConnection | None = None
 
     # -- Sender ---------------------------------------------------------------------------
     def open(self) -> None:
         """Connections are made on first delivery."""
 
+    def _set_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) URL: {redact_url(url)}")
+        if (parts.scheme, parts.netloc) != (self._parts.scheme, self._parts.netloc):
+            self.close()  # another server: the old connection is of no use
+        self._parts = parts
+        self._path = parts.path or "/"
+        if parts.query:
+            self._path += "?" + parts.query
+        if self._url_ref is None:
+            self.url = url
+
+    def _resolve_url(self) -> None:
+        ref = self._url_ref
+        if ref is None:
+            return
+        try:
+            value = resolve_secret(ref, environ=self._environ, keyring_get=self._keyring_get)
+        except SecretError as exc:
+            raise DeliveryError(f"{self._url_field}: {exc}", retryable=True) from None
+        value = value.strip()
+        try:
+            self._set_url(self._finish_url(value) if self._finish_url else value)
+        except ValueError:
+            raise DeliveryError(
+                f"{self._url_field}: {ref} does not hold an http:// or https:// URL with a "
+                "host", retryable=False,
+            ) from None
+
     def deliver(self, batch: OtlpBatch, *, timeout_s: float) -> int:
         """POST the request; return the items the server rejected (partial success)."""
         import http.client
+
+        self._resolve_url()
         body = batch.message.SerializeToString()
         headers = {
             "Content-Type": "application/x-protobuf",

@@ -23,11 +23,12 @@ def run_tray_app(
     argv: Sequence[str],
     *,
     config_source: Callable[[], TelemetryConfig] | None = None,
+    open_page: str = "",
 ) -> int:
     """Start the tray app (see :func:`timeline_telemetry.ui.app.run_tray_app`)."""
     from .app import run_tray_app as _run
 
-    return _run(config, paths, argv, config_source=config_source)
+    return _run(config, paths, argv, config_source=config_source, open_page=open_page)
 
 
 def report_startup_failure(

@@ -19,6 +19,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     group.add_argument("--config", type=Path, metavar="PATH", help="JSON config file")
     group.add_argument("--preset",
                        choices=("workstation", "development", "production", "high-load"))
+    parser.add_argument("--open", metavar="PAGE", default="",
+                        choices=("overview", "metrics", "health", "alerts", "traces",
+                                 "exporters"),
+                        help="open the dashboard at this page (in the running instance "
+                             "if there is one)")
     args = parser.parse_args(argv)
     from timeline_telemetry.config import ConfigError, resolve_config
     from timeline_telemetry.logsetup import configure_logging
@@ -38,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .app import run_tray_app
 
     return run_tray_app(config, paths, [sys.argv[0]], config_source=lambda: resolve_config(
-        cli_path=args.config, preset=args.preset, environ=dict(os.environ), paths=paths))
+        cli_path=args.config, preset=args.preset, environ=dict(os.environ), paths=paths),
+        open_page=args.open)
 
 
 if __name__ == "__main__":

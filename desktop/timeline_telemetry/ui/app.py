@@ -15,9 +15,10 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from timeline_telemetry.config import TelemetryConfig
@@ -26,11 +27,11 @@ from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.runtime import AgentRuntime
 
 from .alerts_adapter import AlertManagerView
-from .bundle_dialog import BundleProgress, confirm_bundle
 from .controller import AppController
 from .desktop import has_display, open_folder
 from .executor import QtPoolExecutor
 from .notifier import TrayNotifier
+from .prefs import load_prefs
 from .providers import AlertsView, BundleExporter
 from .single import SingleInstance, server_name
 from .tray import TrayController
@@ -95,8 +96,11 @@ class TrayApp(QObject):
         self.controller = AppController(runtime, self.runner, self.centre,
                                         alerts=alerts, bundle=bundle, parent=self)
         self.tray = TrayController(self.controller, config_dir=paths.config_dir,
-                                   log_dir=paths.log_dir, open_path=open_folder, parent=self)
+                                   log_dir=paths.log_dir, open_path=open_folder,
+                                   tray_value=load_prefs(paths.config_dir).tray_value,
+                                   parent=self)
         self.notifier = TrayNotifier(self.centre, self.tray.tray, self)
+        self.notifier.snooze_requested.connect(self.snooze_alert)
         self.tray_available = (QSystemTrayIcon.isSystemTrayAvailable()
                                if tray_available is None else tray_available)
         self.dashboard: DashboardWindow | None = None
@@ -109,6 +113,12 @@ class TrayApp(QObject):
 
     def start(self) -> None:
         """Show the tray icon (or the dashboard with the reason) and what the core has."""
+        if self.notifier.desktop is None and QGuiApplication.platformName() in ("xcb",
+                                                                                "wayland"):
+            # A desktop session: notifications with actions where its server offers them.
+            from .dbus_notify import DesktopNotifications
+
+            self.notifier.desktop = DesktopNotifications.open(self.notifier.action_invoked)
         self.controller.start()
         if self.tray_available:
             self.tray.show()
@@ -136,6 +146,12 @@ class TrayApp(QObject):
         self.dashboard.raise_()
         self.dashboard.activateWindow()
 
+    def snooze_alert(self, key: str, seconds: float = 3600.0) -> None:
+        """Snooze alert ``key`` (a notification's "Snooze 1 h"), on the pool."""
+        alerts = self.controller.alerts
+        if alerts is not None:
+            self.runner.submit(lambda: alerts.snooze(key, seconds))
+
     def _dashboard_closed(self) -> None:
         self.runtime.set_interactive(False)
 
@@ -147,6 +163,8 @@ class TrayApp(QObject):
             return
 
         def previewed(rows: object) -> None:
+            from .bundle_dialog import confirm_bundle  # its dialogs' Qt types: on first use
+
             assert isinstance(rows, list)
             folder = confirm_bundle(rows)
             if folder is not None:
@@ -159,6 +177,8 @@ class TrayApp(QObject):
         self.runner.submit(bundle.preview, previewed, failed, tag="bundle-preview")
 
     def _write_bundle(self, bundle: BundleExporter, folder: Path) -> None:
+        from .bundle_dialog import BundleProgress
+
         dialog = BundleProgress()
 
         def done(path: object) -> None:
@@ -179,6 +199,9 @@ class TrayApp(QObject):
         if self._stopped:
             return
         self._stopped = True
+        if self.notifier.desktop is not None:
+            self.notifier.desktop.close()
+            self.notifier.desktop = None
         self.tray.hide()
         if self.dashboard is not None:
             self.dashboard.close()
@@ -235,6 +258,11 @@ class _RuntimeBundle:
         return result.path
 
 
+def _restore(handlers: Mapping[signal.Signals, Any]) -> None:
+    for s, h in handlers.items():
+        signal.signal(s, h)
+
+
 def run_tray_app(
     config: TelemetryConfig,
     paths: AppPaths,
@@ -244,9 +272,11 @@ def run_tray_app(
     bundle: BundleExporter | None = None,
     environ: Mapping[str, str] = os.environ,
     config_source: Callable[[], TelemetryConfig] | None = None,
+    open_page: str = "",
 ) -> int:
     """Run the tray app until Quit; see the module docstring for exit codes.
-    ``config_source`` re-reads the config on a rule reload, as headless does."""
+    ``config_source`` re-reads the config on a rule reload, as headless does; ``open_page``
+    opens the dashboard at that page (or asks the running instance to)."""
     if not has_display(environ):
         print("timeline-telemetry: no display found (DISPLAY/WAYLAND_DISPLAY unset); on a "
               "server run the agent with 'timeline-telemetry run --headless'", file=sys.stderr)
@@ -265,7 +295,7 @@ def run_tray_app(
         return code
 
     single = SingleInstance(server_name(str(paths.data_dir)))
-    if not single.claim():
+    if not single.claim(open_page):
         # Another tray runs here and claim() asked it to bring its dashboard forward: that
         # window is the answer, so no dialog on top of it; the line says who runs.
         print(f"timeline-telemetry: "
@@ -279,24 +309,35 @@ def run_tray_app(
     tray_app = TrayApp(runtime, paths, alerts=alerts, pool=pool,
                        bundle=bundle if bundle is not None else
                        _RuntimeBundle(runtime, config, paths))
+    # A stop asked while the core starts is kept and honoured once the loop runs (without
+    # this, SIGTERM in that window killed the process before anything was flushed).
+    asked: list[int] = []
+    stops = (signal.SIGINT, signal.SIGTERM)
+    first = {s: signal.signal(s, lambda signum, _f: asked.append(signum)) for s in stops}
     try:
         runtime.start()
     except AlreadyRunning as exc:
+        _restore(first)
         single.release()
         return refuse(str(exc), EXIT_RUNNING)
     except OSError as exc:  # PortInUseError is an OSError too
+        _restore(first)
         single.release()
         return refuse(f"cannot start: {exc}", EXIT_USAGE)
     if alerts is None and runtime.manager.alerts is not None:
         tray_app.controller.alerts = AlertManagerView(runtime.manager.alerts)
         tray_app.tray.refresh_alerts()  # the menu said "not available" until now
-    single.activated.connect(lambda: tray_app.show_dashboard(""))
+    single.activated.connect(tray_app.show_dashboard)
     tray_app.stopped.connect(lambda: app.exit(EXIT_OK))
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         QTimer.singleShot(0, tray_app.quit)
 
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in stops:
+        signal.signal(s, on_signal)
+    old: dict[signal.Signals, Any] = dict(first)
+    if asked:
+        QTimer.singleShot(0, tray_app.quit)
     sighup = getattr(signal, "SIGHUP", None)  # POSIX only; reload the rules as headless does
     if sighup is not None:
         old[sighup] = signal.signal(
@@ -306,12 +347,13 @@ def run_tray_app(
     wake.timeout.connect(lambda: None)
     wake.start(500)
     tray_app.start()
+    if open_page:
+        tray_app.show_dashboard(open_page)
     try:
         code = app.exec()
     finally:
         wake.stop()
-        for s, h in old.items():
-            signal.signal(s, h)
+        _restore(old)
         tray_app.quit()
         single.release()
     _log.info("tray app stopped (exit %d)", code)

@@ -51,6 +51,8 @@ class AppController(QObject):
     exporter_changed = Signal(object)
     notice_posted = Signal()
     rules_reloaded = Signal(object)
+    #: The tray icon's value option changed in Settings (``off``, ``cpu``, ``gpu``, ``ram``).
+    tray_value_changed = Signal(str)
     _core_event = Signal(object)
 
     def __init__(

@@ -2,10 +2,11 @@
 for the rest, secrets to the keyring (never the file), and autostart at login.
 
 Tabs: General and Network (form fields, see ``settings_pages``), Advanced (the JSON) and
-Secrets & startup. The form and the JSON stay in sync: entering Advanced merges the form's
-edits into the JSON; leaving it reloads the form from the JSON (a syntax error keeps the
-user there). Only the keys the user changed are written; every other key, known or not,
-stays as it was, and a setting left at its default stays out of the file.
+Secrets, startup & tray (the tray icon's value, saved in ``ui.json`` and applied at once).
+The form and the JSON stay in sync: entering Advanced merges the form's edits into the JSON;
+leaving it reloads the form from the JSON (a syntax error keeps the user there). Only the
+keys the user changed are written; every other key, known or not, stays as it was, and a
+setting left at its default stays out of the file.
 
 Saving writes the text to a temporary file next to the config, runs the same
 ``validate_file`` as ``config validate``, and only then replaces the config atomically.
@@ -22,6 +23,7 @@ from pathlib import Path
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -49,12 +51,16 @@ from timeline_telemetry.config.lookup import CONFIG_FILE_NAME, DEFAULT_PRESET
 from timeline_telemetry.paths import AppPaths
 
 from .autostart import autostart_enabled, set_autostart
+from .prefs import UiPrefs, load_prefs, save_prefs
 from .settings_form import Field
 from .settings_model import JsonObject, dump_config, key_offset
 from .settings_pages import SettingsForm
 from .workers import JobRunner
 
 __all__ = ["SettingsDialog", "save_config_text"]
+
+_TRAY_VALUE_LABELS = (("off", "Health colour only"), ("cpu", "Health colour and CPU %"),
+                      ("gpu", "Health colour and GPU %"), ("ram", "Health colour and RAM %"))
 
 def save_config_text(text: str, path: Path) -> list[ConfigProblem]:
     """Validate ``text`` as a config; if valid write it to ``path`` atomically.
@@ -89,10 +95,13 @@ class SettingsDialog(QDialog):
         *,
         keyring_set: Callable[[str, str, str], None] | None = None,
         environ: dict[str, str] | None = None,
+        on_tray_value: Callable[[str], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Timeline Telemetry settings")
+        self._paths = paths
+        self._on_tray_value = on_tray_value
         self.resize(720, 600)
         self._runner = runner
         self._keyring_set = keyring_set
@@ -130,7 +139,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.general_page, "General")
         self.tabs.addTab(self.network_page, "Network")
         self.tabs.addTab(self.advanced_page, "Advanced")
-        self.tabs.addTab(self.secrets_page, "Secrets && startup")
+        self.tabs.addTab(self.secrets_page, "Secrets, startup && tray")
         lay.addWidget(self.tabs, 1)
 
         self.problems = QLabel("")
@@ -189,8 +198,29 @@ class SettingsDialog(QDialog):
         self.autostart.setChecked(autostart_enabled(self._environ))
         self.autostart.toggled.connect(self._on_autostart)
         lay.addWidget(self.autostart)
+
+        tray_box = QGroupBox("Tray icon")
+        tray_form = QFormLayout(tray_box)
+        self.tray_value = QComboBox()
+        for key, label in _TRAY_VALUE_LABELS:
+            self.tray_value.addItem(label, key)
+        current = load_prefs(self._paths.config_dir).tray_value
+        self.tray_value.setCurrentIndex(max(0, self.tray_value.findData(current)))
+        self.tray_value.setAccessibleName("Tray icon shows")
+        self.tray_value.setAccessibleDescription(
+            "A live bar and number beside the health colour in the tray icon; applies at once")
+        self.tray_value.currentIndexChanged.connect(self._on_tray_value_changed)
+        tray_form.addRow("Shows", self.tray_value)
+        lay.addWidget(tray_box)
         lay.addStretch(1)
         return page
+
+    def _on_tray_value_changed(self, _index: int) -> None:
+        """Save the tray icon's value (ui.json) and apply it at once."""
+        which = str(self.tray_value.currentData())
+        save_prefs(self._paths.config_dir, UiPrefs(tray_value=which))
+        if self._on_tray_value is not None:
+            self._on_tray_value(which)
 
     # -- form <-> JSON ----------------------------------------------------------------------
     def _decode(self, text: str) -> JsonObject | None:

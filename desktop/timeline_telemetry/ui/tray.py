@@ -17,7 +17,8 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from timeline_telemetry.health import HealthReport
 
 from .controller import AppController
-from .icons import state_icon
+from .icons import panel_theme, state_icon
+from .overview_model import TRAY_VALUES, tray_value
 from .providers import AlertRow
 from .summary import icon_state, tooltip_text
 
@@ -45,11 +46,17 @@ class TrayController(QObject):
         config_dir: Path,
         log_dir: Path,
         open_path: Callable[[Path], None],
+        tray_value: str = "off",
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._ctl = controller
         self._open_path = open_path
+        #: What the icon shows beside the health colour (:data:`TRAY_VALUES`).
+        self.tray_value = tray_value if tray_value in TRAY_VALUES else "off"
+        #: The (state, theme, value) the icon was last painted for: repainted (and the panel
+        #: told) only when the rounded value or the state changes.
+        self.icon_key: tuple[str, str, int | None] | None = None
         self.tray = QSystemTrayIcon(self)
         self.menu = QMenu()
         self._health_names: tuple[tuple[str, str], ...] = ()
@@ -87,6 +94,7 @@ class TrayController(QObject):
         controller.snapshot_ready.connect(self._on_state)
         controller.paused_changed.connect(self._on_paused)
         controller.rules_reloaded.connect(self._on_state)
+        controller.tray_value_changed.connect(self.set_tray_value)
         self._fill_health(None)
         self._fill_alerts(None)
         self._on_state()
@@ -103,7 +111,7 @@ class TrayController(QObject):
     def _on_state(self, *_args: object) -> None:
         ctl = self._ctl
         state = icon_state(ctl.last_report, paused=ctl.paused)
-        self.tray.setIcon(state_icon(state))
+        self._paint_icon(state)
         tip = tooltip_text(ctl.last_report, ctl.last_snapshot, paused=ctl.paused)
         reload = ctl.last_reload
         if reload is not None and not reload.ok:
@@ -111,6 +119,27 @@ class TrayController(QObject):
             tip += f"\nWarning: rules not reloaded ({first[0] if first else 'error'})"
         self.tray.setToolTip(tip)
         self._fill_health(ctl.last_report)
+
+    def set_tray_value(self, which: str) -> None:
+        """Show ``which`` (``off``, ``cpu``, ``gpu``, ``ram``) in the icon from now on."""
+        if which not in TRAY_VALUES:
+            raise ValueError(f"tray value must be one of {TRAY_VALUES}, got {which!r}")
+        self.tray_value = which
+        self._on_state()
+
+    def _paint_icon(self, state: str) -> None:
+        theme = panel_theme()
+        value = tray_value(self._ctl.last_snapshot, self.tray_value)
+        key = (state, theme, None if value is None else round(value))
+        if key == self.icon_key:
+            return
+        self.icon_key = key
+        if value is None:
+            self.tray.setIcon(state_icon(state))
+        else:
+            from .tray_icon import value_icon
+
+            self.tray.setIcon(value_icon(state, float(round(value)), theme))
 
     def _on_paused(self, paused: bool) -> None:
         if self.act_pause.isChecked() != paused:

@@ -1,6 +1,7 @@
 // Type-checks every Grafana dashboard against @grafana/schema's Dashboard type.
 // Each JSON file becomes an object literal assigned to `Dashboard` in generated/*.ts
 // (literal types and excess-property checks apply), then `tsc --noEmit` runs.
+// Every dashboard must also be at the package's current schemaVersion.
 // Usage: node check.mjs [DASHBOARD_DIR]   (default: ../../../resources/grafana/dashboards)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -52,9 +53,17 @@ if (files.length === 0) {
   console.error(`no dashboards in ${dir}`);
   process.exit(2);
 }
+// The schema package's own dashboard default is the schemaVersion of the Grafana it ships
+// with: a dashboard at an older one is migrated on every load (and saved back changed).
+const current = schema.defaultDashboard.schemaVersion;
+const stale = [];
 for (const f of files) {
   usedEnums.clear();
-  const body = literal(JSON.parse(readFileSync(join(dir, f), "utf8")));
+  const parsed = JSON.parse(readFileSync(join(dir, f), "utf8"));
+  if (parsed.schemaVersion !== current) {
+    stale.push(`${f}: schemaVersion ${parsed.schemaVersion}, @grafana/schema has ${current}`);
+  }
+  const body = literal(parsed);
   const enums = [...usedEnums].sort();
   const ts = `import type { Dashboard } from "@grafana/schema";\n` +
     (enums.length ? `import { ${enums.join(", ")} } from "@grafana/schema";\n` : "") +
@@ -68,10 +77,14 @@ writeFileSync(join(out, "tsconfig.json"), JSON.stringify({
   },
   include: ["*.ts"],
 }));
+if (stale.length) {
+  console.error(stale.join("\n"));
+  process.exit(1);
+}
 const tsc = join(here, "node_modules", "typescript", "bin", "tsc");
 try {
   execFileSync(process.execPath, [tsc, "-p", join(out, "tsconfig.json")], { stdio: "inherit" });
 } catch {
   process.exit(1);
 }
-console.log(`ok: ${files.length} dashboards type-check against @grafana/schema`);
+console.log(`ok: ${files.length} dashboards type-check against @grafana/schema at schemaVersion ${current}`);

@@ -16,7 +16,6 @@ resolved and a mail knows whether it opens a thread or continues one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +54,8 @@ def group_key(labels: Mapping[str, str], group_by: Sequence[str]) -> str:
 
 def group_hash(key: str) -> str:
     """SHA-256 of a group key, hex (Alertmanager's ``Key.Hash()``)."""
+    import hashlib  # here: hashlib maps libcrypto (~3.4 MB resident) into every agent
+
     return hashlib.sha256(key.encode()).hexdigest()
 
 

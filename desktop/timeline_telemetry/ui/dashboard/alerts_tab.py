@@ -29,7 +29,7 @@ class AlertsTab(QWidget):
         lay = QVBoxLayout(self)
         self.note = QLabel("")
         lay.addWidget(self.note)
-        self.table = list_table(["Alert", "State", "Severity", "Since", "Summary"])
+        self.table = list_table(["Alert", "State", "Severity", "Since", "Summary"], "Alerts")
         lay.addWidget(self.table)
         buttons = QHBoxLayout()
         self.btn_15m = QPushButton("Snooze 15 min")

@@ -24,7 +24,7 @@ class ExportersTab(QWidget):
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctl = controller
-        self.table = list_table(["Exporter", "State", "Errors", "Detail"])
+        self.table = list_table(["Exporter", "State", "Errors", "Detail"], "Exporters")
         QVBoxLayout(self).addWidget(self.table)
         controller.snapshot_ready.connect(lambda _s: self.refresh(only_if_shown=True))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import QEvent, QRectF, Qt
-from PySide6.QtGui import QColor, QHelpEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QHelpEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QToolTip, QVBoxLayout, QWidget
 
 from timeline_telemetry.health import HealthReport, HealthStatus, HealthTransition
@@ -80,7 +80,7 @@ class StatusTimeline(QWidget):
         now = time.time()
         width = max(1.0, self.width() - _LEFT - 12)
         p.save()
-        p.setPen(QColor("#555"))
+        p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
         draw_ticks(p, (_LEFT, _TOP - 2, width, _ROW * max(1, len(self._rows))), self.span_s,
                    lambda v: "now" if v == 0 else ago(v), step=self.span_s / 4,
                    from_right=True)
@@ -116,8 +116,9 @@ class HealthTab(QWidget):
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctl = controller
-        self.table = list_table(["Check", "Status", "Checked", "Message"])
+        self.table = list_table(["Check", "Status", "Checked", "Message"], "Health checks")
         self.timeline = StatusTimeline()
+        self.timeline.setAccessibleName("Health over time")
         lay = QVBoxLayout(self)
         lay.addWidget(self.table, 3)
         lay.addWidget(self.timeline, 1)

@@ -46,7 +46,9 @@ def draw_ticks(p: QPainter, area: tuple[float, float, float, float], total: floa
     while value <= total * (1 + 1e-9):
         frac = value / total
         x = x0 + width * (1 - frac if from_right else frac)
-        p.setPen(GRID_COLOUR)
+        grid = QColor(text_pen.color())
+        grid.setAlpha(40)  # the text's colour, faint: visible on light and dark
+        p.setPen(grid)
         p.drawLine(round(x), round(y0), round(x), round(y0 + height))
         text = label(value)
         w = fm.horizontalAdvance(text) + 4

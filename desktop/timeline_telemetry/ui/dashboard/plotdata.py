@@ -13,10 +13,13 @@ the history only for the last few seconds.
 from __future__ import annotations
 
 import bisect
+import csv
+import datetime as dt
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TextIO
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +29,8 @@ from timeline_telemetry.metrics import Labels
 
 from .plotspec import PlotSpec, curve_name, rate
 
-__all__ = ["MAX_POINTS", "OVERLAP_S", "TOTAL_EVERY_S", "Curve", "PlotData", "PlotReader"]
+__all__ = ["CSV_MAX_POINTS", "MAX_POINTS", "OVERLAP_S", "TOTAL_EVERY_S", "Curve", "PlotData",
+           "PlotReader", "export_csv"]
 
 MAX_POINTS = 600
 #: An incremental read starts this long before the previous one ended: a sample stamped
@@ -134,3 +138,29 @@ class PlotReader:
             value = sum(latest) / spec.scale if latest else None
             self._totals[spec.total] = (end, value)
         return value
+
+
+#: Points per series in a CSV export (buckets merged beyond that, as ``history show``).
+CSV_MAX_POINTS = 5000
+
+
+def export_csv(history: HistoryStore, spec: PlotSpec, span: float, out: TextIO, *,
+               end: float | None = None) -> int:
+    """Write what ``spec`` plots over the last ``span`` seconds as CSV (``timestamp`` ISO-8601
+    UTC, ``series``, ``value`` in the plot's unit, rates for counters; ``unit``); returns the
+    number of data lines. Read straight from the history, not from the drawn curves."""
+    end = time.time() if end is None else end
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(("timestamp", "series", "value", "unit"))
+    n = 0
+    for index, name in enumerate(spec.metrics):
+        for series in history.query(name, start=end - span, end=end,
+                                    max_points=CSV_MAX_POINTS):
+            pts = rate(list(series.points)) if spec.rate else list(series.points)
+            label = curve_name(spec, index, series.labels) or spec.title
+            for t, v in pts:
+                stamp = dt.datetime.fromtimestamp(t, tz=dt.UTC)
+                writer.writerow((stamp.isoformat(timespec="milliseconds").replace(
+                    "+00:00", "Z"), label, f"{v / spec.scale:.6g}", spec.unit))
+                n += 1
+    return n

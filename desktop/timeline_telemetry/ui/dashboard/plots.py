@@ -14,17 +14,24 @@ of a core at 1 s updates).
 
 from __future__ import annotations
 
+import logging
 import math
+import time
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg  # type: ignore[import-untyped]
-from PySide6.QtGui import QShowEvent
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
+    QPushButton,
     QScrollArea,
     QSplitter,
     QVBoxLayout,
@@ -32,11 +39,16 @@ from PySide6.QtWidgets import (
 )
 
 from timeline_telemetry.ui.controller import AppController
+from timeline_telemetry.ui.overview_model import trend
 
-from .plotdata import PlotData, PlotReader
+from .annotations import Annotation, read_annotations
+from .plotdata import PlotData, PlotReader, export_csv
 from .plotspec import PLOTS, WINDOWS, PlotSpec, plotted_names, sticky_y_range, y_range_for
+from .theme import plot_colours, series_colour
 
-__all__ = ["PUSHED", "MetricsTab"]
+__all__ = ["PUSHED", "MetricsTab", "WorkRegion", "fmt_ago", "fmt_value"]
+
+_log = logging.getLogger(__name__)
 
 #: The title of the last plot, which draws the metric picked in the list.
 PUSHED = "Pushed metric"
@@ -45,12 +57,71 @@ _LEGEND_ROWS = 4
 _NAMES_EVERY = 10
 
 
+#: Major and minor tick spacing (seconds) of the time axis for each window.
+_TICKS = {300.0: (60.0, 30.0), 3600.0: (600.0, 300.0), 86400.0: (4 * 3600.0, 3600.0),
+          7 * 86400.0: (86400.0, 6 * 3600.0)}
+
+
+def fmt_ago(seconds: float) -> str:
+    """A time-axis label: ``now``, ``-45 s``, ``-5 min``, ``-3 h``, ``-2 d``."""
+    s = -seconds if seconds < 0 else seconds
+    if s < 0.5:
+        return "now"
+    if s < 120:
+        return f"-{s:.0f} s"
+    if s < 2 * 3600:
+        return f"-{s / 60:.0f} min"
+    if s < 2 * 86400:
+        return f"-{s / 3600:.0f} h"
+    return f"-{s / 86400:.0f} d"
+
+
+def fmt_value(v: float, unit: str) -> str:
+    """A value with its unit, rounded for reading (``42 %``, ``3.21 GiB``, ``0.52 MiB/s``)."""
+    if unit == "%":
+        return f"{v:.0f} %"
+    if not unit:
+        return f"{v:.4g}"
+    return f"{v:.3g} {unit}" if abs(v) < 100 else f"{v:.0f} {unit}"
+
+
+class AgoAxis(pg.AxisItem):  # type: ignore[misc]
+    """The time axis: seconds before now, labelled ``-5 min``, ``-3 h``..."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        """One label per tick."""
+        del scale, spacing
+        return [fmt_ago(v) for v in values]
+
+
+class WorkRegion(pg.LinearRegionItem):  # type: ignore[misc]
+    """A render/export on a plot: shaded, a tooltip on hover, a click opens its trace."""
+
+    def __init__(self, note: Annotation, on_click: Any, brush: Any) -> None:
+        super().__init__(values=(0, 0), movable=False, brush=brush,
+                         pen=pg.mkPen(None))
+        self.note = note
+        self._on_click = on_click
+        self.setToolTip(note.tip)
+        self.setZValue(-10)  # under the curves
+
+    def mouseClickEvent(self, ev: Any) -> None:
+        """Open the trace (left button)."""
+        if ev.button() == Qt.MouseButton.LeftButton and self.note.trace_id:
+            ev.accept()
+            self._on_click(self.note.trace_id)
+
+
 def _pushed_spec(name: str | None) -> PlotSpec:
     return PlotSpec(PUSHED, "", (name,) if name else (), min_span=0.0, floor=None)
 
 
 class MetricsTab(QWidget):
-    """The plots grid, the window selector and the searchable list of other metrics."""
+    """The plots grid, the window selector and the searchable list of other metrics; the
+    editor's renders/exports (shaded) and alert firings (lines) on every plot.
+    ``trace_clicked(trace_id)`` when a shaded render is clicked."""
+
+    trace_clicked = Signal(str)
 
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,7 +135,15 @@ class MetricsTab(QWidget):
         self._titles: dict[str, str] = {}
         self._listed: set[str] = set()
         self._hidden_names = plotted_names()
-        pg.setConfigOptions(antialias=False, background="w", foreground="k")
+        #: Each plot's one-line text summary (last value and trend), for screen readers.
+        self.summaries: dict[str, str] = {}
+        self._cross: dict[str, tuple[Any, Any]] = {}
+        #: The annotations shown (work regions and alert markers), and their items per plot.
+        self.annotations: list[Annotation] = []
+        self._notes: dict[str, list[Any]] = {}
+        bg, fg = plot_colours(self.palette())
+        self._bg, self._fg = bg, fg
+        pg.setConfigOptions(antialias=False, background=bg, foreground=fg)
         top = QHBoxLayout()
         top.addWidget(QLabel("Window:"))
         self.window_box = QComboBox()
@@ -72,11 +151,29 @@ class MetricsTab(QWidget):
             self.window_box.addItem(label)
         self.window_box.currentIndexChanged.connect(lambda _i: self._window_changed())
         top.addWidget(self.window_box)
+        self.window_box.setAccessibleName("Time window")
+        top.addSpacing(16)
+        export_label = QLabel("&Series:")
+        top.addWidget(export_label)
+        self.export_box = QComboBox()
+        self.export_box.setAccessibleName("Series to export")
+        for spec in PLOTS:
+            self.export_box.addItem(spec.title)
+        export_label.setBuddy(self.export_box)
+        top.addWidget(self.export_box)
+        self.export_btn = QPushButton("Export &CSV…")
+        self.export_btn.setAccessibleDescription(
+            "Write the selected series for the window shown to a CSV file")
+        self.export_btn.clicked.connect(self._ask_export)
+        top.addWidget(self.export_btn)
         top.addStretch(1)
         self.status = QLabel("")
         top.addWidget(self.status)
 
         grid = pg.GraphicsLayoutWidget()
+        self._grid = grid
+        grid.setAccessibleName("Metric plots")
+        grid.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         grid.setMinimumHeight(len(PLOTS) // 2 * 190 + 190)
         self._plots: dict[str, Any] = {}
         self._items: dict[str, dict[str, Any]] = {}
@@ -98,10 +195,12 @@ class MetricsTab(QWidget):
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search metrics…")
         self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search metrics")
         self.search.textChanged.connect(self._filter)
         sl.addWidget(self.search)
         self.metric_list = QListWidget()
         self.metric_list.setSortingEnabled(True)
+        self.metric_list.setAccessibleName("More metrics")
         self.metric_list.currentTextChanged.connect(self._pick)
         sl.addWidget(self.metric_list)
 
@@ -114,12 +213,13 @@ class MetricsTab(QWidget):
         lay.addLayout(top)
         lay.addWidget(split, 1)
         controller.snapshot_ready.connect(lambda _s: self.refresh())
+        grid.scene().sigMouseMoved.connect(self._on_mouse)
+        self._set_ticks()
         for plot in self._plots.values():
             plot.setXRange(-self.span()[0], 0, padding=0)
 
     def _make_plot(self, grid: Any, i: int, spec: PlotSpec) -> Any:
-        plot = grid.addPlot(row=i // 2, col=i % 2)
-        plot.setLabel("bottom", "seconds ago")
+        plot = grid.addPlot(row=i // 2, col=i % 2, axisItems={"bottom": AgoAxis("bottom")})
         plot.enableAutoRange(x=False, y=False)
         plot.setMouseEnabled(x=False)
         plot.hideButtons()  # its "A" would turn autorange back on, x included
@@ -132,10 +232,88 @@ class MetricsTab(QWidget):
             self._set_y(plot, spec, y_range_for(math.inf, -math.inf, min_span=spec.min_span,
                                                 floor=spec.floor))
         # Top left, where the oldest data is (the right edge is "now"), and see-through.
-        plot.addLegend(offset=(4, 2), brush=pg.mkBrush(255, 255, 255, 170),
-                       pen=pg.mkPen(200, 200, 200, 200), labelTextSize="8pt", verSpacing=-8)
+        see_through = QColor(self._bg)
+        see_through.setAlpha(170)
+        edge = QColor(self._fg)
+        edge.setAlpha(60)
+        plot.addLegend(offset=(4, 2), brush=pg.mkBrush(see_through), pen=pg.mkPen(edge),
+                       labelTextSize="8pt", verSpacing=-8, labelTextColor=self._fg)
         plot.legend.setVisible(False)
+        # The crosshair: a line and the values under the pointer (hidden until it moves in).
+        line_colour = QColor(self._fg)
+        line_colour.setAlpha(120)
+        line = pg.InfiniteLine(angle=90, movable=False,
+                               pen=pg.mkPen(line_colour, width=1, style=Qt.PenStyle.DashLine))
+        label = pg.TextItem("", color=self._fg, fill=pg.mkBrush(see_through), anchor=(0, 0))
+        for item in (line, label):
+            item.setVisible(False)
+            plot.addItem(item, ignoreBounds=True)
+        self._cross[spec.title] = (line, label)
         return plot
+
+    def _show_annotations(self, notes: object) -> None:
+        """Place the annotations on every plot (x = seconds before now, so they move)."""
+        fresh = [n for n in notes if isinstance(n, Annotation)] if isinstance(notes, list) else []
+        now = time.time()
+        if fresh != self.annotations or not self._notes:
+            self.annotations = fresh
+            for title, plot in self._plots.items():
+                for item in self._notes.pop(title, []):
+                    plot.removeItem(item)
+                items = []
+                for note in fresh:
+                    if note.kind == "work":
+                        colour = QColor("#D55E00" if note.error else "#56B4E9")
+                        colour.setAlpha(55)
+                        item = WorkRegion(note, self.trace_clicked.emit, pg.mkBrush(colour))
+                    else:
+                        item = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(
+                            QColor("#E69F00"), width=1.5, style=Qt.PenStyle.DotLine))
+                        item.setToolTip(note.tip)
+                    plot.addItem(item, ignoreBounds=True)
+                    items.append(item)
+                self._notes[title] = items
+        for items in self._notes.values():
+            for note, item in zip(self.annotations, items, strict=False):
+                if isinstance(item, WorkRegion):
+                    item.setRegion((note.start - now, note.end - now))
+                else:
+                    item.setPos(note.start - now)
+
+    def _set_ticks(self) -> None:
+        major, minor = _TICKS.get(self.span()[0], (None, None))
+        for plot in self._plots.values():
+            plot.getAxis("bottom").setTickSpacing(major, minor)
+
+    def crosshair_text(self, title: str, x: float) -> str:
+        """The crosshair's text on plot ``title`` at ``x`` (seconds before now): the time
+        and each curve's value there, with its unit."""
+        spec = self._specs[title]
+        lines = [fmt_ago(x)]
+        for name, item in self._items[title].items():
+            xs, ys = item.getData()
+            if xs is None or not len(xs):
+                continue
+            i = int(np.clip(np.searchsorted(xs, x), 0, len(xs) - 1))
+            if i > 0 and abs(xs[i - 1] - x) < abs(xs[i] - x):
+                i -= 1
+            lines.append(f"{name or spec.title}: {fmt_value(float(ys[i]), spec.unit)}")
+        return "\n".join(lines)
+
+    def _on_mouse(self, pos: QPointF) -> None:
+        for title, plot in self._plots.items():
+            line, label = self._cross[title]
+            inside = plot.sceneBoundingRect().contains(pos) and bool(self._items[title])
+            if inside:
+                view = plot.vb.mapSceneToView(pos)
+                x = min(0.0, max(-self.span()[0], view.x()))
+                line.setPos(x)
+                label.setText(self.crosshair_text(title, x))
+                (x0, x1), (_y0, y1) = plot.viewRange()
+                label.setAnchor((1, 0) if x > (x0 + x1) / 2 else (0, 0))
+                label.setPos(x, y1)
+            line.setVisible(inside)
+            label.setVisible(inside)
 
     @staticmethod
     def _set_y(plot: Any, spec: PlotSpec, rng: tuple[float, float]) -> None:
@@ -147,6 +325,7 @@ class MetricsTab(QWidget):
 
     def _window_changed(self) -> None:
         seconds, _every = self.span()
+        self._set_ticks()
         for plot in self._plots.values():
             plot.setXRange(-seconds, 0, padding=0)
         self.refresh(force=True)
@@ -176,9 +355,13 @@ class MetricsTab(QWidget):
         reader = self._reader
         names = self.queries < _NAMES_EVERY or self.queries % _NAMES_EVERY == 0
         self.queries += 1
+        receiver = self._ctl.manager.receiver
+        store = receiver.trace_store if receiver is not None else None
+        alerts = self._ctl.alerts
         self._ctl.runner.submit(
             lambda: (reader.read(specs, seconds, incremental=every == 1),
-                     history.names() if names else []),
+                     history.names() if names else [],
+                     _notes_safely(store, alerts, seconds)),
             self._apply, tag="plots")
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -191,6 +374,7 @@ class MetricsTab(QWidget):
             return
         data: dict[str, PlotData] = result[0]
         names: list[str] = result[1]
+        self._show_annotations(result[2] if len(result) > 2 else [])
         for title, plot_data in data.items():
             if title == PUSHED and self._specs[PUSHED].metrics != (self._custom,):
                 continue  # read before another metric was picked
@@ -208,8 +392,8 @@ class MetricsTab(QWidget):
             seen.add(name)
             item = items.get(name)
             if item is None:
-                item = plot.plot(name=name or None, pen=pg.mkPen(pg.intColor(len(items), hues=9),
-                                                         width=1.5))
+                colour = series_colour(len(items), self.palette())
+                item = plot.plot(name=name or None, pen=pg.mkPen(colour, width=1.5))
                 items[name] = item
                 self._fit_legend(plot, len(items))
             item.setData(xs, ys)
@@ -225,6 +409,19 @@ class MetricsTab(QWidget):
             if rng is not None:
                 self._set_y(plot, spec, rng)
         self._set_title(title, data.total, has_data=bool(data.curves))
+        self._summarise(title, data)
+
+    def _summarise(self, title: str, data: PlotData) -> None:
+        spec = self._specs[title]
+        parts = []
+        for name, _xs, ys in data.curves[:4]:
+            if len(ys):
+                parts.append(f"{name or 'now'} {fmt_value(float(ys[-1]), spec.unit)}, "
+                             f"{trend([float(v) for v in ys[-60:]])}")
+        text = f"{title}: " + ("; ".join(parts) if parts else "no data")
+        if self.summaries.get(title) != text:
+            self.summaries[title] = text
+            self._grid.setAccessibleDescription(". ".join(self.summaries.values()))
 
     @staticmethod
     def _fit_legend(plot: Any, count: int) -> None:
@@ -244,7 +441,39 @@ class MetricsTab(QWidget):
         text = name + unit + ("" if has_data else ": no data")
         if self._titles.get(title) != text:  # a new title relays the plot out: only if new
             self._titles[title] = text
-            self._plots[title].setTitle(text, size="10pt")
+            self._plots[title].setTitle(text, size="10pt", color=self._fg)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """The system switched between light and dark: recolour the plots."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.apply_theme()
+
+    def apply_theme(self) -> None:
+        """Background, axes, titles, legends, crosshair and curves from the palette."""
+        bg, fg = plot_colours(self.palette())
+        if (bg.rgb(), fg.rgb()) == (self._bg.rgb(), self._fg.rgb()):
+            return
+        self._bg, self._fg = bg, fg
+        pg.setConfigOptions(background=bg, foreground=fg)
+        self._grid.setBackground(bg)
+        see_through = QColor(bg)
+        see_through.setAlpha(170)
+        for title, plot in self._plots.items():
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setPen(fg)
+                axis.setTextPen(fg)
+            plot.legend.setBrush(pg.mkBrush(see_through))
+            plot.legend.setLabelTextColor(fg)
+            for i, item in enumerate(self._items[title].values()):
+                item.setPen(pg.mkPen(series_colour(i, self.palette()), width=1.5))
+            _line, label = self._cross[title]
+            label.setColor(fg)
+            label.fill = pg.mkBrush(see_through)
+            text = self._titles.get(title)
+            if text is not None:
+                plot.setTitle(text, size="10pt", color=fg)
 
     def _filter(self, text: str) -> None:
         needle = text.lower()
@@ -270,3 +499,42 @@ class MetricsTab(QWidget):
     def select_metric(self, name: str) -> None:
         """Plot ``name`` in the "Pushed metric" plot (from a notification or a test)."""
         self._pick(name)
+
+    # -- CSV ----------------------------------------------------------------------------
+    def _ask_export(self) -> None:
+        title = self.export_box.currentText()
+        path, _filter = QFileDialog.getSaveFileName(
+            self, "Export CSV", str(Path.home() / f"{title.lower().replace(' ', '-')}.csv"),
+            "CSV (*.csv)")
+        if path:
+            self.export_csv(title, Path(path))
+
+    def export_csv(self, title: str, path: Path) -> None:
+        """Write plot ``title``'s series for the window shown to ``path`` (on the pool); the
+        status line says how many rows were written, or why not."""
+        history = self._ctl.manager.history
+        if history is None:
+            self.status.setText("History is disabled: nothing to export")
+            return
+        spec, seconds = self._specs[title], self.span()[0]
+
+        def work() -> int:
+            with path.open("w", encoding="utf-8", newline="") as out:
+                return export_csv(history, spec, seconds, out)
+
+        def done(rows: object) -> None:
+            self.status.setText(f"{rows} rows of {title} written to {path}")
+
+        def failed(exc: BaseException) -> None:
+            self.status.setText(f"CSV not written: {exc}")
+
+        self._ctl.runner.submit(work, done, failed, tag="csv")
+
+
+def _notes_safely(store: Any, alerts: Any, span: float) -> list[Annotation]:
+    """The annotations for the window (on the pool); a failing provider gives none."""
+    try:
+        return read_annotations(store, alerts, end=time.time(), span=span)
+    except Exception:  # an alerts provider's failure must not stop the plots
+        _log.exception("reading the plots' annotations failed")
+        return []

@@ -68,11 +68,18 @@ PLOTS: tuple[PlotSpec, ...] = (
     PlotSpec("Disk I/O", "MiB/s", ("system_disk_read_bytes_total",
                                    "system_disk_written_bytes_total"), rate=True, scale=_MIB,
              names=("read", "written"), min_span=1.0),
-    PlotSpec("Network", "MiB/s", ("system_network_bytes_received",
+    # Counters named ``_total``; the older gauge names too (a history recorded before).
+    PlotSpec("Network", "MiB/s", ("system_network_bytes_received_total",
+                                  "system_network_bytes_sent_total",
+                                  "system_network_bytes_received",
                                   "system_network_bytes_sent"), rate=True, scale=_MIB,
-             names=("received", "sent"), min_span=1.0),
+             names=("received", "sent", "received", "sent"), min_span=1.0),
     PlotSpec("GPU", "%", ("gpu_utilization_percent",), y_range=(0.0, 100.0),
              names=("",)),
+    # Split by process (the GPU collector's bounded name/role labels: the editor, its
+    # children, the five busiest others): who is using the GPU a render needs.
+    PlotSpec("GPU by process", "%", ("process_gpu_utilization_percent",),
+             y_range=(0.0, 100.0), names=("",)),
     # Above 100 % when the editor keeps more than one core busy: grows then, else 0-100.
     PlotSpec("Editor CPU", "%", ("editor_cpu_usage_percent",), names=("",),
              min_span=100.0),

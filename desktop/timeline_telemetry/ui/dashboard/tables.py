@@ -39,11 +39,12 @@ def status_icon(status: HealthStatus) -> QIcon:
     return icon
 
 
-def list_table(headers: Sequence[str]) -> QTableWidget:
+def list_table(headers: Sequence[str], name: str = "") -> QTableWidget:
     """A read-only, row-selecting table that reads like a list: no row numbers, no grid, no
     wrapping, each column as wide as its text and the last one (the long free text: put it
-    last) taking the rest of the width."""
+    last) taking the rest of the width. ``name`` is what a screen reader calls it."""
     table = QTableWidget(0, len(headers))
+    table.setAccessibleName(name)
     table.setHorizontalHeaderLabels(list(headers))
     table.verticalHeader().hide()
     header = table.horizontalHeader()

@@ -1,4 +1,5 @@
-"""The Traces tab: recent spans slowest first, filters, and a waterfall of the selected trace.
+"""The Traces tab: recent traces named by their root span and service, slowest first, with
+duration and status; filters (name, duration, errors); a waterfall of the selected trace.
 
 Spans come from the OTLP receiver's trace store (``manager.receiver.trace_store``), read on
 the pool. Without a receiver the tab says so.
@@ -6,9 +7,12 @@ the pool. Without a receiver the tab says so.
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QEvent, QRectF, Qt
-from PySide6.QtGui import QColor, QHelpEvent, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QHelpEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
@@ -20,14 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from timeline_telemetry.ingest.trace_store import StoredSpan
+from timeline_telemetry.ingest.trace_store import StoredSpan, TraceSummary
 from timeline_telemetry.ui.controller import AppController
 
 from .painting import draw_swatches, draw_ticks
 from .plotspec import nice_step
-from .tables import cell, list_table
+from .tables import ago, cell, list_table
 
-__all__ = ["TracesTab", "Waterfall", "span_tip", "tree_order"]
+__all__ = ["TracesTab", "Waterfall", "filter_traces", "fmt_duration", "span_tip", "tree_order"]
 
 
 _BAR = QColor("#3b7dd8")
@@ -118,7 +122,7 @@ class Waterfall(QWidget):
         total_ms = total / 1e6
         step = nice_step(total_ms * 90 / width)
         p.save()
-        p.setPen(QColor("#555"))
+        p.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
         draw_ticks(p, (_LEFT, _TOP - 2, width, _ROW * len(self._rows)), total_ms,
                    (lambda v: f"{v / 1000:g} s") if step >= 1000 else (lambda v: f"{v:g} ms"),
                    step=step)
@@ -137,29 +141,60 @@ class Waterfall(QWidget):
         p.end()
 
 
+def filter_traces(traces: list[TraceSummary], *, name: str = "", min_s: float = 0.0,
+                  errors_only: bool = False) -> list[TraceSummary]:
+    """The traces whose root span or service contains ``name`` (any case), lasting at least
+    ``min_s`` seconds, with an error when ``errors_only``; slowest first."""
+    needle = name.strip().lower()
+    out = [t for t in traces
+           if (not needle or needle in t.root_name.lower() or needle in t.service.lower())
+           and t.duration_s >= min_s and (t.errors > 0 or not errors_only)]
+    return sorted(out, key=lambda t: -t.duration_s)
+
+
+def fmt_duration(seconds: float) -> str:
+    """``850 ms``, ``12.4 s``, ``3 min 05 s``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return f"{int(seconds // 60)} min {int(seconds % 60):02d} s"
+
+
 class TracesTab(QWidget):
-    """Filters (name, minimum duration), a span table, a waterfall."""
+    """Filters (name, minimum duration, errors only), a table of traces named by their root
+    span and service, and the waterfall of the selected one."""
 
     def __init__(self, controller: AppController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._ctl = controller
-        self._spans: list[StoredSpan] = []
+        self._all: list[TraceSummary] = []
+        self._traces: list[TraceSummary] = []
         filters = QHBoxLayout()
         self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("Span name (exact, empty = all)")
+        self.name_edit.setPlaceholderText("Root span or service contains…")
+        self.name_edit.setClearButtonEnabled(True)
+        self.name_edit.setAccessibleName("Filter by name")
         self.min_ms = QDoubleSpinBox()
         self.min_ms.setRange(0, 3_600_000)
         self.min_ms.setSuffix(" ms")
-        self.refresh_btn = QPushButton("Refresh")
-        filters.addWidget(QLabel("Name:"))
+        self.min_ms.setAccessibleName("Minimum duration")
+        self.errors_only = QCheckBox("&Errors only")
+        self.refresh_btn = QPushButton("&Refresh")
+        name_label, min_label = QLabel("&Name:"), QLabel("At &least:")
+        name_label.setBuddy(self.name_edit)
+        min_label.setBuddy(self.min_ms)
+        filters.addWidget(name_label)
         filters.addWidget(self.name_edit, 2)
-        filters.addWidget(QLabel("At least:"))
+        filters.addWidget(min_label)
         filters.addWidget(self.min_ms)
+        filters.addWidget(self.errors_only)
         filters.addWidget(self.refresh_btn)
         self.note = QLabel("")
-        self.table = list_table(["Span", "Service", "Duration", "Trace"])
+        self.table = list_table(["Duration", "Status", "Spans", "Service", "Trace"], "Traces")
         self.table.currentCellChanged.connect(lambda row, *_: self._select(row))
         self.waterfall = Waterfall()
+        self.waterfall.setAccessibleName("Trace waterfall")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.table)
         split.addWidget(self.waterfall)
@@ -168,39 +203,66 @@ class TracesTab(QWidget):
         lay.addWidget(self.note)
         lay.addWidget(split)
         self.refresh_btn.clicked.connect(self.refresh)
-        self.name_edit.returnPressed.connect(self.refresh)
+        self.name_edit.textChanged.connect(lambda _t: self._apply_filters())
+        self.min_ms.valueChanged.connect(lambda _v: self._apply_filters())
+        self.errors_only.toggled.connect(lambda _on: self._apply_filters())
 
     def refresh(self) -> None:
-        """Query the trace store on the pool with the current filters."""
+        """Read the recent traces from the trace store on the pool."""
         receiver = self._ctl.manager.receiver
         if receiver is None:
             self.note.setText("The OTLP receiver is off: no traces are received.")
             return
         store = receiver.trace_store
-        name = self.name_edit.text().strip() or None
-        min_s = self.min_ms.value() / 1000 or None
-        self._ctl.runner.submit(lambda: store.find(name=name, min_duration_s=min_s, limit=200),
-                                self.show_spans, tag="traces")
+        self._ctl.runner.submit(lambda: store.traces(limit=500), self.show_traces,
+                                tag="traces")
 
-    def show_spans(self, spans: object) -> None:
-        """Fill the table, slowest first."""
-        items = [s for s in spans if isinstance(s, StoredSpan)] if isinstance(spans, list) else []
-        self._spans = sorted(items, key=lambda s: -s.duration_s)
-        self.table.setRowCount(len(self._spans))
-        for i, s in enumerate(self._spans):
-            self.table.setItem(i, 0, cell(s.name))
-            self.table.setItem(i, 1, cell(s.service))
-            self.table.setItem(i, 2, cell(f"{s.duration_s * 1000:.1f} ms", right=True))
-            self.table.setItem(i, 3, cell(s.trace_id, tip="Trace id: select the row to see "
-                                                          "the whole trace below"))
-        self.note.setText(f"{len(self._spans)} spans")
+    def show_traces(self, traces: object) -> None:
+        """Keep these traces (``TraceSummary``) and show those the filters pass."""
+        self._all = ([t for t in traces if isinstance(t, TraceSummary)]
+                     if isinstance(traces, list) else [])
+        self._apply_filters()
+
+    def _apply_filters(self) -> None:
+        shown = filter_traces(self._all, name=self.name_edit.text(),
+                              min_s=self.min_ms.value() / 1000,
+                              errors_only=self.errors_only.isChecked())
+        self._traces = shown
+        self.table.setRowCount(len(shown))
+        now = time.time()
+        for i, t in enumerate(shown):
+            status = cell("OK" if not t.errors else f"{t.errors} error"
+                          + ("s" if t.errors > 1 else ""))
+            if t.errors:
+                status.setForeground(_ERROR)
+            title = cell(t.root_name, tip=f"Trace id {t.trace_id}, started "
+                                          f"{ago(now - t.start_ns / 1e9)}")
+            for col, item in enumerate((cell(fmt_duration(t.duration_s), right=True), status,
+                                        cell(str(t.spans), right=True), cell(t.service),
+                                        title)):
+                self.table.setItem(i, col, item)
+        self.note.setText(f"{len(shown)} of {len(self._all)} traces")
+
+    def select_trace(self, trace_id: str) -> bool:
+        """Select ``trace_id``'s row (its waterfall follows); False when it is not listed."""
+        for row, t in enumerate(self._traces):
+            if t.trace_id == trace_id:
+                self.table.setCurrentCell(row, 0)
+                return True
+        return False
 
     def _select(self, row: int) -> None:
-        receiver = self._ctl.manager.receiver
-        if receiver is None or not 0 <= row < len(self._spans):
+        if not 0 <= row < len(self._traces):
             return
-        store, tid = receiver.trace_store, self._spans[row].trace_id
-        self._ctl.runner.submit(lambda: store.trace(tid), self._show_trace, tag="trace")
+        self.open_trace(self._traces[row].trace_id)
+
+    def open_trace(self, trace_id: str) -> None:
+        """Show ``trace_id``'s waterfall (read from the trace store on the pool)."""
+        receiver = self._ctl.manager.receiver
+        if receiver is None:
+            return
+        store = receiver.trace_store
+        self._ctl.runner.submit(lambda: store.trace(trace_id), self._show_trace, tag="trace")
 
     def _show_trace(self, spans: object) -> None:
         if isinstance(spans, list):

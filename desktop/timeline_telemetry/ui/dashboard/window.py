@@ -1,4 +1,5 @@
-"""The dashboard window: Metrics, Health, Alerts, Traces and Exporters tabs, and Settings."""
+"""The dashboard window: Overview (first), Metrics, Health, Alerts, Traces and Exporters tabs,
+and Settings."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from timeline_telemetry.ui.controller import AppController
 from .alerts_tab import AlertsTab
 from .exporters_tab import ExportersTab
 from .health_tab import HealthTab
+from .overview import OverviewTab
 from .plots import MetricsTab
 from .traces_tab import TracesTab
 
 __all__ = ["DashboardWindow"]
 
-TAB_NAMES = ("metrics", "health", "alerts", "traces", "exporters")
+TAB_NAMES = ("overview", "metrics", "health", "alerts", "traces", "exporters")
 
 
 class DashboardWindow(QMainWindow):
@@ -40,16 +42,19 @@ class DashboardWindow(QMainWindow):
         self.banner.setStyleSheet("background:#fff4ce;padding:6px;border:1px solid #e0c060;")
         self.banner.hide()
         self.tabs = QTabWidget()
+        self.overview_tab = OverviewTab(controller)
         self.metrics_tab = MetricsTab(controller)
         self.health_tab = HealthTab(controller)
         self.alerts_tab = AlertsTab(controller)
         self.traces_tab = TracesTab(controller)
         self.exporters_tab = ExportersTab(controller)
-        for tab, label in ((self.metrics_tab, "Metrics"), (self.health_tab, "Health"),
-                           (self.alerts_tab, "Alerts"), (self.traces_tab, "Traces"),
-                           (self.exporters_tab, "Exporters")):
+        for tab, label in ((self.overview_tab, "&Overview"), (self.metrics_tab, "&Metrics"),
+                           (self.health_tab, "&Health"),
+                           (self.alerts_tab, "&Alerts"), (self.traces_tab, "&Traces"),
+                           (self.exporters_tab, "E&xporters")):
             self.tabs.addTab(tab, label)
         self.tabs.currentChanged.connect(self._on_tab)
+        self.metrics_tab.trace_clicked.connect(lambda tid: self.open_item(f"trace:{tid}"))
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.addWidget(self.banner)
@@ -80,12 +85,15 @@ class DashboardWindow(QMainWindow):
             self.tabs.setCurrentIndex(TAB_NAMES.index("traces"))
         if kind == "health" and rest:
             self.health_tab.select(rest)
+        elif kind == "trace" and rest:
+            self.traces_tab.open_trace(rest)
 
     def open_settings(self) -> None:
         """Open the settings dialog (modal)."""
         from timeline_telemetry.ui.settings import SettingsDialog
 
-        SettingsDialog(self._paths, self._ctl.runner, parent=self).exec()
+        SettingsDialog(self._paths, self._ctl.runner, parent=self,
+                       on_tray_value=self._ctl.tray_value_changed.emit).exec()
 
     def _on_tab(self, index: int) -> None:
         name = TAB_NAMES[index] if 0 <= index < len(TAB_NAMES) else ""

@@ -1,0 +1,157 @@
+"""Following the editor's log files (``editor.log_globs``) into the ECS file, as ``tail -F``.
+
+Files already there when following starts are read from their end (their past is in the
+diagnostics bundle, not news); files that appear later are read from the start. A file that
+shrank or was replaced (rotation) is read again from the start. Bounded: at most
+``max_files`` files, ``max_bytes_per_poll`` bytes per file and poll (the rest is read at the
+next poll), lines cut at ``max_line`` characters; a partial last line waits for its newline.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["EditorLogTailer", "editor_log_files"]
+
+_log = logging.getLogger(__name__)
+
+LineSink = Callable[[Path, str], None]
+
+
+@dataclass
+class _Follow:
+    inode: int
+    offset: int
+    partial: bytes = b""
+
+
+class EditorLogTailer:
+    """Polls ``globs`` and hands each new complete line to ``sink(path, line)``.
+
+    :meth:`poll` does one round (tests call it directly); :meth:`start` runs it every
+    ``interval_s`` on one thread that :meth:`stop` ends (waiting on an Event, no sleeps).
+    ``find`` lists the files of the globs (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        globs: Sequence[str],
+        sink: LineSink,
+        *,
+        find: Callable[[Sequence[str]], list[Path]] | None = None,
+        interval_s: float = 2.0,
+        max_files: int = 16,
+        max_bytes_per_poll: int = 1 << 20,
+        max_line: int = 16 * 1024,
+    ) -> None:
+        self._globs = tuple(globs)
+        self._sink = sink
+        self._find = find or editor_log_files
+        self._interval = interval_s
+        self._max_files = max_files
+        self._max_bytes = max_bytes_per_poll
+        self._max_line = max_line
+        self._files: dict[Path, _Follow] = {}
+        self._primed = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.lines = 0
+        self.files_skipped = 0
+
+    def poll(self) -> int:
+        """Read what was appended since the last poll; returns the lines handed on."""
+        found = self._find(self._globs)
+        if len(found) > self._max_files:
+            self.files_skipped = len(found) - self._max_files
+            found = found[-self._max_files:]  # the newest (the finder sorts oldest first)
+        n = 0
+        seen: set[Path] = set()
+        for path in found:
+            seen.add(path)
+            try:
+                n += self._read(path)
+            except OSError as exc:
+                _log.debug("editor log %s: %s", path, exc)
+        for gone in set(self._files) - seen:
+            del self._files[gone]
+        self._primed = True
+        self.lines += n
+        return n
+
+    def _read(self, path: Path) -> int:
+        st = os.stat(path)
+        follow = self._files.get(path)
+        if follow is None:
+            start = st.st_size if not self._primed else 0
+            follow = self._files[path] = _Follow(st.st_ino, start)
+        elif follow.inode != st.st_ino or st.st_size < follow.offset:
+            follow.inode, follow.offset, follow.partial = st.st_ino, 0, b""
+        if st.st_size == follow.offset:
+            return 0
+        with open(path, "rb") as f:
+            f.seek(follow.offset)
+            data = f.read(self._max_bytes)
+        follow.offset += len(data)
+        chunks = (follow.partial + data).split(b"\n")
+        follow.partial = chunks.pop()
+        if len(follow.partial) > self._max_line:  # a "line" without end: hand on what we have
+            chunks.append(follow.partial)
+            follow.partial = b""
+        n = 0
+        for raw in chunks:
+            line = raw.decode("utf-8", "replace").rstrip("\r")
+            if not line.strip():
+                continue
+            if len(line) > self._max_line:
+                line = line[: self._max_line] + " [cut]"
+            self._sink(path, line)
+            n += 1
+        return n
+
+    def start(self) -> None:
+        """Read the files' current ends, then follow them on a thread."""
+        if self._thread is not None or not self._globs:
+            return
+        self.poll()
+        self._thread = threading.Thread(target=self._run, name="editor-log-tail", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.poll()
+            except Exception:  # a tailer problem must not end the agent's logging
+                _log.exception("following the editor's log files failed")
+
+    def stop(self, timeout_s: float = 2.0) -> None:
+        """End the thread (one last poll first, so nothing written before stop is lost)."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout_s)
+            self.poll()
+
+
+def editor_log_files(globs: Sequence[str]) -> list[Path]:
+    """Files matching the editor's log globs (``~`` expanded), oldest first by mtime: what
+    the follower reads and what the diagnostics bundle lists."""
+    found: set[Path] = set()
+    for pattern in globs:
+        for name in glob.glob(os.path.expanduser(pattern), recursive=True):
+            p = Path(name)
+            if p.is_file():
+                found.add(p)
+
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return sorted(found, key=mtime)

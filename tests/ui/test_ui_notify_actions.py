@@ -1,0 +1,112 @@
+"""Notifications with actions over a private session bus and the recording notification
+server: one per alert replaced in place, "Open dashboard" and "Snooze 1 h" acted on, quiet
+while the server is inhibited, plain showMessage without a server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from desktop_session import Desktop, desktop, missing_tools, wait_for
+from pytestqt.qtbot import QtBot
+
+from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.runtime import AgentRuntime
+from timeline_telemetry.ui.app import TrayApp
+from timeline_telemetry.ui.dbus_notify import DesktopNotifications
+from timeline_telemetry.ui.providers import AlertRow
+
+pytestmark = pytest.mark.skipif(bool(missing_tools()),
+                                reason=f"needs {', '.join(missing_tools())}")
+
+
+class FakeAlerts:
+    def __init__(self) -> None:
+        self.snoozed: list[tuple[str, float]] = []
+
+    def list_active(self) -> list[AlertRow]:
+        return []
+
+    def history(self, limit: int) -> list[AlertRow]:
+        return []
+
+    def snooze(self, key: str, seconds: float) -> None:
+        self.snoozed.append((key, seconds))
+
+    def acknowledge(self, key: str) -> None:
+        """Not used here."""
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[Desktop]:
+    with desktop(tmp_path / "desk") as d:
+        yield d
+
+
+@pytest.fixture
+def app(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths, session: Desktop
+        ) -> Iterator[TrayApp]:
+    a = TrayApp(runtime, paths, tray_available=True, alerts=FakeAlerts())
+    a.notifier.desktop = DesktopNotifications.open(
+        a.notifier.action_invoked, address=session.env["DBUS_SESSION_BUS_ADDRESS"])
+    runtime.start()
+    yield a
+    a.quit()
+    if a.dashboard is not None:
+        a.dashboard.deleteLater()
+
+
+def _fire(app: TrayApp, qtbot: QtBot, *, firing: bool) -> None:
+    with qtbot.waitSignal(app.notifier.shown, timeout=10000):
+        app.controller.notify_alert("cpu-high", "HighCpu", firing=firing,
+                                    summary="CPU > 90% for 5 min")
+
+
+def test_alert_notification_has_actions_and_is_replaced(qtbot: QtBot, app: TrayApp,
+                                                        session: Desktop) -> None:
+    assert app.notifier.desktop is not None
+    assert "actions" in app.notifier.desktop.capabilities
+    _fire(app, qtbot, firing=True)
+    calls = session.notifications.calls
+    wait_for(lambda: calls, 5, "a Notify call")
+    _app, replaces, _icon, summary, _body, actions, hints, _t = calls[-1]
+    assert summary == "HighCpu: firing" and replaces == 0
+    assert dict(zip(actions[::2], actions[1::2], strict=True)) == {
+        "default": "Open", "open": "Open dashboard", "snooze": "Snooze 1 h"}
+    assert hints["urgency"] == ("y", 1)
+    # the same alert resolving replaces its notification (grouped per alert)
+    _fire(app, qtbot, firing=False)
+    wait_for(lambda: len(calls) >= 2, 5, "the second Notify call")
+    assert calls[-1][3] == "HighCpu: resolved" and calls[-1][1] == 1
+    assert "snooze" not in calls[-1][5]  # nothing to snooze once resolved
+    # "Snooze 1 h" snoozes the alert in the core's alerting (through the provider)
+    alerts = app.controller.alerts
+    assert isinstance(alerts, FakeAlerts)
+    session.notifications.invoke(1, "snooze")
+    qtbot.waitUntil(lambda: alerts.snoozed == [("cpu-high", 3600.0)], timeout=5000)
+    # "Open dashboard" opens it at the alert
+    with qtbot.waitSignal(app.notifier.clicked, timeout=5000) as opened:
+        session.notifications.invoke(1, "open")
+    assert opened.args == ["alert:cpu-high"]
+    qtbot.waitUntil(lambda: app.dashboard is not None and app.dashboard.isVisible(),
+                    timeout=5000)
+    assert app.dashboard is not None
+    assert app.dashboard.tabs.currentWidget() is app.dashboard.alerts_tab
+
+
+def test_quiet_while_the_desktop_is_inhibited(qtbot: QtBot, app: TrayApp,
+                                              session: Desktop) -> None:
+    session.notifications.inhibited = True
+    app.controller.notify_alert("disk", "DiskFull", firing=True, summary="99%")
+    qtbot.waitUntil(lambda: app.notifier.inhibited == 1, timeout=10000)
+    assert session.notifications.calls == []
+    session.notifications.inhibited = False
+    _fire(app, qtbot, firing=True)
+    assert [c[3] for c in session.notifications.calls] == ["HighCpu: firing"]
+
+
+def test_no_actions_without_a_server(tmp_path: Path) -> None:
+    assert DesktopNotifications.open(lambda _g, _a: None, address="") is None
+    missing = f"unix:path={tmp_path / 'no-bus'}"
+    assert DesktopNotifications.open(lambda _g, _a: None, address=missing) is None
