@@ -44,14 +44,17 @@ class OpenFilesHealthCheck:
         """Stat each path and compare."""
         files = list(self._files())
         problems: list[str] = []
+        replaced: list[str] = []
         for f in files:
             why = _why(f)
             if why is not None:
                 problems.append(f"{f.label} file {f.path} was {why} while in use")
+                replaced.append(f.label)
         paths = {f.label: str(f.path) for f in files}
         if problems:
             return HealthCheckResult.warning(
-                "; ".join(problems) + " (the agent recreates it)", problems=problems, **paths)
+                "; ".join(problems) + " (the agent recreates it)", problems=problems,
+                replaced=replaced, **paths)
         return HealthCheckResult.healthy(
             f"{len(files)} file{'s' if len(files) != 1 else ''} in place: "
             + ", ".join(f.path.name for f in files), **paths)

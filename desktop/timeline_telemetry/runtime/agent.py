@@ -134,6 +134,7 @@ class AgentRuntime:
         self._export_seen: dict[str, ExportStatus] = {}
         self._last_errors: dict[str, tuple[float, str]] = {}
         self._health_factor = 1
+        self._files_checked = False  # the ``history`` check is the OpenFilesHealthCheck
         #: A health transition happened: evaluate the rules once its gauges are stored.
         self._health_changed = threading.Event()
         self.api_url: str | None = None
@@ -548,6 +549,14 @@ class AgentRuntime:
         if health is not None:
             report: HealthReport = health.check_all(force=True)
             self.events.publish(HealthRound(report))
+            # Only what this round's check reported: a file removed after the check ran is
+            # recreated next round, so the Warning is always seen first.
+            seen = report.results.get("history") if self._files_checked else None
+            if seen is not None:
+                replaced = seen.metadata.get("replaced", ())
+                self._keep_files(only=frozenset(str(x) for x in replaced)
+                                 if isinstance(replaced, (list, tuple)) else frozenset())
+                return
         self._keep_files()
 
     def _open_files(self) -> list[OpenFile]:
@@ -567,21 +576,23 @@ class AgentRuntime:
         if health is not None and self.manager.history is not None:
             try:
                 health.add_check(OpenFilesHealthCheck(self._open_files, name="history"))
+                self._files_checked = True
             except ValueError as exc:  # a configured check took the name
                 _log.warning("no file check for the history: %s", exc)
 
-    def _keep_files(self) -> None:
+    def _keep_files(self, only: frozenset[str] | None = None) -> None:
         """After each health round: reopen a store whose file was removed (or replaced)
-        under the running agent, and recreate ``agent.json`` and ``agent.lock`` when the
-        data folder went (``rm -rf``), so the CLI still finds this agent."""
+        under the running agent (``only``: the labels the round's check reported; None: any),
+        and recreate ``agent.json`` and ``agent.lock`` when the data folder went
+        (``rm -rf``), so the CLI still finds this agent."""
         hist = self.manager.history
-        if hist is not None:
+        if hist is not None and (only is None or "history" in only):
             try:
                 hist.reopen_if_replaced()
             except Exception:
                 _log.exception("could not reopen the history at %s", hist.path)
         store = self.manager.alerts.store if self.manager.alerts is not None else None
-        if store is not None:
+        if store is not None and (only is None or "alert store" in only):
             try:
                 store.reopen_if_replaced()
             except Exception:
