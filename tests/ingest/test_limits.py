@@ -99,6 +99,32 @@ def test_series_per_metric_and_total_series() -> None:
     assert rejected(metrics, "metrics", "series") == 2
 
 
+def test_series_not_updated_expire_and_free_their_place() -> None:
+    """One label value per render for a long session: the old ones expire (5 min by
+    default), so the limit refuses nothing that is still being sent."""
+    metrics = Metrics()
+    clock = Clock()
+    sink = MetricsSink(metrics, limits=IngestLimitsConfig(max_series_per_metric=3),
+                       clock=clock)
+    assert sink.apply(gauges([("render.fps", {"render": "r1"}),
+                              ("render.fps", {"render": "r2"})])).accepted == 2
+    clock.now += 200
+    assert sink.apply(gauges([("render.fps", {"render": "r2"}),
+                              ("render.fps", {"render": "r3"})])).accepted == 2
+    assert sink.apply(gauges([("render.fps", {"render": "r4"})])).rejected == 1  # full
+    clock.now += 150  # r1 unseen for 350 s, r2 and r3 for 150 s
+    out = sink.apply(gauges([("render.fps", {"render": "r4"}), ("render.fps", {"render": "r3"})]))
+    assert (out.accepted, out.rejected) == (2, 0)
+    assert sorted(dict(lb)["render"] for lb, _v in metrics.current_series("render_fps")) == [
+        "r2", "r3", "r4"]
+    clock.now += 400  # only r3 and r4 came back since; everything is older than 5 min now
+    assert sink.expire() == 3
+    assert metrics.current_series("render_fps") == []
+    assert sink.series_count == 1  # target_info stays
+    assert sink.apply(gauges([("render.fps", {"render": f"r{i}"}) for i in range(5, 8)]
+                             )).accepted == 3
+
+
 def test_flood_of_names_is_not_remembered() -> None:
     metrics, sink, _ = make_sink(max_metric_names_per_service=10, max_series=50)
     for batch in range(20):

@@ -538,6 +538,10 @@ class IngestLimitsConfig:
     max_metric_names_per_service: int = 1000
     max_series_per_metric: int = 2000
     max_series: int = 10_000  # every received series (and target_info) together
+    #: A received series not updated for this long is forgotten (the OTel Collector's
+    #: Prometheus exporter's ``metric_expiration``): it leaves /metrics and frees its place
+    #: under the limits, so a long session of short-lived label values is not refused later.
+    series_expiration: float = _duration(300.0)
 
 
 @dataclass(frozen=True)

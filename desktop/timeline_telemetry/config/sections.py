@@ -305,6 +305,7 @@ def parse_ingest_limits(ctx: Context, path: str, data: object) -> IngestLimitsCo
             "max_series_per_metric", d.max_series_per_metric, minimum=1
         ),
         max_series=r.get_int("max_series", d.max_series, minimum=1),
+        series_expiration=r.get_duration("series_expiration", d.series_expiration),
     )
 
 

@@ -30,8 +30,10 @@ at most ``max_metric_names_per_service`` metric names, a metric at most
 ``max_series_per_metric`` label sets, and all received metrics together (``target_info``
 included) at most ``max_series``; data points past these are refused (partial success) and
 counted in :class:`IngestRejections`. Only admitted names and series are remembered, so a
-flood of distinct names or label values costs CPU, never memory. Series are never expired:
-the limits hold until the agent restarts.
+flood of distinct names or label values costs CPU, never memory. A series not updated for
+``series_expiration`` (5 min, the OTel Collector's Prometheus exporter's default) is
+forgotten: it leaves /metrics and frees its place under the limits, so a long session of
+short-lived label values (one per render) is not refused in its third hour.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +66,8 @@ from .prom_names import labels_from_attributes, metric_name, prometheus_unit, sa
 __all__ = ["TARGET_INFO", "MetricsOutcome", "MetricsSink"]
 
 _log = logging.getLogger(__name__)
+#: How often :meth:`MetricsSink.apply` looks for expired series (seconds).
+_EXPIRY_CHECK_S = 60.0
 
 TARGET_INFO = MetricSpec(
     "target_info", MetricKind.GAUGE,
@@ -118,8 +123,14 @@ class MetricsSink:
         seed_metrics: Iterable[MetricSpec] = APPLICATION_METRICS,
         limits: IngestLimitsConfig | None = None,
         rejections: IngestRejections | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._metrics = metrics
+        self._clock = clock
+        #: (name, labels) -> (last update, job): what :meth:`expire` reads.
+        self._last_seen: dict[tuple[str, Labels], tuple[float, str]] = {}
+        self._now = clock()
+        self._next_expiry = self._now + _EXPIRY_CHECK_S
         self.limits = limits or IngestLimitsConfig()
         self._rejections = rejections
         seed = tuple(seed_metrics)
@@ -148,6 +159,10 @@ class MetricsSink:
 
     def apply(self, request: ExportMetricsServiceRequest) -> MetricsOutcome:
         """Record every data point of ``request`` that the limits admit."""
+        self._now = now = self._clock()
+        if now >= self._next_expiry:
+            self._next_expiry = now + _EXPIRY_CHECK_S
+            self.expire(now)
         out = MetricsOutcome()
         tally = _Tally()
         for rm in request.resource_metrics:
@@ -251,6 +266,7 @@ class MetricsSink:
                kind: MetricKind) -> str:
         """Admit one series of ``target`` (declaring the instrument on its first series);
         ``""`` if admitted, else the refusing reason. Nothing is remembered on refusal."""
+        self._last_seen[(target.name, labels)] = (self._now, job)
         series = self._series.get(target.name)
         if series is not None and labels in series:
             return ""
@@ -259,9 +275,11 @@ class MetricsSink:
             if series is not None and labels in series:
                 return ""
             if self._name_refused(job, target.name):
+                self._last_seen.pop((target.name, labels), None)
                 return "metric_names"
             reason = self._series_refusal(len(series) if series is not None else 0)
             if reason:
+                self._last_seen.pop((target.name, labels), None)
                 return reason
             if series is None:
                 if target.spec is None and self._metrics.kind_of(target.name) is None:
@@ -274,6 +292,37 @@ class MetricsSink:
             if key not in self._names and len(self._names) < self.limits.max_series:
                 self._names[key] = target
         return ""
+
+    def expire(self, now: float | None = None) -> int:
+        """Forget the received series not updated for ``limits.series_expiration``; how many
+        went. Runs from :meth:`apply` at most once a minute."""
+        now = self._clock() if now is None else now
+        cutoff = now - self.limits.series_expiration
+        gone: list[tuple[str, Labels]] = []
+        with self._lock:
+            for key, (seen, job) in list(self._last_seen.items()):
+                if seen >= cutoff:
+                    continue
+                del self._last_seen[key]
+                name, labels = key
+                series = self._series.get(name)
+                if series is None or labels not in series:
+                    continue
+                series.discard(labels)
+                self._series_total -= 1
+                self._delta_gauges.pop(key, None)
+                if not series:
+                    del self._series[name]
+                    names = self._service_names.get(job)
+                    if names is not None:
+                        names.discard(name)
+                gone.append(key)
+        for name, labels in gone:
+            self._metrics.remove_series(name, labels)
+        if gone:
+            _log.debug("forgot %d received series not updated for %.0f s", len(gone),
+                       self.limits.series_expiration)
+        return len(gone)
 
     def _refuse(self, reason: str, metric: pb.Metric, name: str, n: int, ctx: _Ctx) -> None:
         ctx.out.reject(n, f"{clip(metric.name)}: {self._limit_text(reason, ctx.job)}")

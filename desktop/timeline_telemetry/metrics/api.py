@@ -208,6 +208,15 @@ class Metrics:
         for stale in [s.labels for s in inst.series() if s.labels not in seen]:
             inst.remove(stale)
 
+    def remove_series(self, name: str, attributes: AttributeInput) -> bool:
+        """Forget one series of ``name`` (expired received data); False if it was absent."""
+        inst = self._instruments.get(name)
+        if inst is None:
+            return False
+        before = inst.series_count()
+        inst.remove(inst.canonical_labels(attributes))
+        return inst.series_count() < before
+
     def declare(self, spec: MetricSpec) -> None:
         """Create an instrument from an explicit spec (used for pushed metrics' help/unit)."""
         self._instrument(spec.name, spec.kind, spec)
