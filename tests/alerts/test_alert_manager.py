@@ -92,7 +92,7 @@ def _manager(groups: list[RuleGroup], src: MemorySource, **kw: object
     return m, sent
 
 
-def test_seed_rules_fire_notify_once_and_resolve() -> None:
+def test_design_document_rules_fire_notify_once_and_resolve() -> None:
     src = MemorySource()
     _feed(src, "system_cpu_usage_percent", (("host", "ws1"),), [95.0] * 8 + [10.0] * 3)
     groups = load_rule_files([PROM_DIR / "alert_rules.yml"])
@@ -197,7 +197,7 @@ def test_storm_of_1000_series_is_coalesced() -> None:
     assert sent[0].title == "1000 alerts firing: A"
 
 
-def test_seed_alert_rule_api() -> None:
+def test_design_document_alert_rule_api() -> None:
     src = MemorySource()
     for i in range(11):
         src.add("api_errors_total", (), i * 60_000, i * 12.0)  # 0.2/s
@@ -279,7 +279,7 @@ def test_start_starts_the_actions_and_stop_stops_them() -> None:
         ("system_cpu_usage_percent > 80", "system_cpu_usage_percent > 80"),
     ],
 )
-def test_seed_condition_shorthands(condition: str, promql: str) -> None:
+def test_design_document_condition_shorthands(condition: str, promql: str) -> None:
     from timeline_telemetry.alerts import translate_condition
     from timeline_telemetry.metrics.catalog import DEFAULT_CATALOG
 

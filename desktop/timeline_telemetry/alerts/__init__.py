@@ -14,13 +14,13 @@ from timeline_telemetry._lazy import lazy_attributes
 if TYPE_CHECKING:
     from .build import SHIPPED_RULES, build_alert_manager
     from .cli import run_rules_check, run_rules_test
+    from .design_api import AlertRule, AlertSeverity, translate_condition
     from .engine import FlapSettings, RuleEngine
     from .ledger import ActionPolicy
     from .manager import AlertManager, RenderSilence, RulePolicy
     from .notify import StormSettings
     from .promql import Evaluator
     from .rules import AlertingRule, RecordingRule, RuleFileError, RuleGroup, load_rule_files
-    from .seed import AlertRule, AlertSeverity, translate_condition
     from .series import HistorySource, MemorySource
     from .state import Alert, AlertState
     from .store import AlertStore, Silence
@@ -72,9 +72,9 @@ __getattr__, __dir__ = lazy_attributes(__name__, {
     "RuleFileError": ".rules",
     "RuleGroup": ".rules",
     "load_rule_files": ".rules",
-    "AlertRule": ".seed",
-    "AlertSeverity": ".seed",
-    "translate_condition": ".seed",
+    "AlertRule": ".design_api",
+    "AlertSeverity": ".design_api",
+    "translate_condition": ".design_api",
     "HistorySource": ".series",
     "MemorySource": ".series",
     "Alert": ".state",

@@ -22,12 +22,12 @@ from timeline_telemetry.metrics.model import Labels, MetricKind
 from timeline_telemetry.promql.syntax import PromQLError
 
 from .actions.base import ActionQueue, AlertItem, Notification
+from .design_api import AlertRule
 from .engine import FlapSettings, RuleEngine
 from .ledger import ActionPolicy, DeliveryLedger, Want
 from .notify import StormSettings, build_notifications
 from .prom_api import alerts_data, rules_data
 from .rules import AlertingRule, RuleGroup
-from .seed import AlertRule
 from .series import SeriesSource
 from .state import Alert, AlertState, RuleState
 from .store import AlertEvent, AlertStore, Silence
