@@ -108,13 +108,17 @@ class ExpositionRenderer:
         return "".join(out).encode("utf-8")
 
     # -- internals ----------------------------------------------------------------------
-    def _family(self, fam: MetricFamily, om: bool, out: list[str]) -> None:
-        spec = fam.spec
+    def _header(self, spec: MetricSpec, om: bool) -> str:
+        """The ``# HELP`` / ``# TYPE`` lines of ``spec``, built once per format."""
         key = (spec, om)
         header = self._headers.get(key)
         if header is None:
             header = self._headers[key] = _header(spec, om)
-        out.append(header)
+        return header
+
+    def _family(self, fam: MetricFamily, om: bool, out: list[str]) -> None:
+        spec = fam.spec
+        out.append(self._header(spec, om))
         name = spec.exposed_name
         labels_cache = self._labels
         if spec.kind is MetricKind.HISTOGRAM:
@@ -133,11 +137,7 @@ class ExpositionRenderer:
         """A counter or histogram family in OpenMetrics with each series' (each bucket's)
         exemplar appended, as the OTel compatibility spec maps them."""
         spec = fam.spec
-        key = (spec, True)
-        header = self._headers.get(key)
-        if header is None:
-            header = self._headers[key] = _header(spec, True)
-        out.append(header)
+        out.append(self._header(spec, True))
         name = spec.exposed_name
         for s in fam.series:
             full, before, after = self._labels.get(s.labels) or self._label_parts(s.labels)

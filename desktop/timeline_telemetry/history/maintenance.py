@@ -102,36 +102,33 @@ def read_watermarks(conn: sqlite3.Connection) -> tuple[int | None, int | None]:
     return (None if wm1 is None else int(wm1), None if wm15 is None else int(wm15))
 
 
-def read_oldest(conn: sqlite3.Connection) -> tuple[int | None, int | None]:
-    """``(oldest raw ts, oldest 1-minute bucket)`` in ms; None for an empty tier. Both are
-    one step down an index."""
-    (raw,) = conn.execute("SELECT ts FROM samples_raw ORDER BY ts LIMIT 1").fetchone() or (None,)
-    (m1,) = conn.execute("SELECT min(ts) FROM samples_1m").fetchone() or (None,)
-    return (raw, m1)
+def read_oldest_raw(conn: sqlite3.Connection) -> int | None:
+    """The oldest raw sample's timestamp (ms), None for an empty tier: one step down the
+    time-first primary key, cheap enough for every query."""
+    row = conn.execute("SELECT ts FROM samples_raw ORDER BY ts LIMIT 1").fetchone()
+    return None if row is None else int(row[0])
 
 
 def horizons(
     now_ms: int, retention: Retention, wm1: int | None, wm15: int | None,
-    oldest: tuple[int | None, int | None] = (None, None),
+    oldest_raw: int | None = None,
 ) -> tuple[float, float]:
     """``(minute_from, raw_from)``: the 1-minute tier is complete from ``minute_from`` up
     to ``wm1`` and raw samples are complete from ``raw_from`` on (before the watermarks
     exist everything is raw, so both are ``-inf``).
 
-    ``oldest`` (:func:`read_oldest`) moves a horizon forward where a tier starts later than
-    its retention says (points deleted by an earlier version on a jumped clock, a file
-    restored from a backup): that part is read from the coarser tier instead of showing a
-    hole where its rollups still are."""
+    ``oldest_raw`` (:func:`read_oldest_raw`) moves the raw horizon forward where raw points
+    start later than the raw retention says (deleted by an earlier version on a jumped
+    clock, a file restored from a backup): that part is read from the 1-minute rollups
+    instead of showing a hole where they still are. (The rollup tiers are keyed by series
+    first, so their oldest bucket would cost a scan: they are not checked.)"""
     if wm1 is None or wm15 is None:
         return (float("-inf"), float("-inf"))
     raw_from = min(floor_to(now_ms - retention.raw_ms, MINUTE_MS), wm1)
     minute_from = min(floor_to(now_ms - retention.minute_ms, QUARTER_MS), wm15)
-    oldest_raw, oldest_1m = oldest
     if oldest_raw is not None:
         raw_from = max(raw_from, min(floor_to(oldest_raw, MINUTE_MS), wm1))
-    if oldest_1m is not None:
-        minute_from = max(minute_from, min(floor_to(oldest_1m, QUARTER_MS), wm15))
-    return (float(min(minute_from, raw_from)), float(raw_from))
+    return (float(minute_from), float(raw_from))
 
 
 @dataclass(slots=True)

@@ -47,7 +47,7 @@ from .identity import (
     salvage_into,
     sidecar_ids,
 )
-from .maintenance import Maintainer, Retention, horizons, read_oldest, read_watermarks
+from .maintenance import Maintainer, Retention, horizons, read_oldest_raw, read_watermarks
 from .model import (
     HistoryError,
     LabelMatcher,
@@ -601,7 +601,7 @@ class HistoryStore:
             segments = plan(
                 start_ms, end_ms,
                 horizons=horizons(round(self._clock() * 1000), self._retention, *wm,
-                                  oldest=read_oldest(conn)),
+                                  oldest_raw=read_oldest_raw(conn)),
                 watermarks=wm,
                 bucket_ms=None if max_points is None else (end_ms - start_ms) / max_points,
                 tier=forced,
