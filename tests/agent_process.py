@@ -94,6 +94,12 @@ class AgentProcess:
                 return m
         raise AssertionError(f"no line matching {pattern!r}; got:\n" + "\n".join(self.lines))
 
+    def drain(self) -> list[str]:
+        """Every log line so far (what arrived since the last read is added first)."""
+        while not self._q.empty():
+            self.lines.append(self._q.get())
+        return self.lines
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -116,3 +122,13 @@ class AgentProcess:
         for pipe in (self.proc.stdout, self.proc.stderr):
             if pipe is not None:
                 pipe.close()
+
+
+def collections(port: int) -> int:
+    """How many collections the agent listening on ``port`` has run (``/api/v1/status``):
+    what a test waits on instead of sleeping through a few intervals."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/status", timeout=5) as r:
+        return int(json.load(r)["data"]["collections"])

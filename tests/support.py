@@ -132,3 +132,41 @@ def start_prometheus(config: Path, workdir: Path, *, cwd: Path | None = None
         raise
     return server, proc
 
+
+def self_signed_cert(tmp: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for ``localhost`` and 127.0.0.1 (a day either side of now):
+    ``(cert.pem, key.pem)`` written under ``tmp``, for TLS servers in tests."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                False)
+            .sign(key, hashes.SHA256()))
+    cp, kp = tmp / "cert.pem", tmp / "key.pem"
+    cp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    kp.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                     serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()))
+    return cp, kp
+
+
+def markdown_sections(md: str) -> dict[str, str]:
+    """A Markdown document's ``## `` sections: title -> body (stripped)."""
+    out: dict[str, str] = {}
+    for block in md.split("\n## ")[1:]:
+        title, _, body = block.partition("\n")
+        out[title.strip()] = body.strip()
+    return out

@@ -3,8 +3,6 @@ plain and STARTTLS), and a real ``prometheus-alertmanager`` read back with ``amt
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import json
 import logging
 import shutil
@@ -18,7 +16,7 @@ from typing import Any
 import pytest
 from alerts_helpers import AM, Capture, running_alertmanager
 
-from support import free_port, wait_for
+from support import free_port, self_signed_cert, wait_for
 from timeline_telemetry.alerts.actions import (
     ActionQueue,
     AlertItem,
@@ -125,31 +123,6 @@ def test_desktop_notifier_headless_logs(caplog: pytest.LogCaptureFixture) -> Non
 
 
 # -- email --------------------------------------------------------------------------------
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                    False)
-            .sign(key, hashes.SHA256()))
-    cp, kp = tmp / "cert.pem", tmp / "key.pem"
-    cp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    kp.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                     serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption()))
-    return cp, kp
-
-
 class _Mailbox:
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
@@ -167,7 +140,7 @@ class _Mailbox:
 def smtp(tmp_path: Path) -> Iterator[tuple[_Mailbox, int, ssl.SSLContext]]:
     from aiosmtpd.controller import Controller
 
-    cp, kp = _self_signed(tmp_path)
+    cp, kp = self_signed_cert(tmp_path)
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_ctx.load_cert_chain(cp, kp)
     client_ctx = ssl.create_default_context(cafile=str(cp))

@@ -13,6 +13,7 @@ import pytest
 from collector_helpers import ManualClock
 from test_gpu_recorded import GTX1070, RTX4090, collector
 
+from support import markdown_sections
 from timeline_telemetry.config import parse_config
 from timeline_telemetry.diagnostics import build_bundle
 from timeline_telemetry.diagnostics.gpu_window import gpu_over_window, gpu_summary_lines
@@ -23,14 +24,6 @@ from timeline_telemetry.paths import AppPaths
 
 TIMES = {"created_at": "2026-09-21T12:00:00+02:00", "start": "2026-09-21T10:00:00+02:00",
          "end": "2026-09-21T12:00:00+02:00"}
-
-
-def _sections(md: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for block in md.split("\n## ")[1:]:
-        title, _, body = block.partition("\n")
-        out[title.strip()] = body.strip()
-    return out
 
 
 @pytest.fixture
@@ -98,19 +91,19 @@ def test_no_gpu_series_no_gpu_window(tmp_path: Path, now: float) -> None:
         assert gpu_over_window(store, start=now - 3600, end=now) is None
 
 
-def test_summary_sections(tmp_path: Path, now: float) -> None:
+def test_summarymarkdown_sections(tmp_path: Path, now: float) -> None:
     none = {"processes.json": json.dumps({"gpu_over_window": {
         "available": False, "note": "the history has no GPU series in the window"}}).encode()}
-    gpu = _sections(summary_markdown(none, **TIMES))["GPU"]
+    gpu = markdown_sections(summary_markdown(none, **TIMES))["GPU"]
     assert gpu == "- not available: the history has no GPU series in the window"
-    assert _sections(summary_markdown({}, **TIMES))["GPU"] == "- nothing"
+    assert markdown_sections(summary_markdown({}, **TIMES))["GPU"] == "- nothing"
     path = tmp_path / "h.sqlite3"
     _plant(path, GTX1070, now, minutes=10, capped=False)
     with HistoryStore(path, retention=86400) as store:
         doc = gpu_over_window(store, start=now - 3600, end=now)
     assert doc is not None
     files = {"processes.json": json.dumps({"gpu_over_window": doc}).encode()}
-    lines = _sections(summary_markdown(files, **TIMES))["GPU"].splitlines()
+    lines = markdown_sections(summary_markdown(files, **TIMES))["GPU"].splitlines()
     assert len(lines) == 4  # two devices, the processes, throttling
     assert lines[2] == ("- processes on the GPU (max SM %, max VRAM): unknown (other, GPU 0) "
                         "2% 1268 MB")
@@ -133,7 +126,7 @@ def test_the_bundle_lists_gpu_processes_and_throttling(tmp_path: Path, now: floa
         summary = zf.read("SUMMARY.md").decode()
         procs = json.loads(zf.read("processes.json"))
     assert procs["gpu_over_window"]["throttling"][0]["reason"] == "sw_power_cap"
-    gpu = _sections(summary)["GPU"]
+    gpu = markdown_sections(summary)["GPU"]
     assert "ffmpeg (the editor's child, GPU 0)" in gpu and "blender (other, GPU 0)" in gpu
     assert "GPU 0 power cap 25% of the time" in gpu
     assert len(summary.splitlines()) <= 70

@@ -8,19 +8,12 @@ from pathlib import Path
 
 from bundle_fixtures import ALL_SECRETS, Planted
 
+from support import markdown_sections
 from timeline_telemetry.diagnostics import build_bundle
 from timeline_telemetry.diagnostics.summary import summary_markdown
 
 TIMES = {"created_at": "2026-12-05T21:10:00+01:00", "start": "2026-12-05T19:10:00+01:00",
          "end": "2026-12-05T21:10:00+01:00"}
-
-
-def _sections(md: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for block in md.split("\n## ")[1:]:
-        title, _, body = block.partition("\n")
-        out[title.strip()] = body.strip()
-    return out
 
 
 def _j(value: object) -> bytes:
@@ -31,7 +24,7 @@ def test_empty_sections_say_nothing_and_absent_files_are_named() -> None:
     files = {"alerts.json": _j({"active": [], "history": []}),
              "export_status.json": _j({"exporters": {}}),
              "traces/store.json": _j({"spans": []})}
-    sections = _sections(summary_markdown(files, **TIMES))
+    sections = markdown_sections(summary_markdown(files, **TIMES))
     assert sections["Alerts"] == "- nothing"
     assert sections["Exporters"] == "- nothing"
     assert sections["Error spans"] == "- nothing"
@@ -46,7 +39,7 @@ def test_malformed_files_do_not_fail_it() -> None:
         "traces/store.json")}
     files["editor-logs/a.log"] = b"\xff\xfe binary"
     md = summary_markdown(files, **TIMES)
-    sections = _sections(md)
+    sections = markdown_sections(md)
     assert "health.json is not readable JSON" in sections["Health"]
     assert sections["Last errors in the editor's log"] == "- nothing"
     # Wrong shapes (lists, strings where objects are expected) do not fail it either.
@@ -61,7 +54,7 @@ def test_the_editor_log_keeps_the_last_ten_error_lines() -> None:
     log = "".join(f"12:00:{i:02d} ERROR frame {i} failed\n12:00:{i:02d} INFO fine\n"
                   for i in range(30))
     md = summary_markdown({"editor-logs/studio.log": log.encode()}, **TIMES)
-    lines = _sections(md)["Last errors in the editor's log"].splitlines()
+    lines = markdown_sections(md)["Last errors in the editor's log"].splitlines()
     assert len(lines) == 10 and "frame 29 failed" in lines[-1] and "frame 20" in lines[0]
 
 
@@ -79,7 +72,7 @@ def test_the_bundle_puts_it_first(planted: Planted, tmp_path: Path) -> None:
     assert readme.split("Files:\n", 1)[1].lstrip().startswith("SUMMARY.md")
     assert "SUMMARY.md" in [e.name for e in result.entries]
     assert len(summary.splitlines()) <= 70
-    assert "incomplete" not in _sections(summary)["Last errors in the editor's log"]
+    assert "incomplete" not in markdown_sections(summary)["Last errors in the editor's log"]
     for secret in ALL_SECRETS:  # built from the scrubbed files, scrubbed once more
         assert secret not in summary
 
@@ -92,7 +85,7 @@ def test_the_editor_over_the_window_when_the_history_has_it() -> None:
                "totals": {"editor_cpu_usage_percent": stats,
                           "editor_memory_rss_bytes": {**stats, "max": 2 * 1024**3}},
                "children_by_name": [{"name": "ffmpeg", "count": {**stats, "max": 2.0}}]}}
-    editor = _sections(summary_markdown({"processes.json": _j(doc)}, **TIMES))["Editor"]
+    editor = markdown_sections(summary_markdown({"processes.json": _j(doc)}, **TIMES))["Editor"]
     assert "timeline-studio (pid 7)" in editor
     assert "CPU avg 150% max 199%, memory max 2048 MB" in editor
     assert "ffmpeg (2)" in editor

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from agent_process import AgentProcess, run_cli
+from agent_process import AgentProcess, collections, run_cli
+from support import wait_for
 
 LIBS = sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1")
               + glob.glob("/usr/lib/faketime/libfaketime.so.1"))
@@ -41,16 +42,22 @@ def test_a_one_hour_step_and_back_is_detected_and_loses_nothing(tmp_path: Path) 
                          FAKETIME_TIMESTAMP_FILE=str(offset), FAKETIME_NO_CACHE="1",
                          FAKETIME_DONT_FAKE_MONOTONIC="1")
     try:
-        agent.wait_for_line(SERVING)
+        port = int(agent.wait_for_line(SERVING).group(1))
         served = time.time()
-        time.sleep(4)  # pacing: some collections before the step (not synchronisation)
+
+        def collected(n: int) -> None:
+            runs = collections(port)
+            wait_for(lambda: collections(port) >= runs + n, timeout=30,
+                     what=f"{n} more collections")
+
+        collected(4)  # some collections before the step
         stepped = time.time()
         offset.write_text("+3600\n")
         agent.wait_for_line(r"wall clock stepped \+36\d\d s", timeout=20)
-        time.sleep(4)
+        collected(4)  # and during it
         offset.write_text("+0\n")
         agent.wait_for_line(r"wall clock stepped -36\d\d s \(back where it was\)", timeout=20)
-        time.sleep(2)
+        collected(2)
     finally:
         assert agent.stop() == 0
     ended = time.time()

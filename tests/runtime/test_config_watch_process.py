@@ -5,7 +5,6 @@ running config stays (log, ``/api/v1/status``, ``status``)."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,13 @@ def test_config_edits_are_noticed_applied_or_reported(tmp_path: Path, app_home: 
             assert status == 200, body
             return json.loads(body)["data"]
 
+        def watch_rounds(n: int) -> None:
+            """Wait until the config watch has looked ``n`` more times."""
+            def runs() -> int:
+                return int(api("status")["jobs"]["rules"]["runs"])
+            start = runs()
+            wait_for(lambda: runs() >= start + n, timeout=30, what=f"{n} more watch rounds")
+
         def rule_names() -> list[str]:
             return [r["name"] for g in api("rules")["groups"] for r in g["rules"]]
 
@@ -56,10 +62,10 @@ def test_config_edits_are_noticed_applied_or_reported(tmp_path: Path, app_home: 
         proc.wait_for_line(r"config changed: telemetry\.metrics\.collection_interval takes "
                            r"effect at restart")
         cfg.write_text(_config(second, interval="300ms") + "\n")  # touched again, same content
-        wait_for(lambda: sum("config changed" in ln for ln in proc.lines) >= 2, timeout=30,
+        wait_for(lambda: sum("config changed" in ln for ln in proc.drain()) >= 2, timeout=30,
                  what="the second reload")
-        time.sleep(6)  # one more watch round
-        assert sum("takes effect at restart" in ln for ln in proc.lines) == 1, proc.lines
+        watch_rounds(2)
+        assert sum("takes effect at restart" in ln for ln in proc.drain()) == 1, proc.lines
 
         # Broken JSON: reported at once with file:line:col, the running config kept.
         cfg.write_text('{"telemetry": {\n  "metrics": }\n')
@@ -74,8 +80,8 @@ def test_config_edits_are_noticed_applied_or_reported(tmp_path: Path, app_home: 
         out = run_cli("status", home=app_home)
         assert out.returncode == 0, out.stderr
         assert "warning:" in out.stdout and "invalid JSON at line 2" in out.stdout, out.stdout
-        time.sleep(6)
-        assert sum("cannot be used" in ln for ln in proc.lines) == 1, proc.lines
+        watch_rounds(2)
+        assert sum("cannot be used" in ln for ln in proc.drain()) == 1, proc.lines
     finally:
         code = proc.stop()
     assert code == 0, "\n".join(proc.lines)

@@ -3,11 +3,10 @@ thread dump; served by a running agent as /api/v1/diagnose and /api/v1/threads."
 
 from __future__ import annotations
 
-import datetime
 import http.server
-import ipaddress
 import json
 import ssl
+import sys
 import threading
 import time
 import urllib.request
@@ -17,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from support import free_port
+from support import free_port, self_signed_cert, wait_for
 from timeline_telemetry.config import parse_config
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.runtime import AgentRuntime
@@ -47,37 +46,12 @@ def http_port() -> Iterator[int]:
     th.join(5)
 
 
-def _self_signed(tmp: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                False)
-            .sign(key, hashes.SHA256()))
-    cp, kp = tmp / "cert.pem", tmp / "key.pem"
-    cp.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    kp.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                     serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption()))
-    return cp, kp
-
-
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     """A TLS listener with a self-signed certificate that completes handshakes."""
     import socket
 
-    cp, kp = _self_signed(tmp_path)
+    cp, kp = self_signed_cert(tmp_path)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cp, kp)
     sock = socket.create_server(("127.0.0.1", 0))
@@ -196,7 +170,11 @@ def test_the_thread_dump_names_each_thread_and_where_it_waits() -> None:
                           name="test-parked", daemon=True)
     th.start()
     try:
-        time.sleep(0.05)
+        def parked() -> bool:  # its innermost frame is inside Event.wait
+            frame = sys._current_frames().get(th.ident or 0)
+            return frame is not None and frame.f_code.co_name != "parked_in_a_named_function"
+
+        wait_for(parked, timeout=5, what="the thread parked in release.wait")
         dump = thread_dump()
     finally:
         release.set()

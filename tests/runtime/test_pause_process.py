@@ -15,7 +15,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from agent_process import AgentProcess
+from agent_process import AgentProcess, collections
+from support import wait_for
 
 SERVING = r"serving Prometheus metrics on http://127\.0\.0\.1:(\d+)/metrics"
 PAUSE_S = 8.0  # longer than the detector's 5 s tolerance at a 1 s interval
@@ -33,22 +34,6 @@ def pending_alerts(port: int) -> list[dict[str, Any]]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/alerts", timeout=5) as r:
         body = json.load(r)
     return [a for a in body["data"]["alerts"] if a["state"] == "pending"]
-
-
-def wait_for(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)  # polling interval of a wait with a deadline
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
-
-
-def collections(port: int) -> int:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/status", timeout=5) as r:
-        return int(json.load(r)["data"]["collections"])
 
 
 def active_at(alert: dict[str, Any]) -> float:
@@ -70,8 +55,9 @@ def test_a_stopped_agent_resumes_with_one_gap_and_restarted_timers(tmp_path: Pat
     agent = AgentProcess("--config", str(cfg), home=home)
     try:
         port = int(agent.wait_for_line(SERVING).group(1))
-        [before] = wait_for(lambda: pending_alerts(port), 20, "the rule pending")
-        wait_for(lambda: collections(port) >= 4, 20, "a few collections before the pause")
+        [before] = wait_for(lambda: pending_alerts(port), timeout=20, what="the rule pending")
+        wait_for(lambda: collections(port) >= 4, timeout=20,
+                 what="a few collections before the pause")
         os.kill(agent.proc.pid, signal.SIGSTOP)
         stopped = time.time()
         time.sleep(PAUSE_S)  # the stimulus: how long the process stays stopped
@@ -82,10 +68,12 @@ def test_a_stopped_agent_resumes_with_one_gap_and_restarted_timers(tmp_path: Pat
         assert PAUSE_S - 1 <= gap <= PAUSE_S + 5
         # The pending timer started again at the detection, not at the first evaluation.
         [after] = wait_for(lambda: [a for a in pending_alerts(port)
-                                    if active_at(a) >= resumed - 1], 20, "a restarted timer")
+                                    if active_at(a) >= resumed - 1],
+                           timeout=20, what="a restarted timer")
         assert active_at(after) > active_at(before) + PAUSE_S - 1
         runs = collections(port)
-        wait_for(lambda: collections(port) >= runs + 3, 20, "collections after resuming")
+        wait_for(lambda: collections(port) >= runs + 3, timeout=20,
+                 what="collections after resuming")
     finally:
         assert agent.stop() == 0
     [db] = home.rglob("history.sqlite3")

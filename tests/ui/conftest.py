@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ui_support import make_config
+from ui_support import HIGH_CPU_RULE, make_config
 
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.runtime import AgentRuntime
@@ -44,5 +44,25 @@ def runtime(tmp_path: Path, paths: AppPaths) -> Iterator[AgentRuntime]:
 
 
 @pytest.fixture
+def alerting_runtime(tmp_path: Path, paths: AppPaths) -> Iterator[AgentRuntime]:
+    """The runtime with a rule (HighCpu) firing from the first evaluation."""
+    yield from _runtime(make_config(tmp_path, rules=HIGH_CPU_RULE), paths)
+
+
+@pytest.fixture
 def failing_runtime(tmp_path: Path, paths: AppPaths) -> Iterator[AgentRuntime]:
     yield from _runtime(make_config(tmp_path, max_used=0.0001), paths)
+
+
+@pytest.fixture
+def app(qtbot: object, runtime: AgentRuntime, paths: AppPaths) -> Iterator[object]:
+    """The tray app over the real runtime, as the tray starts it (a test file may define its
+    own ``app`` for other arguments)."""
+    from timeline_telemetry.ui.app import TrayApp
+
+    a = TrayApp(runtime, paths, tray_available=True)
+    runtime.start()
+    yield a
+    a.quit()
+    if a.dashboard is not None:
+        a.dashboard.deleteLater()

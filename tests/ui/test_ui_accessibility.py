@@ -4,9 +4,6 @@ the plots describe themselves in words."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -20,21 +17,9 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from timeline_telemetry.paths import AppPaths
-from timeline_telemetry.runtime import AgentRuntime
 from timeline_telemetry.ui.app import TrayApp
 
 _CONTROLS = (QAbstractButton, QComboBox, QLineEdit, QAbstractSpinBox, QAbstractItemView)
-
-
-@pytest.fixture
-def app(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths) -> Iterator[TrayApp]:
-    a = TrayApp(runtime, paths, tray_available=True)
-    runtime.start()
-    yield a
-    a.quit()
-    if a.dashboard is not None:
-        a.dashboard.deleteLater()
 
 
 def _spoken_name(w: QWidget, labels: list[QLabel]) -> str:

@@ -15,27 +15,9 @@ from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.runtime import AgentRuntime
 from timeline_telemetry.ui.app import TrayApp
 from timeline_telemetry.ui.dbus_notify import DesktopNotifications
-from timeline_telemetry.ui.providers import AlertRow
 
 pytestmark = pytest.mark.skipif(bool(missing_tools()),
                                 reason=f"needs {', '.join(missing_tools())}")
-
-
-class FakeAlerts:
-    def __init__(self) -> None:
-        self.snoozed: list[tuple[str, float]] = []
-
-    def list_active(self) -> list[AlertRow]:
-        return []
-
-    def history(self, limit: int) -> list[AlertRow]:
-        return []
-
-    def snooze(self, key: str, seconds: float) -> None:
-        self.snoozed.append((key, seconds))
-
-    def acknowledge(self, key: str) -> None:
-        """Not used here."""
 
 
 @pytest.fixture
@@ -45,21 +27,32 @@ def session(tmp_path: Path) -> Iterator[Desktop]:
 
 
 @pytest.fixture
-def app(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths, session: Desktop
+def app(qtbot: QtBot, alerting_runtime: AgentRuntime, paths: AppPaths, session: Desktop
         ) -> Iterator[TrayApp]:
-    a = TrayApp(runtime, paths, tray_available=True, alerts=FakeAlerts())
+    runtime = alerting_runtime
+    a = TrayApp(runtime, paths, tray_available=True)
     a.notifier.desktop = DesktopNotifications.open(
         a.notifier.action_invoked, address=session.env["DBUS_SESSION_BUS_ADDRESS"])
     runtime.start()
+    a.core_started()  # as run_tray_app does
     yield a
     a.quit()
     if a.dashboard is not None:
         a.dashboard.deleteLater()
 
 
-def _fire(app: TrayApp, qtbot: QtBot, *, firing: bool) -> None:
+def _firing_key(app: TrayApp, qtbot: QtBot) -> str:
+    """The key of the real HighCpu alert, once the core lists it as firing."""
+    alerts = app.controller.alerts
+    assert alerts is not None
+    qtbot.waitUntil(lambda: any(r.state == "firing" for r in alerts.list_active()),
+                    timeout=15000)
+    return next(r.key for r in alerts.list_active() if r.name == "HighCpu")
+
+
+def _fire(app: TrayApp, qtbot: QtBot, *, firing: bool, key: str = "cpu-high") -> None:
     with qtbot.waitSignal(app.notifier.shown, timeout=10000):
-        app.controller.notify_alert("cpu-high", "HighCpu", firing=firing,
+        app.controller.notify_alert(key, "HighCpu", firing=firing,
                                     summary="CPU > 90% for 5 min")
 
 
@@ -67,7 +60,8 @@ def test_alert_notification_has_actions_and_is_replaced(qtbot: QtBot, app: TrayA
                                                         session: Desktop) -> None:
     assert app.notifier.desktop is not None
     assert "actions" in app.notifier.desktop.capabilities
-    _fire(app, qtbot, firing=True)
+    key = _firing_key(app, qtbot)
+    _fire(app, qtbot, firing=True, key=key)
     calls = session.notifications.calls
     wait_for(lambda: calls, 5, "a Notify call")
     _app, replaces, _icon, summary, _body, actions, hints, _t = calls[-1]
@@ -76,19 +70,22 @@ def test_alert_notification_has_actions_and_is_replaced(qtbot: QtBot, app: TrayA
         "default": "Open", "open": "Open dashboard", "snooze": "Snooze 1 h"}
     assert hints["urgency"] == ("y", 1)
     # the same alert resolving replaces its notification (grouped per alert)
-    _fire(app, qtbot, firing=False)
+    _fire(app, qtbot, firing=False, key=key)
     wait_for(lambda: len(calls) >= 2, 5, "the second Notify call")
     assert calls[-1][3] == "HighCpu: resolved" and calls[-1][1] == 1
     assert "snooze" not in calls[-1][5]  # nothing to snooze once resolved
-    # "Snooze 1 h" snoozes the alert in the core's alerting (through the provider)
-    alerts = app.controller.alerts
-    assert isinstance(alerts, FakeAlerts)
+    # "Snooze 1 h" snoozes the alert in the core's alerting (a silence in its store)
+    core = app.runtime.manager.alerts
+    assert core is not None and core.silences() == []
     session.notifications.invoke(1, "snooze")
-    qtbot.waitUntil(lambda: alerts.snoozed == [("cpu-high", 3600.0)], timeout=5000)
+    qtbot.waitUntil(lambda: len(core.silences()) == 1, timeout=5000)
+    [silence] = core.silences()
+    assert silence.ends_at - silence.starts_at == pytest.approx(3600.0)
+    assert {(m.name, m.value) for m in silence.matchers} >= {("alertname", "HighCpu")}
     # "Open dashboard" opens it at the alert
     with qtbot.waitSignal(app.notifier.clicked, timeout=5000) as opened:
         session.notifications.invoke(1, "open")
-    assert opened.args == ["alert:cpu-high"]
+    assert opened.args == [f"alert:{key}"]
     qtbot.waitUntil(lambda: app.dashboard is not None and app.dashboard.isVisible(),
                     timeout=5000)
     assert app.dashboard is not None

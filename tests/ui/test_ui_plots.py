@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,21 +15,9 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from timeline_telemetry.metrics.model import FlatSample
-from timeline_telemetry.paths import AppPaths
-from timeline_telemetry.runtime import AgentRuntime
 from timeline_telemetry.ui.app import TrayApp
 from timeline_telemetry.ui.dashboard.plots import fmt_ago, fmt_value
 from timeline_telemetry.ui.dashboard.theme import OKABE_ITO, is_dark
-
-
-@pytest.fixture
-def app(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths) -> Iterator[TrayApp]:
-    a = TrayApp(runtime, paths, tray_available=True)
-    runtime.start()
-    yield a
-    a.quit()
-    if a.dashboard is not None:
-        a.dashboard.deleteLater()
 
 
 def _hour_of_cpu(app: TrayApp) -> float:

@@ -10,9 +10,23 @@ from timeline_telemetry.config import parse_config
 __all__ = ["make_config"]
 
 
-def make_config(tmp_path: Path, *, max_used: float = 0.9999) -> object:
-    """A small config: 1 s collection, no exporters, one disk check on tmp_path."""
-    data = {"telemetry": {
+#: A rule that fires at the first evaluation, for tests that need a real firing alert.
+HIGH_CPU_RULE = """groups:
+  - name: ui
+    rules:
+      - alert: HighCpu
+        expr: vector(1)
+        labels: {severity: warning}
+        annotations: {summary: "CPU > 90% for 5 min"}
+"""
+
+
+def make_config(tmp_path: Path, *, max_used: float = 0.9999, rules: str | None = None
+                ) -> object:
+    """A small config: 1 s collection, no exporters, one disk check on tmp_path; ``rules``:
+    a rule file evaluated every second (the core's own desktop notifications off, so a test
+    sees only the notifications it triggers)."""
+    data: dict[str, dict[str, object]] = {"telemetry": {
         "metrics": {"collection_interval": "1s", "exporters": [],
                     "collectors": {"gpu": False}},
         "tracing": {"enabled": False},
@@ -23,4 +37,9 @@ def make_config(tmp_path: Path, *, max_used: float = 0.9999) -> object:
                            "warning_margin": 0.0001 if max_used > 0.5 else max_used / 2}},
         ]},
     }}
+    if rules is not None:
+        (tmp_path / "rules.yml").write_text(rules)
+        data["telemetry"]["alerts"] = {"rule_files": [str(tmp_path / "rules.yml")],
+                                       "evaluation_interval": "1s",
+                                       "desktop_notifications": False}
     return parse_config(data, source="test", base_dir=tmp_path)

@@ -127,6 +127,13 @@ class TrayApp(QObject):
                          "(closing it stops the monitor)")
             self.show_dashboard("", banner=NO_TRAY_REASON)
 
+    def core_started(self) -> None:
+        """The runtime has started: its alert manager exists now, so the alerts menu and
+        dashboard read it (unless a view was given)."""
+        if self.controller.alerts is None and self.runtime.manager.alerts is not None:
+            self.controller.alerts = AlertManagerView(self.runtime.manager.alerts)
+            self.tray.refresh_alerts()  # the menu said "not available" until now
+
     def show_dashboard(self, item: str = "", *, banner: str = "") -> None:
         """Open (first time: build, importing pyqtgraph) and raise the dashboard at ``item``."""
         if self.dashboard is None:
@@ -324,9 +331,7 @@ def run_tray_app(
         _restore(first)
         single.release()
         return refuse(f"cannot start: {exc}", EXIT_USAGE)
-    if alerts is None and runtime.manager.alerts is not None:
-        tray_app.controller.alerts = AlertManagerView(runtime.manager.alerts)
-        tray_app.tray.refresh_alerts()  # the menu said "not available" until now
+    tray_app.core_started()
     single.activated.connect(tray_app.show_dashboard)
     tray_app.stopped.connect(lambda: app.exit(EXIT_OK))
 
