@@ -22,6 +22,7 @@ from types import TracebackType
 
 from .alerts import AlertManager, build_alert_manager
 from .alerts.actions.base import Notifier
+from .alerts.build import build_action_settings
 from .budget import SelfBudget
 from .collectors.base import Collector, Sample
 from .collectors.editor import EditorProcessCollector
@@ -29,6 +30,7 @@ from .collectors.gpu import NvidiaGpuCollector
 from .collectors.registry import build_collectors
 from .config.durations import format_duration
 from .config.schema import (
+    AlertsConfig,
     ConsoleExporterConfig,
     FileExporterConfig,
     PrometheusExporterConfig,
@@ -62,6 +64,8 @@ COSTLY_S = 0.002
 #: last values (a transient glitch should not blank plots or resolve alerts); a source that
 #: stays broken (driver unloaded, process gone) must not show frozen values forever.
 STALE_AFTER_FAILURES = 3
+#: How long a replaced or removed alert action may deliver what it holds on a reload.
+ACTION_DRAIN_S = 2.0
 #: 0/1 gauges the editor pushes (over OTLP) while it renders or exports.
 RENDER_STATE_METRICS = ("editor_render_active", "editor_export_active")
 
@@ -422,7 +426,7 @@ class TelemetryManager:
         if not self.logs.active:
             self.logs = None
             return
-        self.logs.start()
+        self.logs.start(own_thread=False)  # its tick is the runtime's ``logs`` job
         for line in self.logs.describe():
             _log.info("logs: %s", line)
 
@@ -432,6 +436,23 @@ class TelemetryManager:
             "service.version": self.config.service_version,
             "host.name": socket.gethostname(),
         }
+
+    def reload_alert_actions(self, cfg: AlertsConfig, previous: AlertsConfig) -> None:
+        """Apply ``cfg``'s actions, cadence, storm, flap and render-silence settings to the
+        running alert manager (a reload): actions whose config is unchanged keep their
+        queue and what they heard; replaced and removed queues deliver what they hold (at
+        most ``ACTION_DRAIN_S``) and stop. Raises ``ValueError`` for an unusable setting."""
+        alerts = self.alerts
+        if alerts is None:
+            return
+        running = alerts.actions
+        s = build_action_settings(cfg, metrics=self.metrics, notifier=self._notifier,
+                                  running=running, previous=previous)
+        gone = alerts.reload_actions(s.actions, s.action_policies, interval_s=s.interval_s,
+                                     storm=s.storm, flap=s.flap,
+                                     render_silence=s.render_silence)
+        for q in gone:
+            q.shutdown(ACTION_DRAIN_S)
 
     def _start_alerts(self) -> None:
         """Rules over the local history (the runtime evaluates them every

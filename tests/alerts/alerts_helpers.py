@@ -39,6 +39,8 @@ class Capture:
 
 
 AM = shutil.which("prometheus-alertmanager")
+#: The ``resolve_timeout`` of the ``alertmanager_short`` fixture, in seconds.
+RESOLVE_TIMEOUT_S = 3
 
 
 @contextmanager

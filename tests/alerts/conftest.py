@@ -1,4 +1,5 @@
-"""Fixtures for the alerting tests: a local HTTP capture server."""
+"""Fixtures for the alerting tests: a local HTTP capture server, Debian's Alertmanager with a
+short ``resolve_timeout``."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
-from alerts_helpers import Capture
+from alerts_helpers import AM, RESOLVE_TIMEOUT_S, Capture, running_alertmanager
 
 
 @pytest.fixture
@@ -41,3 +43,12 @@ def capture_server() -> Iterator[Capture]:
     srv.shutdown()
     srv.server_close()
     t.join(5)
+
+
+@pytest.fixture
+def alertmanager_short(tmp_path: Path) -> Iterator[str]:
+    """Debian's Alertmanager with ``resolve_timeout: 3s`` (5m by default)."""
+    if AM is None:
+        pytest.skip("prometheus-alertmanager not installed")
+    with running_alertmanager(tmp_path, f"  resolve_timeout: {RESOLVE_TIMEOUT_S}s\n") as url:
+        yield url

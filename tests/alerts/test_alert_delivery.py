@@ -1,21 +1,18 @@
 """What each receiver hears (``alerts/ledger.py`` through the manager): Prometheus's
 re-send and ``endsAt`` for Alertmanager, ``repeat_interval`` for the notifying actions, and
-a cooldown that delays a notification but never loses it. Issue 14's rows 1 and 2, replayed
-against a real ``prometheus-alertmanager`` and a recording HTTP server, with an injected
-clock (``evaluate(t)``) wherever real time would be too slow."""
+a cooldown that delays a notification but never loses it, replayed against a real
+``prometheus-alertmanager`` and a recording HTTP server, with an injected clock
+(``evaluate(t)``) wherever real time would be too slow."""
 
 from __future__ import annotations
 
 import json
 import time
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
-from alerts_helpers import AM, Capture, running_alertmanager
+from alerts_helpers import RESOLVE_TIMEOUT_S, Capture
 
 from support import wait_for
 from timeline_telemetry.alerts import ActionPolicy, AlertManager, MemorySource, RulePolicy
@@ -196,16 +193,6 @@ def test_a_dropped_notification_is_planned_again() -> None:
 
 
 # -- the real Alertmanager ----------------------------------------------------------------
-RESOLVE_TIMEOUT_S = 3
-
-
-@pytest.fixture
-def alertmanager_short(tmp_path: Path) -> Iterator[str]:
-    """Debian's Alertmanager with ``resolve_timeout: 3s`` (5m by default)."""
-    if AM is None:
-        pytest.skip("prometheus-alertmanager not installed")
-    with running_alertmanager(tmp_path, f"  resolve_timeout: {RESOLVE_TIMEOUT_S}s\n") as url:
-        yield url
 
 
 def _get(url: str, path: str) -> Any:

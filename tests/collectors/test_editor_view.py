@@ -1,7 +1,7 @@
 """The editor collector's view of its processes, and the Process check reading it.
 
 One source of truth: the check never scans while it has the collector's view, so it agrees
-with ``editor_up`` at every round (issue 15, row 3: the check said "not running" for a minute
+with ``editor_up`` at every round (it once said "not running" for a minute
 while ``editor_up`` was 1, and a critical alert fired on it).
 """
 

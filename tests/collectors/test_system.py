@@ -160,7 +160,6 @@ class ScriptedPsutil:
 
     def __init__(self) -> None:
         self.nics: dict[str, Any] = {}
-        self.disk_io: Any = None
         self.disks: dict[str, Any] = {}
 
     def net_io_counters(self, pernic: bool = False) -> dict[str, Any]:
@@ -168,7 +167,8 @@ class ScriptedPsutil:
         return self.nics
 
     def disk_io_counters(self, perdisk: bool = False) -> Any:
-        return self.disks if perdisk else self.disk_io
+        assert perdisk, "the totals come from the per-disk read"
+        return self.disks
 
     def __getattr__(self, name: str) -> Any:
         return getattr(psutil, name)
@@ -205,7 +205,7 @@ def test_network_totals_skip_loopback_and_survive_vanishing_interfaces() -> None
 
 def test_no_disk_statistics_means_no_disk_io_series() -> None:
     ps = ScriptedPsutil()
-    ps.disk_io = None
+    ps.disks = {}
     s = SystemCollector(psutil_module=ps, disk_paths=["/"]).collect()  # type: ignore[arg-type]
     assert series(s, "system_disk_read_bytes_total") == {}
     assert value(s, "system_memory_total_bytes") > 0
@@ -231,7 +231,6 @@ class Disk(NamedTuple):
 
 def test_per_device_counters_skip_virtual_devices_and_partitions() -> None:
     ps = ScriptedPsutil()
-    ps.disk_io = Disk(30, 40, 3000, 4000, 1500, 2500)
     ps.disks = {"sda": Disk(10, 20, 1000, 2000, 500, 1250), "sda1": Disk(1, 1, 1, 1, 1, 1),
                 "nvme0n1": Disk(20, 20, 2000, 2000, 1000, 1250), "loop3": Disk(5, 0, 5, 0, 5, 0)}
     ps.nics = {"lo": nic(1, 1), "eth0": nic(100, 200), "wlan0": nic(5, 6),
@@ -240,8 +239,10 @@ def test_per_device_counters_skip_virtual_devices_and_partitions() -> None:
                           sys_block=lambda: frozenset({"sda", "nvme0n1", "loop3"}))
     s = col.collect()
     assert_catalogued(s)
-    assert value(s, "system_disk_read_time_seconds_total") == 1.5
+    # the totals add up what psutil's would: the disks under /sys/block (loop3 too, not sda1)
+    assert value(s, "system_disk_read_time_seconds_total") == 1.505
     assert value(s, "system_disk_write_time_seconds_total") == 2.5
+    assert value(s, "system_disk_reads_total") == 35
     assert series(s, "system_disk_device_read_time_seconds_total") == {
         (("device", "nvme0n1"),): 1.0, (("device", "sda"),): 0.5}
     assert value(s, "system_disk_device_write_time_seconds_total", device="sda") == 1.25
@@ -258,7 +259,6 @@ def test_device_series_are_capped_and_the_rest_said_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     ps = ScriptedPsutil()
-    ps.disk_io = Disk(0, 0, 0, 0, 0, 0)
     ps.disks = {f"sd{c}": Disk(1, 1, 1, 1, 1, 1) for c in "abcde"}
     ps.nics = {f"eth{i}": nic(i, i) for i in range(5)}
     col = SystemCollector(psutil_module=ps, disk_paths=["/"],  # type: ignore[arg-type]
@@ -273,3 +273,18 @@ def test_device_series_are_capped_and_the_rest_said_once(
     said = [r.getMessage() for r in caplog.records if "per-device" in r.getMessage()]
     assert len(said) == 2 and any("sdd, sde" in m for m in said), said
     assert col.devices_skipped == 8  # two runs, two over the cap of each kind
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/meminfo"), reason="Linux only")
+def test_one_meminfo_read_gives_psutils_memory_and_swap_figures() -> None:
+    from timeline_telemetry.collectors.system import _read_meminfo
+
+    fields = _read_meminfo()
+    assert fields is not None
+    total, available, swap_total, swap_free = fields
+    vm, sw = psutil.virtual_memory(), psutil.swap_memory()
+    assert (total, swap_total) == (vm.total, sw.total)
+    assert abs(available - vm.available) < 64 * 2**20  # read a moment apart
+    assert abs((swap_total - swap_free) - sw.used) < 64 * 2**20
+    s = SystemCollector(disk_paths=["/"]).collect()
+    assert value(s, "system_memory_total_bytes") == vm.total

@@ -5,7 +5,8 @@ As an editor would live it: a full media drive, the editor (a real process named
 refuses connections, the editor's spans pushed with the real OpenTelemetry SDK (one in
 error, "encoder crashed"), an NVENC error with a home path in the editor's log. The agent
 runs in-process; the bundle is made by the CLI's ``run_bundle_command`` while it runs, and
-the test asserts on what support would get: the error span, no home path or user name,
+the test asserts on what support would get (and again once the agent stopped, from the
+spans it saved and what it logged): the error span, no home path or user name,
 RFC 3339 times with offset, the full drive, and a ``SUMMARY.md`` that names the full drive,
 the failing exporter and the busy process.
 """
@@ -129,6 +130,29 @@ def _config(tmp: Path, home: Path) -> Any:
     return parse_config({"telemetry": body}, source=str(tmp / "c.json"), base_dir=tmp)
 
 
+@contextlib.contextmanager
+def _agent_log(paths: AppPaths) -> Iterator[None]:
+    """The agent's JSON-lines log file, as ``configure_logging`` writes it (the in-process
+    agent logs nowhere otherwise), removed afterwards."""
+    import logging
+
+    from timeline_telemetry.logsetup import LOG_FILE_NAME, JsonLineFormatter
+
+    paths.log_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(paths.log_dir / LOG_FILE_NAME, encoding="utf-8")
+    handler.setFormatter(JsonLineFormatter())
+    logger = logging.getLogger("timeline_telemetry")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        handler.close()
+
+
 def _zip_texts(path: Path) -> dict[str, str]:
     with zipfile.ZipFile(path) as zf:
         return {n: zf.read(n).decode("utf-8", errors="replace") for n in zf.namelist()}
@@ -156,26 +180,39 @@ def test_the_staged_incident_reads_from_the_zip_alone(
     config = _config(tmp_path, home)
     paths = AppPaths.resolve({"TIMELINE_TELEMETRY_HOME": str(tmp_path / "agent-home")})
     runtime = AgentRuntime(config, paths, mode="headless")
-    runtime.start()
-    try:
-        receiver = runtime.listeners()["otlp-receiver"]
-        _push_spans(receiver)
-        exporter = wait_for(lambda: next((n for n, st in runtime.export_status().items()
-                                          if st.get("last_error")), None),
-                            timeout=30, what="the upstream trace exporter's error")
-        health = runtime.manager.health
-        assert health is not None
-        wait_for(lambda: any(t.component == "media-drive" for t in health.transitions()),
-                 timeout=20, what="the full drive's health transition")
-        out = tmp_path / "bundle.zip"
-        stdout, stderr = io.StringIO(), io.StringIO()
-        code = run_bundle_command(config, paths, out=out, since_s=600, preview=False,
-                                  stdout=stdout, stderr=stderr)
-        assert code == 0, stderr.getvalue()
-    finally:
-        runtime.stop()
+    with _agent_log(paths):  # what the stopped agent's bundle reads back
+        runtime.start()
+        try:
+            receiver = runtime.listeners()["otlp-receiver"]
+            _push_spans(receiver)
+            exporter = wait_for(lambda: next((n for n, st in runtime.export_status().items()
+                                              if st.get("last_error")), None),
+                                timeout=30, what="the upstream trace exporter's error")
+            health = runtime.manager.health
+            assert health is not None
+            wait_for(lambda: any(t.component == "media-drive" for t in health.transitions()),
+                     timeout=20, what="the full drive's health transition")
+            out = tmp_path / "bundle.zip"
+            stdout, stderr = io.StringIO(), io.StringIO()
+            code = run_bundle_command(config, paths, out=out, since_s=600, preview=False,
+                                      stdout=stdout, stderr=stderr)
+            assert code == 0, stderr.getvalue()
+        finally:
+            runtime.stop()
     assert "reading the running agent" in stderr.getvalue()
-    files = _zip_texts(out)
+    _check_the_zip(_zip_texts(out), home=home, exporter=exporter)
+
+    # After the agent stopped: the spans it saved, and what it logged.
+    stopped = tmp_path / "stopped.zip"
+    stderr = io.StringIO()
+    code = run_bundle_command(config, paths, out=stopped, since_s=600, preview=False,
+                              stdout=io.StringIO(), stderr=stderr)
+    assert code == 0, stderr.getvalue()
+    assert "no agent is running" in stderr.getvalue()
+    _check_the_zip(_zip_texts(stopped), home=home, exporter=exporter)
+
+
+def _check_the_zip(files: dict[str, str], *, home: Path, exporter: str) -> None:
 
     # The editor's error span, from the agent's trace store.
     store = json.loads(files["traces/store.json"])
@@ -213,6 +250,7 @@ def test_the_staged_incident_reads_from_the_zip_alone(
     sections = _sections(summary)
     assert "**media-drive Unhealthy**: ~/Videos/media" in sections["Fullest drives"], summary
     assert "media-drive" in sections["Health"], summary
+    assert re.search(r"\S+ media-drive: Unknown -> Unhealthy: drive", sections["Health"]), summary
     assert f"{exporter}: **Failed**: cannot reach" in sections["Exporters"], summary
     assert "ffmpeg" in sections["Top processes"], summary
     assert "timeline-studio" in sections["Editor"], summary

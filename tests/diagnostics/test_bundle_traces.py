@@ -1,4 +1,4 @@
-"""The editor's spans in the bundle (issue 15, row 1): the trace store's spans from the window,
+"""The editor's spans in the bundle: the trace store's spans from the window,
 error spans first, from a running agent (its local API, or the tray's manager), and after it
 stopped (the store it saved at stop); ``GET /api/v1/traces``."""
 

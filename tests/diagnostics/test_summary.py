@@ -89,3 +89,17 @@ def test_the_editor_over_the_window_when_the_history_has_it() -> None:
     assert "timeline-studio (pid 7)" in editor
     assert "CPU avg 150% max 199%, memory max 2048 MB" in editor
     assert "ffmpeg (2)" in editor
+
+
+def test_a_small_full_drive_shows_its_free_space_in_a_readable_unit() -> None:
+    system = {"configured_drives": [
+        {"path": "~/Videos/media", "roles": ["media_dir"], "percent": 97.7,
+         "free_bytes": 98_304, "total_bytes": 4_194_304, "fstype": "tmpfs",
+         "mountpoint": "~/Videos/media"},
+        {"path": "/data", "roles": ["data_dir"], "percent": 24.5,
+         "free_bytes": 82_250_928_128, "total_bytes": 270_553_174_016, "fstype": "ext4",
+         "mountpoint": "/"}]}
+    drives = markdown_sections(summary_markdown({"system.json": _j(system)}, **TIMES))[
+        "Fullest drives"]
+    assert "97.7% used, 96 KB free of 4.0 MB (tmpfs" in drives, drives
+    assert "24.5% used, 76.6 GB free of 252.0 GB (ext4" in drives, drives

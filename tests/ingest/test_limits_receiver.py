@@ -7,6 +7,10 @@ import json
 from collections.abc import Callable
 
 from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+)
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
@@ -68,3 +72,47 @@ def test_spans_partial_success_and_bad_ids(make_receiver: Make, metrics: Metrics
     assert rejected(metrics, "traces", "end_before_start") == 1
     assert {(s, dict(labels)["code"]) for labels, s in
             metrics.current_series("telemetry_otlp_requests_total")} >= {(1.0, "400")}
+
+
+def test_cut_attributes_are_named_in_partial_success_with_nothing_rejected(
+        make_receiver: Make, metrics: Metrics) -> None:
+    """Items kept but cut by the attribute limits: the reply says so (OTLP lets a
+    ``partial_success`` with 0 rejected carry a warning), naming the limit and attribute."""
+    rec = make_receiver(limits=IngestLimitsConfig(max_attributes=2,
+                                                  max_attribute_value_length=32))
+    body = gauges([("wide.point", {"a": "1", "b": "2", "c": "3"}),
+                   ("long.value", {"clip": "x" * 100})]).SerializeToString()
+    status, _, raw = post(rec, "/v1/metrics", body, {"Content-Type": PB})
+    assert status == 200
+    ps = ExportMetricsServiceResponse.FromString(raw).partial_success
+    assert ps.rejected_data_points == 0
+    assert "lost attributes (over telemetry.ingest.limits.max_attributes)" in ps.error_message
+    assert "of metric 'wide_point'" in ps.error_message
+    assert ("had a value truncated (over telemetry.ingest.limits.max_attribute_value_length)"
+            ", e.g. attribute 'clip'") in ps.error_message
+
+    req = spans((TRACE, b"\x01" * 8, b"", 1, 2), (TRACE, b"\x02" * 8, b"", 5, 1))
+    span = req.resource_spans[0].scope_spans[0].spans[0]
+    for key in "abc":
+        span.attributes.add(key=key).value.string_value = "v"
+    status, _, raw = post(rec, "/v1/traces", req.SerializeToString(), {"Content-Type": PB})
+    ps_t = ExportTraceServiceResponse.FromString(raw).partial_success
+    assert ps_t.rejected_spans == 1  # the backwards span; the cut one is kept
+    assert "end before they start" in ps_t.error_message
+    assert "1 item lost attributes" in ps_t.error_message and "'c'" in ps_t.error_message
+
+    logs = ExportLogsServiceRequest()
+    record = logs.resource_logs.add().scope_logs.add().log_records.add()
+    record.attributes.add(key="note").value.string_value = "y" * 100
+    status, _, raw = post(rec, "/v1/logs", logs.SerializeToString(), {"Content-Type": PB})
+    ps_l = ExportLogsServiceResponse.FromString(raw).partial_success
+    assert status == 200 and ps_l.rejected_log_records == 0
+    assert "had a value truncated" in ps_l.error_message and "'note'" in ps_l.error_message
+
+
+def test_a_request_within_the_limits_gets_an_empty_reply(make_receiver: Make) -> None:
+    rec = make_receiver()
+    body = gauges([("fine", {"a": "1"})]).SerializeToString()
+    status, _, raw = post(rec, "/v1/metrics", body, {"Content-Type": PB})
+    assert status == 200
+    assert not ExportMetricsServiceResponse.FromString(raw).HasField("partial_success")

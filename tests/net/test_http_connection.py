@@ -4,12 +4,14 @@ the reserve slots, over real sockets on 127.0.0.1 with short bounds so each test
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 
 from support import get, wait_for
+from timeline_telemetry.net import http_server
 from timeline_telemetry.net.http_server import HttpBounds, LocalHttpServer, Request, Response
 
 
@@ -211,6 +213,107 @@ def test_when_every_slot_is_taken_a_new_connection_displaces_a_waiting_reserve_o
         held[2].settimeout(5)
         assert held[2].recv(100) == b""  # the displaced one was closed
     finally:
+        for s in held:
+            s.close()
+        srv.shutdown(5)
+
+
+def _silent(srv: LocalHttpServer, n: int, *, open_before: int) -> list[socket.socket]:
+    """``n`` connections that send nothing (a burst that fills the reserve)."""
+    held = [_connect(srv) for _ in range(n)]
+    wait_for(lambda: srv.connections >= open_before + n, timeout=5,
+             what=f"{open_before + n} open connections")
+    return held
+
+
+def test_a_scrape_behind_a_burst_of_fresh_connections_waits_in_triage(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every slot taken, the reserve by connections too new to be displaced: a scrape is not
+    closed at once (as it was) but waits without a thread until a reserve slot can be
+    displaced, then is answered."""
+    monkeypatch.setattr(http_server, "_EVICTABLE_AFTER_S", 0.5)
+    srv = _server(HttpBounds(header_timeout_s=5, max_connections=4, reserved_connections=2),
+                  reserve_header_timeout_s=3)
+    held = _hold(srv, 2)
+    held += _silent(srv, 2, open_before=2)  # the reserve, silent and not yet displaceable
+    try:
+        start = time.monotonic()
+        status, _, body = get(srv.url("/metrics"))
+        assert status == 200 and body == b"GET /metrics n=0"
+        assert time.monotonic() - start < 2
+        assert _closed(held[2])  # the oldest silent reserve connection made room
+        assert time.monotonic() - start < 2.5  # displaced, not timed out (3 s)
+    finally:
+        for s in held:
+            s.close()
+        srv.shutdown(5)
+
+
+def _closed(s: socket.socket) -> bool:
+    """Whether the server ended ``s`` (within 5 s)."""
+    s.settimeout(5)
+    try:
+        return _read_all(s) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_triage_admits_a_scrape_when_a_slot_frees_and_closes_the_rest() -> None:
+    """The reserve busy answering (not displaceable): a scrape waits in triage and is
+    answered once the slot frees; a whole head for another path, a silent client past the
+    deadline and the oldest waiting one when the queue is full are closed."""
+    release, entered = threading.Event(), threading.Event()
+
+    def slow(req: Request) -> Response:
+        entered.set()
+        release.wait(10)
+        return Response.text(200, "slow")
+
+    srv = LocalHttpServer("127.0.0.1", 0, reserve_header_timeout_s=2,
+                          bounds=HttpBounds(header_timeout_s=5, max_connections=2,
+                                            reserved_connections=1),
+                          reserved_paths=("/metrics", "/slow"))
+    srv.add_route("/echo", echo)
+    srv.add_route("/metrics", echo)
+    srv.add_route("/slow", slow)
+    srv.start()
+    inner = srv._server
+    assert inner is not None
+    held = _hold(srv, 1)
+    busy = threading.Thread(target=get, args=(srv.url("/slow"),), daemon=True)
+    busy.start()
+    scraped: list[int] = []
+    scrape = threading.Thread(target=lambda: scraped.append(get(srv.url("/metrics"))[0]),
+                              daemon=True)
+    try:
+        assert entered.wait(5)
+        with _connect(srv) as other:  # a whole head, not for a reserved path: closed
+            other.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert _closed(other)
+        scrape.start()
+        wait_for(inner.triage_waiting, timeout=5, what="the scrape to wait in triage")
+        release.set()
+        scrape.join(5)
+        assert scraped == [200]
+        busy.join(5)
+        release.clear()
+        entered.clear()
+        busy = threading.Thread(target=get, args=(srv.url("/slow"),), daemon=True)
+        busy.start()
+        assert entered.wait(5)
+        start = time.monotonic()
+        waiting = [_connect(srv) for _ in range(3)]  # the queue holds max_connections (2)
+        try:
+            assert _closed(waiting[0])  # the oldest was dropped at once
+            assert time.monotonic() - start < 1.5
+            assert _closed(waiting[1])  # silent past the deadline (2 s)
+            assert 1.5 < time.monotonic() - start < 4
+        finally:
+            for s in waiting:
+                s.close()
+        wait_for(lambda: not inner.triage_waiting(), timeout=5, what="an empty queue")
+    finally:
+        release.set()
         for s in held:
             s.close()
         srv.shutdown(5)

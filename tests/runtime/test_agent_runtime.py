@@ -256,3 +256,29 @@ def test_the_self_budget_back_off_stretches_the_health_rounds(runtime: AgentRunt
     budget.decision = BudgetDecision(1, False, False, "")
     runtime._apply_budget()
     assert slots["health"].job.interval_s == pytest.approx(0.2)
+
+
+def test_the_editor_logs_are_followed_by_the_runtimes_logs_job(tmp_path: Path) -> None:
+    """``telemetry.logs`` following the editor's log files is a job of the one scheduler (its
+    runs counted, stopped with the others), not a thread of its own."""
+    import threading
+
+    from timeline_telemetry.logs import ECS_FILE_NAME
+
+    editor_log = tmp_path / "editor.log"
+    editor_log.write_text("before the start\n")
+    rt = AgentRuntime(_config(tmp_path, editor={"log_globs": [str(editor_log)]}),
+                      _paths(tmp_path), mode="headless")
+    rt.start()
+    try:
+        assert "logs" in rt.scheduler.jobs
+        with editor_log.open("a") as fh:
+            fh.write("ERROR render failed: encoder crashed\n")
+        ecs = rt.paths.log_dir / ECS_FILE_NAME
+        wait_for(lambda: ecs.exists() and "encoder crashed" in ecs.read_text(), timeout=20,
+                 what="the editor's line in the ECS file")
+        assert rt.scheduler.stats()["logs"].runs >= 1
+        assert "agent-logs" not in {t.name for t in threading.enumerate()}
+    finally:
+        rt.stop()
+    assert "before the start" not in ecs.read_text()

@@ -183,8 +183,13 @@ def test_the_thread_dump_names_each_thread_and_where_it_waits() -> None:
     stack = mine["stack"]
     assert isinstance(stack, list)
     assert any("in parked_in_a_named_function: release.wait(10)" in s for s in stack)
+    assert mine["native_id"] == th.native_id
+    main = next(t for t in dump if t["name"] == "MainThread")
+    if sys.platform.startswith("linux"):  # the test process's main thread has used CPU
+        assert isinstance(main["cpu_seconds"], float) and main["cpu_seconds"] > 0
     text = format_threads(dump)
     assert "Thread test-parked (ident" in text and "Thread MainThread" in text
+    assert f"native id {th.native_id}" in text
     assert "hunter2-secret" not in text
 
 

@@ -1,4 +1,4 @@
-"""Files removed under the real headless agent (issue 16): ``rm history.sqlite3``, then
+"""Files removed under the real headless agent: ``rm history.sqlite3``, then
 ``rm -rf`` of the whole data folder. The agent notices within a health round (the path no
 longer names the open file), says so in the log, turns the ``history`` check Warning, then
 recreates the stores from the still-open files (nothing lost), ``agent.json`` and

@@ -79,6 +79,7 @@ def test_reload_keeps_the_state_of_rules_with_the_same_name_and_labels(
     assert alerts._policies["Kept"].cooldown_s == 300
     status = rt.status()["rules"]
     assert isinstance(status, dict) and status["ok"] is True and status["rules"] == 3
+    assert status["state"] == "Healthy"
 
 
 def test_a_bad_file_keeps_the_old_rules_and_is_reported(
@@ -91,6 +92,7 @@ def test_a_bad_file_keeps_the_old_rules_and_is_reported(
     assert f"keeping the 3 old rules: {tmp_path / 'rules.yml'}:3:" in caplog.text
     status = rt.status()["rules"]
     assert isinstance(status, dict) and status["ok"] is False
+    assert status["state"] == "Warning"  # the old rules run: a Warning, as the issue asks
     assert status["error"] == result.error
 
 

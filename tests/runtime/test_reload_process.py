@@ -85,7 +85,7 @@ def test_a_changed_rule_file_is_reloaded_and_a_bad_one_keeps_the_old_rules(
     agent.rules.write_text(BAD)
     rules = wait_for(lambda: (r := agent.api("status")["rules"])["ok"] is False and r,
                      timeout=30, what="the failed reload in /api/v1/status")
-    assert rules["trigger"] == "file change"
+    assert rules["trigger"] == "file change" and rules["state"] == "Warning"
     assert f"{agent.rules}:4:" in rules["error"], rules
     assert agent.rule_names() == ["MemA", "MemB"]  # the old rules stay
     agent.proc.wait_for_line(rf"rule reload \(file change\) failed, keeping the 2 old rules: "
@@ -98,6 +98,7 @@ def test_a_changed_rule_file_is_reloaded_and_a_bad_one_keeps_the_old_rules(
     agent.rules.write_text(_rules("MemC"))  # fixed: loads again, the warning goes
     agent.wait_rules("MemC")
     assert agent.api("status")["rules"]["ok"] is True
+    assert agent.api("status")["rules"]["state"] == "Healthy"
     assert "warning:" not in run_cli("status", home=agent.home).stdout
 
 

@@ -50,6 +50,14 @@ def alerting_runtime(tmp_path: Path, paths: AppPaths) -> Iterator[AgentRuntime]:
 
 
 @pytest.fixture
+def notifying_runtime(tmp_path: Path, paths: AppPaths) -> Iterator[AgentRuntime]:
+    """The runtime with HighCpu firing from the first evaluation and the desktop action on:
+    the core itself tells the tray (an ``AlertNotice``), as in the product."""
+    yield from _runtime(make_config(tmp_path, rules=HIGH_CPU_RULE, desktop_notifications=True),
+                        paths)
+
+
+@pytest.fixture
 def failing_runtime(tmp_path: Path, paths: AppPaths) -> Iterator[AgentRuntime]:
     yield from _runtime(make_config(tmp_path, max_used=0.0001), paths)
 

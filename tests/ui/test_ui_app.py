@@ -34,6 +34,35 @@ def test_no_display_exits_2_with_headless_hint(
     assert "run --headless" in capsys.readouterr().err
 
 
+def test_a_tray_beside_a_running_agent_exits_1_naming_it_in_its_dialog(
+    qtbot: QtBot, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    paths: AppPaths, tmp_path: Path
+) -> None:
+    """A headless agent holds the home: the tray exits 1 with one line naming it (pid,
+    endpoints), and its dialog says the same line."""
+    from ui_support import make_config
+
+    import timeline_telemetry.ui.startup_error as startup_error
+    from timeline_telemetry.runtime import AgentRuntime
+
+    told: list[str] = []
+    monkeypatch.setattr(startup_error, "report_startup_failure",
+                        lambda text, **_kw: told.append(text))
+    config = make_config(tmp_path)
+    headless = AgentRuntime(config, paths, mode="headless")  # type: ignore[arg-type]
+    headless.start()
+    try:
+        receiver = headless.listeners()["otlp-receiver"]
+        code = run_tray_app(config, paths, ["x"], environ={"DISPLAY": ":0"})  # type: ignore[arg-type]
+    finally:
+        headless.stop()
+    err = capsys.readouterr().err
+    assert code == 1
+    who = f"already running for {paths.data_dir}: headless (pid {os.getpid()}"
+    assert len(told) == 1 and who in told[0] and receiver in told[0]
+    assert f"timeline-telemetry: {told[0]}" in err
+
+
 def test_second_instance_activates_first(qtbot: QtBot, tmp_path: Path) -> None:
     name = server_name(str(tmp_path))
     first, second = SingleInstance(name), SingleInstance(name)

@@ -4,6 +4,8 @@ while the server is inhibited, plain showMessage without a server."""
 
 from __future__ import annotations
 
+import sys
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,3 +109,25 @@ def test_no_actions_without_a_server(tmp_path: Path) -> None:
     assert DesktopNotifications.open(lambda _g, _a: None, address="") is None
     missing = f"unix:path={tmp_path / 'no-bus'}"
     assert DesktopNotifications.open(lambda _g, _a: None, address=missing) is None
+
+
+def test_the_action_listener_waits_without_polling_and_stops_on_close(session: Desktop
+                                                                      ) -> None:
+    picked: list[tuple[str, str]] = []
+    desk = DesktopNotifications.open(lambda g, a: picked.append((g, a)),
+                                     address=session.env["DBUS_SESSION_BUS_ADDRESS"])
+    assert desk is not None
+    listener = desk._thread
+    try:
+        nid = desk.notify("alert:disk", "DiskFull: firing", "99%", urgency=1,
+                          actions=[("open", "Open")])
+        session.notifications.invoke(nid, "open")  # a blocking receive still sees actions
+        wait_for(lambda: picked, 5, "the action")
+        assert picked == [("alert:disk", "open")]
+        # idle, the thread sits in a blocking read, not a timed poll
+        frame = sys._current_frames()[listener.ident or 0]
+        calls = [f.line or "" for f in traceback.extract_stack(frame)]
+        assert not [c for c in calls if "receive(" in c and "timeout=" in c], calls
+    finally:
+        desk.close()
+    assert not listener.is_alive()

@@ -4,40 +4,19 @@ rounds, notifications on health transitions, the alerts submenu over a provider.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QAction
 from pytestqt.qtbot import QtBot
+from ui_support import HIGH_CPU_RULE
 
 from timeline_telemetry.notifications import Notification
 from timeline_telemetry.paths import AppPaths
-from timeline_telemetry.runtime import AgentRuntime, AlertNotice
+from timeline_telemetry.runtime import AgentRuntime
+from timeline_telemetry.ui.alerts_adapter import ACKNOWLEDGE_SECONDS
 from timeline_telemetry.ui.app import TrayApp
-from timeline_telemetry.ui.providers import AlertRow
-
-
-class FakeAlerts:
-    """An in-memory AlertsView."""
-
-    def __init__(self) -> None:
-        self.rows = [AlertRow("cpu-high", "HighCpu", "firing", "warning", "CPU > 90%", 0.0)]
-        self.snoozed: list[tuple[str, float]] = []
-        self.acked: list[str] = []
-
-    def list_active(self) -> list[AlertRow]:
-        return list(self.rows)
-
-    def history(self, limit: int) -> list[AlertRow]:
-        return [AlertRow("disk", "DiskFull", "resolved", "critical", "ok now", 0.0)][:limit]
-
-    def snooze(self, key: str, seconds: float) -> None:
-        self.snoozed.append((key, seconds))
-
-    def acknowledge(self, key: str) -> None:
-        self.acked.append(key)
 
 
 def _make(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths,
@@ -134,12 +113,32 @@ def test_failing_check_notifies_once_coalesced(
         next(gen, None)
 
 
-def test_alerts_submenu_snooze_and_ack(qtbot: QtBot, runtime: AgentRuntime,
+def _started(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths) -> Iterator[TrayApp]:
+    """The app over ``runtime`` with the core's own alerts view, as run_tray_app wires it."""
+    gen = _make(qtbot, runtime, paths)
+    app = next(gen)
+    app.core_started()
+    yield app
+    next(gen, None)
+
+
+def _firing(qtbot: QtBot, runtime: AgentRuntime) -> None:
+    """Wait until the core's own evaluation fires the real HighCpu rule."""
+    core = runtime.manager.alerts
+    assert core is not None
+    qtbot.waitUntil(lambda: any(a.name == "HighCpu" for a in core.firing()), timeout=15_000)
+
+
+def test_alerts_submenu_snooze_and_ack(qtbot: QtBot, alerting_runtime: AgentRuntime,
                                        paths: AppPaths) -> None:
-    alerts = FakeAlerts()
-    gen = _make(qtbot, runtime, paths, alerts=alerts)
+    """The submenu lists the core's firing alert; Snooze and Acknowledge silence it in the
+    core's alerting (silences in its store), not in a stand-in."""
+    gen = _started(qtbot, alerting_runtime, paths)
     app = next(gen)
     try:
+        core = alerting_runtime.manager.alerts
+        assert core is not None and core.silences() == []
+        _firing(qtbot, alerting_runtime)
         app.tray.refresh_alerts()
         qtbot.waitUntil(lambda: _labels(app.tray.alerts_menu.actions())
                         == ["HighCpu (firing)"], timeout=5000)
@@ -148,40 +147,45 @@ def test_alerts_submenu_snooze_and_ack(qtbot: QtBot, runtime: AgentRuntime,
         acts = {a.text(): a for a in sub.actions()}
         assert list(acts) == ["Snooze 15 min", "Snooze 1 h", "Acknowledge"]
         acts["Snooze 1 h"].trigger()
+        qtbot.waitUntil(lambda: len(core.silences()) == 1, timeout=5000)
         acts["Acknowledge"].trigger()
-        qtbot.waitUntil(lambda: alerts.snoozed == [("cpu-high", 3600.0)]
-                        and alerts.acked == ["cpu-high"], timeout=5000)
+        qtbot.waitUntil(lambda: len(core.silences()) == 2, timeout=5000)
+        spans = sorted(round(s.ends_at - s.starts_at) for s in core.silences())
+        assert spans == [3600, round(ACKNOWLEDGE_SECONDS)]
+        for silence in core.silences():
+            assert ("alertname", "HighCpu") in {(m.name, m.value) for m in silence.matchers}
     finally:
         next(gen, None)
 
 
 def test_alert_events_notify_and_click_opens_alerts(
-    qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths
+    qtbot: QtBot, notifying_runtime: AgentRuntime, paths: AppPaths, tmp_path: Path
 ) -> None:
-    gen = _make(qtbot, runtime, paths, alerts=FakeAlerts())
+    """A rule firing in the core notifies through the tray (the desktop action's event,
+    delivered on the GUI thread); clicking opens the Alerts tab; its resolve (the rule
+    reloaded so it no longer holds) is swallowed by Do not disturb."""
+    gen = _started(qtbot, notifying_runtime, paths)
     app = next(gen)
     try:
         app.centre._coalesce = 0.1
         shown: list[Notification] = []
         app.notifier.shown.connect(shown.append)
-        # The core publishes on a worker thread; the controller re-emits on the GUI thread.
-        t = threading.Thread(target=lambda: runtime.events.publish(AlertNotice(
-            "cpu-high", "HighCpu", "CPU > 90%", "critical", firing=True)))
-        t.start()
-        t.join()
-        qtbot.waitUntil(lambda: bool(shown), timeout=5000)
-        assert (shown[0].title, shown[0].body, shown[0].keys, shown[0].severity) == (
-            "HighCpu: firing", "CPU > 90%", ("alert:cpu-high",), 2)
+        qtbot.waitUntil(lambda: bool(shown), timeout=15_000)
+        note = shown[0]
+        assert note.title.endswith(": firing") and "CPU > 90%" in note.title, note
+        assert note.severity == 1 and note.keys[0].startswith("alert:HighCpu")
         app.tray.tray.messageClicked.emit()
         assert app.dashboard is not None
         assert app.dashboard.tabs.currentWidget() is app.dashboard.alerts_tab
         qtbot.waitUntil(lambda: app.dashboard is not None
-                        and app.dashboard.alerts_tab.table.rowCount() == 2, timeout=5000)
+                        and app.dashboard.alerts_tab.table.rowCount() >= 1, timeout=5000)
         app.centre.do_not_disturb = True
-        runtime.events.publish(AlertNotice("cpu-high", "Resolved: HighCpu", "ok", "warning",
-                                           firing=False))
-        # Swallowed by Do not disturb.
-        qtbot.waitUntil(lambda: app.centre.suppressed == 1, timeout=5000)
+        (tmp_path / "rules.yml").write_text(HIGH_CPU_RULE.replace("vector(1)", "vector(1) < 0"))
+        assert notifying_runtime.reload(trigger="test").ok
+        # Resolved in the core, and the notification swallowed by Do not disturb.
+        qtbot.waitUntil(lambda: app.centre.suppressed >= 1, timeout=15_000)
+        assert notifying_runtime.manager.alerts is not None
+        assert notifying_runtime.manager.alerts.firing() == []
         assert app.centre.next_due_in() is None
     finally:
         next(gen, None)

@@ -21,11 +21,11 @@ HIGH_CPU_RULE = """groups:
 """
 
 
-def make_config(tmp_path: Path, *, max_used: float = 0.9999, rules: str | None = None
-                ) -> object:
+def make_config(tmp_path: Path, *, max_used: float = 0.9999, rules: str | None = None,
+                desktop_notifications: bool = False) -> object:
     """A small config: 1 s collection, no exporters, one disk check on tmp_path; ``rules``:
-    a rule file evaluated every second (the core's own desktop notifications off, so a test
-    sees only the notifications it triggers)."""
+    a rule file evaluated every second (the core's own desktop notifications off unless
+    ``desktop_notifications``, so a test sees only the notifications it triggers)."""
     data: dict[str, dict[str, object]] = {"telemetry": {
         "metrics": {"collection_interval": "1s", "exporters": [],
                     "collectors": {"gpu": False}},
@@ -41,5 +41,5 @@ def make_config(tmp_path: Path, *, max_used: float = 0.9999, rules: str | None =
         (tmp_path / "rules.yml").write_text(rules)
         data["telemetry"]["alerts"] = {"rule_files": [str(tmp_path / "rules.yml")],
                                        "evaluation_interval": "1s",
-                                       "desktop_notifications": False}
+                                       "desktop_notifications": desktop_notifications}
     return parse_config(data, source="test", base_dir=tmp_path)

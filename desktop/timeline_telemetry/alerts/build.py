@@ -42,7 +42,15 @@ from .rules import RuleGroup, load_rule_files
 from .series import HistorySource, SeriesSource
 from .store import AlertStore
 
-__all__ = ["SHIPPED_RULES", "RuleSet", "build_alert_manager", "build_rule_set", "rule_files"]
+__all__ = [
+    "SHIPPED_RULES",
+    "ActionSettings",
+    "RuleSet",
+    "build_action_settings",
+    "build_alert_manager",
+    "build_rule_set",
+    "rule_files",
+]
 
 #: The design document's five rules, shipped as package data (a byte-identical copy of
 #: ``resources/prometheus/alert_rules.yml``; a test fails if the two drift), so a wheel,
@@ -131,29 +139,72 @@ def build_alert_manager(
             raise ValueError("alerts need the metric history (metrics.history.enabled)")
         source = HistorySource(history)
 
+    settings = build_action_settings(cfg, metrics=metrics, notifier=notifier, environ=environ,
+                                     keyring_get=keyring_get)
+    store = AlertStore(cfg.history_path or data_dir / "alerts.sqlite3")
+    return AlertManager(
+        rules.groups, source, metrics=metrics, actions=settings.actions, store=store,
+        interval_s=settings.interval_s, policies=rules.policies, flap=settings.flap,
+        resolve_exprs=rules.resolve_exprs, render_silence=settings.render_silence,
+        storm=settings.storm, action_policies=settings.action_policies, clock=clock,
+    )
+
+
+@dataclass(frozen=True)
+class ActionSettings:
+    """The part of ``telemetry.alerts`` besides the rules that a reload applies: the action
+    queues and their policies, the cadence, storm, flap and render-silence settings."""
+
+    actions: Mapping[str, ActionQueue]
+    action_policies: Mapping[str, ActionPolicy]
+    interval_s: float
+    storm: StormSettings
+    flap: FlapSettings
+    render_silence: RenderSilence | None
+
+
+def _action_specs(cfg: AlertsConfig) -> dict[str, object]:
+    """Each action's name and the config its sender is built from."""
+    specs: dict[str, object] = {"desktop": "desktop"} if cfg.desktop_notifications else {}
+    specs.update((a.name, a) for a in cfg.actions)
+    return specs
+
+
+def build_action_settings(
+    cfg: AlertsConfig,
+    *,
+    metrics: Metrics,
+    notifier: Notifier | None = None,
+    environ: Mapping[str, str] = os.environ,
+    keyring_get: KeyringGet | None = None,
+    running: Mapping[str, ActionQueue] | None = None,
+    previous: AlertsConfig | None = None,
+) -> ActionSettings:
+    """The actions and settings ``cfg`` describes. On a reload, ``running`` are the current
+    queues and ``previous`` the config they were built from: an action whose config did not
+    change keeps its running queue; new and changed ones get a new, unstarted queue."""
+
     def resolve(value: str) -> str:
         return resolve_secret(value, environ=environ, keyring_get=keyring_get)
 
+    old = _action_specs(previous) if previous is not None else {}
     actions: dict[str, ActionQueue] = {}
     action_policies: dict[str, ActionPolicy] = {}
-    if cfg.desktop_notifications:
-        actions["desktop"] = ActionQueue(NotifierSender(notifier or LoggingNotifier()),
-                                         metrics=metrics)
-        action_policies["desktop"] = ActionPolicy(repeat_interval_s=cfg.desktop_repeat_interval)
-    for a in cfg.actions:
-        actions[a.name] = ActionQueue(_sender(a, resolve), metrics=metrics)
-        action_policies[a.name] = _action_policy(a, cfg)
+    for name, spec in _action_specs(cfg).items():
+        q = (running or {}).get(name)
+        if q is None or name not in old or old[name] != spec:
+            sender = (NotifierSender(notifier or LoggingNotifier()) if spec == "desktop"
+                      else _sender(spec, resolve))
+            q = ActionQueue(sender, metrics=metrics)
+        actions[name] = q
+        action_policies[name] = (ActionPolicy(repeat_interval_s=cfg.desktop_repeat_interval)
+                                 if spec == "desktop" else _action_policy(spec, cfg))
     render = None
     rs = cfg.render_silence
     if rs.enabled:
         pattern = "|".join(rs.alerts) if rs.alerts else ".*"
         render = RenderSilence(parse(rs.condition), (LabelMatcher("alertname", "=~", pattern),))
-    store = AlertStore(cfg.history_path or data_dir / "alerts.sqlite3")
-    return AlertManager(
-        rules.groups, source, metrics=metrics, actions=actions, store=store,
-        interval_s=cfg.evaluation_interval, policies=rules.policies,
-        flap=FlapSettings(cfg.flap.max_changes, cfg.flap.window),
-        resolve_exprs=rules.resolve_exprs, render_silence=render,
-        storm=StormSettings(cfg.storm.per_rule, cfg.storm.max_per_eval),
-        action_policies=action_policies, clock=clock,
-    )
+    return ActionSettings(
+        actions, action_policies, cfg.evaluation_interval,
+        StormSettings(cfg.storm.per_rule, cfg.storm.max_per_eval),
+        FlapSettings(cfg.flap.max_changes, cfg.flap.window), render)

@@ -146,6 +146,10 @@ class DeliveryLedger:
                 out.append(Planned(w.rule, key, w.item))
         return out
 
+    def forget(self, action: str) -> None:
+        """Drop what ``action`` heard (its receiver was replaced or removed)."""
+        self._heard.pop(action, None)
+
     def record(self, action: str, sent: Sequence[Planned], t: float) -> None:
         """``sent`` was handed to ``action``'s queue at ``t``."""
         heard = self._heard.setdefault(action, {})

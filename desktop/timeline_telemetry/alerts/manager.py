@@ -167,6 +167,42 @@ class AlertManager:
                 _log.info("reload: alerts of removed rules dropped: %s", ", ".join(dropped))
             self._engine = engine
 
+    def reload_actions(
+        self,
+        actions: Mapping[str, ActionQueue],
+        action_policies: Mapping[str, ActionPolicy],
+        *,
+        interval_s: float,
+        storm: StormSettings,
+        flap: FlapSettings,
+        render_silence: RenderSilence | None,
+    ) -> list[ActionQueue]:
+        """Swap in the actions and settings of a reloaded ``telemetry.alerts``. A queue
+        that stays (the same object) keeps what its action heard; a new one is started and
+        its action hears the alerts firing now at the next evaluation; the replaced and
+        removed queues are returned, for the caller to shut down (delivering what they
+        hold) outside the evaluation lock. ``flap`` applies from the next rule reload."""
+        with self._lock:
+            old = self._actions
+            kept = {id(q) for q in actions.values()}
+            gone = [q for q in old.values() if id(q) not in kept]
+            for name, q in old.items():
+                if actions.get(name) is not q:
+                    self._ledger.forget(name)
+            running = {id(q) for q in old.values()}
+            for q in actions.values():
+                if id(q) not in running:
+                    q.start()
+            self._actions = dict(actions)
+            self._action_policies = dict(action_policies)
+            self._interval = interval_s
+            self._storm = storm
+            self._flap = flap
+            self._render = render_silence
+            if render_silence is None:
+                self.render_active = False
+        return gone
+
     def _get_engine(self) -> RuleEngine:
         if self._engine is None:
             self._engine = RuleEngine(self._groups, self._source, flap=self._flap,
@@ -425,6 +461,11 @@ class AlertManager:
     def action_status(self) -> dict[str, ExportStatus]:
         """Each alert action's delivery status, by action name."""
         return {name: q.status() for name, q in self._actions.items()}
+
+    @property
+    def actions(self) -> dict[str, ActionQueue]:
+        """The action queues, by action name."""
+        return dict(self._actions)
 
     @property
     def interval_s(self) -> float:

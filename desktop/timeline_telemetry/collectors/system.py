@@ -243,6 +243,15 @@ class SystemCollector:
             _add(out, "system_cpu_core_usage_percent", meter.update(now), (("cpu", str(i)),))
 
     def _collect_memory(self, out: list[Sample]) -> None:
+        fields = _read_meminfo() if self._ps is psutil else None
+        if fields is not None:  # one read of /proc/meminfo for memory and swap
+            total, available, swap_total, swap_free = fields
+            out.append(Sample("system_memory_usage_bytes", float(total - available)))
+            out.append(Sample("system_memory_available_bytes", float(available)))
+            out.append(Sample("system_memory_total_bytes", float(total)))
+            out.append(Sample("system_swap_usage_bytes", float(swap_total - swap_free)))
+            out.append(Sample("system_swap_total_bytes", float(swap_total)))
+            return
         vm = self._ps.virtual_memory()
         out.append(Sample("system_memory_usage_bytes", float(vm.total - vm.available)))
         out.append(Sample("system_memory_available_bytes", float(vm.available)))
@@ -278,26 +287,31 @@ class SystemCollector:
             out.append(Sample("system_disk_total_bytes", float(du.total), labels))
 
     def _collect_disk_io(self, out: list[Sample]) -> None:
-        try:
-            io = self._ps.disk_io_counters(perdisk=False)
-        except (OSError, RuntimeError):  # no disks visible (containers, some VMs)
-            return
-        if io is None:
-            return
-        for metric, field in _DISK_IO_TOTALS:
-            out.append(Sample(metric, float(getattr(io, field))))
-        for metric, field in _DISK_TIME_TOTALS:
-            _add(out, metric, _ms_to_s(getattr(io, field, None)))
-        self._collect_disk_devices(out)
-
-    def _collect_disk_devices(self, out: list[Sample]) -> None:
+        # One read of the per-disk counters serves the totals too (psutil's own totals read
+        # and parse every counter again): the totals add up the disks psutil would, those
+        # Linux lists under /sys/block (whole disks, no partitions), every disk elsewhere.
         try:
             per_disk = self._ps.disk_io_counters(perdisk=True)
-        except (OSError, RuntimeError):
+        except (OSError, RuntimeError):  # no disks visible (containers, some VMs)
             return
         if not per_disk:
             return
         whole = self._sys_block()
+        counted = [io for name, io in per_disk.items()
+                   if whole is None or name.replace("/", "!") in whole]
+        if not counted:
+            return
+        for metric, field in _DISK_IO_TOTALS:
+            out.append(Sample(metric, float(sum(getattr(io, field) for io in counted))))
+        for metric, field in _DISK_TIME_TOTALS:
+            times = [getattr(io, field, None) for io in counted]
+            numbers = [t for t in times if isinstance(t, int | float)]
+            if len(numbers) == len(times):
+                _add(out, metric, _ms_to_s(sum(numbers)))
+        self._collect_disk_devices(out, per_disk, whole)
+
+    def _collect_disk_devices(self, out: list[Sample], per_disk: dict[str, Any],
+                              whole: frozenset[str] | None) -> None:
         names = [d for d in per_disk if not _VIRTUAL_DISK.match(d)
                  and (whole is None or d in whole)]
         for dev in self._capped("block device", sorted(names)):
@@ -351,6 +365,32 @@ def _ms_to_s(value: object) -> float | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value) / 1000.0
     return None
+
+
+_MEMINFO_KEYS = (b"MemTotal:", b"MemFree:", b"MemAvailable:", b"SwapTotal:", b"SwapFree:")
+
+
+def _read_meminfo() -> tuple[int, int, int, int] | None:
+    """Memory total and available, swap total and free, in bytes, from one read of Linux's
+    ``/proc/meminfo``, with psutil's rules (available is ``MemAvailable``, at most the
+    total, else ``MemFree``). psutil reads that file twice and ``/proc/vmstat`` once for the
+    same figures. None where the file or ``MemAvailable`` is missing: psutil then."""
+    try:
+        with open("/proc/meminfo", "rb") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    kb: dict[bytes, int] = {}
+    for line in raw.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in _MEMINFO_KEYS:
+            kb[parts[0]] = int(parts[1]) * 1024
+    if len(kb) != len(_MEMINFO_KEYS) or kb[b"MemAvailable:"] <= 0:
+        return None
+    total, available = kb[b"MemTotal:"], kb[b"MemAvailable:"]
+    if available > total:
+        available = kb[b"MemFree:"]
+    return total, available, kb[b"SwapTotal:"], kb[b"SwapFree:"]
 
 
 def _read_sys_block() -> frozenset[str] | None:

@@ -165,7 +165,7 @@ def build_bundle(
              "configured drives and all disks, GPUs, displays, versions, ffmpeg")
     report("processes", 0.2)
     _processes(asm, config, paths, process_info(psutil_mod=ps, sample_s=process_sample_s),
-               start=start, end=now)
+               start=start, end=now, top=providers.top_processes)
 
     report("health, alerts, exporters", 0.3)
     health = providers.health
@@ -381,10 +381,36 @@ def _tails(asm: _Assembler, folder: str, files: list[Path], cap: int, descriptio
         budget -= len(text.encode())
 
 
+def _top_over_window(provider: TracesProvider | None, paths: AppPaths, *, start: float,
+                     end: float) -> dict[str, object]:
+    """``busiest_over_window``: from the running agent's samples, else (not running, or it
+    did not answer) from those it saved at its last stop."""
+    from .top_window import busiest_over_window, saved_samples
+
+    error: str | None = None
+    if provider is not None:
+        try:
+            got = provider(start)
+            if isinstance(got, Mapping) and isinstance(got.get("samples"), list):
+                return busiest_over_window(got)
+            error = f"unexpected answer: {str(got)[:200]}"
+        except Exception as exc:  # fall back to the saved samples
+            error = f"{type(exc).__name__}: {exc}"
+    saved = saved_samples(paths.data_dir, start=start, end=end)
+    doc = busiest_over_window({**saved, **({"live_error": error} if error else {})})
+    if not doc["samples"]:
+        return {"available": False, "note": "no top-processes samples in the window (the "
+                "agent samples them every 30 s while it runs and saves them at its stop)",
+                **({"live_error": error} if error else {})}
+    return doc
+
+
 def _processes(asm: _Assembler, config: TelemetryConfig, paths: AppPaths,
-               live: dict[str, object], *, start: float, end: float) -> None:
-    """``processes.json``: the editor and its children over the window from the history
-    (the history records no other process), with the live sample for the busiest others."""
+               live: dict[str, object], *, start: float, end: float,
+               top: TracesProvider | None = None) -> None:
+    """``processes.json``: the editor and its children over the window from the history,
+    the busiest processes over the window from the agent's top-processes samples, and a
+    sample taken at bundle time (labelled as such)."""
     from .gpu_window import gpu_over_window
     from .window import editor_processes
 
@@ -404,17 +430,26 @@ def _processes(asm: _Assembler, config: TelemetryConfig, paths: AppPaths,
         except HistoryError as exc:
             note = gpu_note = f"the history could not be read: {exc}"
     doc: dict[str, object] = {
-        **live,  # top_by_cpu / top_by_memory: the sample at bundle time, as before
         "window": {"start": _iso(start), "end": _iso(end)},
+        "busiest_over_window": _top_over_window(top, paths, start=start, end=end),
+        # top_by_cpu / top_by_memory: the sample at bundle time, as before (labelled)
+        "bundle_time_sample": {
+            "taken_at": _iso(end), "covers": ["top_by_cpu", "top_by_memory",
+                                              "sampled_seconds", "process_count"],
+            "note": "top_by_cpu and top_by_memory are a sample taken when the bundle was "
+                    "made, not over the window: a process gone by then is only in "
+                    "busiest_over_window"},
+        **live,
         "editor_over_window": editor if editor is not None else {"available": False,
                                                                   "note": note},
         "gpu_over_window": gpu if gpu is not None else {"available": False, "note": gpu_note},
     }
     asm.json("processes.json", doc, "the editor over the window from the history (its CPU, "
              "memory, threads and open files summed with its children; its children by name "
-             "and how many ran); the GPUs over the window (load, power, the processes on "
-             "them by name, throttling); the busiest other processes by CPU and by memory are a "
-             "sample taken at bundle time (the history does not record other processes)")
+             "and how many ran); the busiest processes over the window by name "
+             "(busiest_over_window: the agent's samples every 30 s of the top 5 by CPU and "
+             "by memory); the GPUs over the window (load, power, the processes on them by "
+             "name, throttling); top_by_cpu and top_by_memory: a sample taken at bundle time")
 
 
 def _history(asm: _Assembler, config: TelemetryConfig, paths: AppPaths, *, start: float,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -57,9 +58,9 @@ def run_bundle_command(
     from timeline_telemetry.alerts.store import alerts_from_file
     from timeline_telemetry.runtime.client import read_live
 
-    from .live import agent_api_providers
+    from .live import agent_api_providers, alerts_store_path
 
-    alerts_db = config.alerts.history_path or paths.data_dir / "alerts.sqlite3"
+    alerts_db = alerts_store_path(config, paths.data_dir)
     live = read_live(paths.data_dir)
     if live is not None and live.error is None:
         stderr.write(f"reading the running agent: {live.info.mode} (pid {live.info.pid}) "
@@ -74,10 +75,9 @@ def run_bundle_command(
                          f"live state could not be read: {live.error}\n")
         why = ("no agent is running for this home" if live is None else
                f"the running agent (pid {live.info.pid}) did not answer: {live.error}")
-        providers = Providers(
-            alerts=lambda: alerts_from_file(alerts_db) or {
-                "note": f"no alert store at {alerts_db} (alerting has not run here)"},
-            export_status=lambda: {"available": False, "note": why})
+        providers = _logged_providers(config, paths, since_s=since_s, why=why, alerts=(
+            lambda: alerts_from_file(alerts_db) or {
+                "note": f"no alert store at {alerts_db} (alerting has not run here)"}))
     try:
         result = build_bundle(config=config, paths=paths, out=target, since_s=since_s,
                               preview=preview, progress=progress, size_cap=size_cap,
@@ -87,6 +87,29 @@ def run_bundle_command(
         return EXIT_FAILED
     _print(result, stdout, preview=preview)
     return EXIT_OK
+
+
+def _logged_providers(config: TelemetryConfig, paths: AppPaths, *, since_s: float, why: str,
+                      alerts: Callable[[], object]) -> Providers:
+    """Without a live agent: health from a one-off run of the checks, and the exporters'
+    failures and the health transitions the agent logged in the window (so a bundle made
+    after it stopped still says which exporter failed and when the health changed)."""
+    from . import sources
+    from .agent_events import agent_log_events
+    from .live import one_off_health
+
+    files = sources.agent_log_files(paths)
+    events = agent_log_events(files, start=time.time() - since_s)
+
+    def export_status() -> object:
+        if not events.exporters:
+            return {"available": False, "note": why}
+        return {"source": f"the agent's log ({why}): each exporter as last logged in the "
+                          "window", "exporters": events.exporters}
+
+    return Providers(alerts=alerts, export_status=export_status,
+                     health=one_off_health(config, paths.data_dir,
+                                           logged=events.transitions if files else None))
 
 
 def _print(result: BundleResult, out: TextIO, *, preview: bool) -> None:

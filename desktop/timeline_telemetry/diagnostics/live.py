@@ -3,7 +3,8 @@ health round when the agent is not running."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,9 @@ __all__ = [
     "DIAGNOSE_TIMEOUT_S",
     "TRACE_SPANS_LIMIT",
     "agent_api_providers",
+    "alerts_store_path",
     "health_json",
+    "in_process_providers",
     "manager_providers",
     "one_off_health",
     "runtime_providers",
@@ -52,9 +55,11 @@ def health_json(health: HealthCheckManager, *, source: str) -> dict[str, object]
             "transitions": _transitions(health.transitions())}
 
 
-def one_off_health(config: TelemetryConfig, data_dir: Path) -> Callable[[], object]:
+def one_off_health(config: TelemetryConfig, data_dir: Path, *,
+                   logged: list[dict[str, object]] | None = None) -> Callable[[], object]:
     """A health provider that runs ``config``'s checks once (as ``timeline-telemetry check``
-    does); for bundles made while the agent is not running. Transitions are then unknown."""
+    does); for bundles made while the agent is not running. The transitions are then
+    ``logged``: those the agent wrote to its log (see :mod:`.agent_events`), if given."""
 
     def provide() -> object:
         from timeline_telemetry.health import (
@@ -71,9 +76,13 @@ def one_off_health(config: TelemetryConfig, data_dir: Path) -> Callable[[], obje
             report = manager.check_all(force=True)
         finally:
             manager.stop(timeout_s=1.0)
-        return {"source": "one-off run by the bundle (the agent's transitions are only "
-                          "available from a running agent)",
-                "current": report_to_json(report), "transitions": []}
+        if logged is None:
+            return {"source": "one-off run by the bundle (the agent's transitions are only "
+                              "available from a running agent)",
+                    "current": report_to_json(report), "transitions": []}
+        return {"source": "one-off run by the bundle; the transitions are those the agent "
+                          "logged in the window", "current": report_to_json(report),
+                "transitions": list(logged)}
 
     return provide
 
@@ -110,14 +119,20 @@ def manager_providers(
                      export_status=export_status, traces=traces)
 
 
+def alerts_store_path(config: TelemetryConfig, data_dir: Path) -> Path:
+    """The alert store a bundle reads the history and silences from."""
+    return config.alerts.history_path or data_dir / "alerts.sqlite3"
+
+
 def agent_api_providers(live: LiveAgent, alerts_db: Path) -> Providers:
     """Providers reading an agent running in another process (``bundle`` from a terminal)
     through its local API: live export status, health with transitions, active alerts (the
     history and silences from its alert store), and its /metrics."""
-    from timeline_telemetry.alerts.store import alerts_from_file
+    from timeline_telemetry.runtime.client import fetch_api
 
     who = f"the running agent ({live.info.mode}, pid {live.info.pid}, via {live.info.api})"
-    status = live.status or {}
+    api = live.info.api
+    no_api = {"available": False, "note": "the running agent serves no local API"}
 
     def snapshot_text() -> str:
         from .sources import fetch_bounded
@@ -127,44 +142,93 @@ def agent_api_providers(live: LiveAgent, alerts_db: Path) -> Providers:
             return "# the running agent serves no /metrics (no Prometheus exporter)\n"
         return fetch_bounded(url, 3.0).decode("utf-8", errors="replace")
 
-    def health() -> object:
-        return {"source": who, **(live.health or {})}
-
-    def alerts() -> object:
-        stored = alerts_from_file(alerts_db) or {}
-        return {**stored, "source": who, "active": live.alerts or []}
-
-    def export_status() -> object:
-        return {"source": who, "exporters": status.get("exporters", {}),
-                "budget": status.get("budget"), "received": status.get("received"),
-                "jobs": status.get("jobs"), "paused": status.get("paused")}
-
     def traces(since: float) -> object:
-        from timeline_telemetry.runtime.client import fetch_api
-
-        if live.info.api is None:
-            return {"available": False, "note": "the running agent serves no local API"}
-        data = fetch_api(live.info.api, f"traces?since={since:.3f}&limit={TRACE_SPANS_LIMIT}")
-        return {"source": who, **data} if isinstance(data, dict) else {"source": who}
+        if api is None:
+            return no_api
+        return fetch_api(api, f"traces?since={since:.3f}&limit={TRACE_SPANS_LIMIT}")
 
     def diagnose() -> object:
-        from timeline_telemetry.runtime.client import fetch_api
-
-        if live.info.api is None:
-            return {"available": False, "note": "the running agent serves no local API"}
-        data = fetch_api(live.info.api, "diagnose", timeout_s=DIAGNOSE_TIMEOUT_S)
-        return {"source": who, **data} if isinstance(data, dict) else {"source": who}
+        return no_api if api is None else fetch_api(api, "diagnose",
+                                                     timeout_s=DIAGNOSE_TIMEOUT_S)
 
     def threads() -> object:
-        from timeline_telemetry.runtime.client import fetch_api
+        return "the running agent serves no local API" if api is None else \
+            fetch_api(api, "threads")
 
-        if live.info.api is None:
-            return "the running agent serves no local API"
-        return fetch_api(live.info.api, "threads")
+    def top_processes(since: float) -> object:
+        if api is None:
+            return no_api
+        return fetch_api(api, f"processes/top?since={since:.3f}")
 
-    return Providers(snapshot_text=snapshot_text, health=health, alerts=alerts,
-                     export_status=export_status, traces=traces, diagnose=diagnose,
-                     threads=threads)
+    return _api_shaped(who=who, alerts_db=alerts_db, snapshot_text=snapshot_text,
+                       status=lambda: live.status or {}, health=lambda: live.health or {},
+                       alerts=lambda: live.alerts or [], traces=traces, diagnose=diagnose,
+                       threads=threads, top_processes=top_processes)
+
+
+def in_process_providers(runtime: AgentRuntime, alerts_db: Path) -> Providers:
+    """The same providers as :func:`agent_api_providers`, read from a runtime in this
+    process (the tray's "Export diagnostics bundle"): the same producers the local API
+    serves, so the tray's zip and ``timeline-telemetry bundle``'s hold the same files with
+    the same fields."""
+    from timeline_telemetry.export.exposition import ExpositionRenderer
+
+    manager = runtime.manager
+    who = f"the running agent ({runtime.mode}, pid {os.getpid()}, in process)"
+
+    def snapshot_text() -> str:
+        return ExpositionRenderer().render(manager.metrics.snapshot()).decode("utf-8")
+
+    def alerts() -> list[object]:
+        engine = manager.alerts
+        if engine is None:
+            return []
+        found = engine.prometheus_alerts().get("alerts", [])
+        return list(found) if isinstance(found, list) else []
+
+    return _api_shaped(who=who, alerts_db=alerts_db, snapshot_text=snapshot_text,
+                       status=runtime.status, health=runtime.health_data, alerts=alerts,
+                       traces=lambda since: runtime.traces_data(since, TRACE_SPANS_LIMIT),
+                       diagnose=runtime.diagnose_data, threads=runtime.threads_data,
+                       top_processes=runtime.top_processes_data)
+
+
+def _api_shaped(
+    *,
+    who: str,
+    alerts_db: Path,
+    snapshot_text: Callable[[], str],
+    status: Callable[[], Mapping[str, object]],
+    health: Callable[[], Mapping[str, object]],
+    alerts: Callable[[], list[object]],
+    traces: Callable[[float], object],
+    diagnose: Callable[[], object],
+    threads: Callable[[], object],
+    top_processes: Callable[[float], object],
+) -> Providers:
+    """Providers from the local API's answers (``/api/v1/status``, ``health``, ``alerts``,
+    ``traces``, ``diagnose``, ``threads``, ``processes/top``) however they are reached, so
+    the CLI and the tray write the same files."""
+    from timeline_telemetry.alerts.store import alerts_from_file
+
+    def sourced(value: object) -> object:
+        return {"source": who, **value} if isinstance(value, Mapping) else {"source": who}
+
+    def alerts_doc() -> object:
+        stored = alerts_from_file(alerts_db) or {}
+        return {**stored, "source": who, "active": alerts()}
+
+    def export_status() -> object:
+        st = status()
+        return {"source": who, "exporters": st.get("exporters", {}),
+                "budget": st.get("budget"), "received": st.get("received"),
+                "jobs": st.get("jobs"), "paused": st.get("paused")}
+
+    return Providers(snapshot_text=snapshot_text, health=lambda: sourced(health()),
+                     alerts=alerts_doc, export_status=export_status,
+                     traces=lambda since: sourced(traces(since)),
+                     diagnose=lambda: sourced(diagnose()), threads=threads,
+                     top_processes=lambda since: sourced(top_processes(since)))
 
 
 def runtime_providers(providers: Providers, runtime: AgentRuntime) -> Providers:

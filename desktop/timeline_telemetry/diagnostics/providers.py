@@ -25,7 +25,9 @@ class Providers:
     saved in the data dir at the agent's last stop is read. ``diagnose``: each configured
     upstream tried once, exporters' status, the receiver's counts (the agent's
     ``/api/v1/diagnose``); ``threads``: the agent's thread dump (``/api/v1/threads``). Without
-    them the bundle says these need the running agent.
+    them the bundle says these need the running agent. ``top_processes``: the busiest
+    processes sampled from a time (Unix seconds) on (``/api/v1/processes/top``); without it
+    the samples the agent saved at its last stop are read.
     """
 
     snapshot_text: Callable[[], str] | None = None
@@ -35,3 +37,4 @@ class Providers:
     traces: TracesProvider | None = None
     diagnose: JsonProvider | None = None
     threads: JsonProvider | None = None
+    top_processes: TracesProvider | None = None

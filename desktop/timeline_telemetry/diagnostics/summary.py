@@ -262,19 +262,47 @@ def _gpu(files: Mapping[str, bytes]) -> list[str]:
 
 
 def _processes(files: Mapping[str, bytes]) -> list[str]:
+    """The busiest processes over the window first (``busiest_over_window``: gone ones
+    too), then the sample taken at bundle time."""
     doc = _need(files, "processes.json")
-    out: list[str] = []
+    out = _busiest_window(_dict(_dict(doc).get("busiest_over_window")))
     cpu = _rows(doc, "top_by_cpu")[:_MAX_ROWS]
     if cpu:
-        out.append("- by CPU: " + ", ".join(
+        out.append("- at bundle time, by CPU: " + ", ".join(
             f"{r.get('name')} (pid {r.get('pid')}) {_num(r.get('cpu_percent')):.0f}%"
             for r in cpu))
     mem = _rows(doc, "top_by_memory")[:_MAX_ROWS]
     if mem:
-        out.append("- by memory: " + ", ".join(
+        out.append("- at bundle time, by memory: " + ", ".join(
             f"{r.get('name')} (pid {r.get('pid')}) {_num(r.get('rss_bytes')) / _MB:.0f} MB"
             for r in mem))
     return out
+
+
+def _busiest_window(doc: dict[str, Any]) -> list[str]:
+    """``processes.json``'s ``busiest_over_window``: by CPU (with when each was seen) and by
+    memory, names as the file holds them (already pseudonymised)."""
+    if note := _note(doc):
+        return [f"- over the window: {note[0].removeprefix('- ')}"]
+    cpu = _rows(doc, "by_cpu")[:_MAX_ROWS]
+    mem = _rows(doc, "by_memory")[:_MAX_ROWS]
+    out = [f"- over the window ({_num(doc.get('samples')):.0f} samples from "
+           f"{doc.get('first_sample')} to {doc.get('last_sample')}):"] if cpu or mem else []
+    if cpu:
+        out.append("  - by CPU: " + ", ".join(
+            f"{r.get('name')} (pid {_pids(r.get('pids'))}) avg "
+            f"{_num(r.get('cpu_percent_avg')):.0f}% max {_num(r.get('cpu_percent_max')):.0f}%"
+            f", seen {r.get('first_seen')} to {r.get('last_seen')}" for r in cpu))
+    if mem:
+        out.append("  - by memory: " + ", ".join(
+            f"{r.get('name')} (pid {_pids(r.get('pids'))}) max "
+            f"{_num(r.get('rss_bytes_max')) / _MB:.0f} MB" for r in mem))
+    return out
+
+
+def _pids(value: object) -> str:
+    pids = [str(p) for p in value] if isinstance(value, list) else []
+    return ", ".join(pids[:3]) + (f" +{len(pids) - 3}" if len(pids) > 3 else "")
 
 
 def _drives(files: Mapping[str, bytes]) -> list[str]:
@@ -292,11 +320,21 @@ def _drives(files: Mapping[str, bytes]) -> list[str]:
             out.append(f"- {flag}{d.get('path')} ({roles}): {_short(d.get('error'), 120)}")
             continue
         out.append(f"- {flag}{d.get('path')} ({roles}): {_num(d.get('percent')):.1f}% used, "
-                   f"{_num(d.get('free_bytes')) / _GB:.1f} GB free of "
-                   f"{_num(d.get('total_bytes')) / _GB:.1f} GB ({d.get('fstype')} on "
+                   f"{_size(_num(d.get('free_bytes')))} free of "
+                   f"{_size(_num(d.get('total_bytes')))} ({d.get('fstype')} on "
                    f"{d.get('mountpoint')})" + ("" if d.get("exists", True) else
                                                "; the folder does not exist"))
     return out
+
+
+def _size(n: float) -> str:
+    """Bytes for a person: GB from 1 GB up (as before), MB or KB below (a nearly full
+    small drive is not "0.0 GB free of 0.0 GB")."""
+    if n >= _GB:
+        return f"{n / _GB:.1f} GB"
+    if n >= _MB:
+        return f"{n / _MB:.1f} MB"
+    return f"{n / 1024:.0f} KB"
 
 
 def _failing_disks(health: Any) -> dict[str, str]:

@@ -35,6 +35,8 @@ _ROLLUP_LAG_MS = 10 * MINUTE_MS
 _ROLLUP_CHUNK_MS = 60 * MINUTE_MS
 _QUARTER_CHUNK_MS = 24 * 60 * MINUTE_MS
 _RAW_DELETE_BATCH = 5000
+#: How often a flush runs a maintenance step when the last one finished its work.
+STEP_EVERY_MS = 10_000
 _ROW_BUDGET = 5000
 _SERIES_PER_PRUNE_STEP = 128
 _PRUNE_EVERY_MS = {Tier.MINUTE: 15 * MINUTE_MS, Tier.QUARTER: 60 * MINUTE_MS}
@@ -159,6 +161,18 @@ class Maintainer:
         self._on_deleted = on_series_deleted
         self.wm1, self.wm15 = read_watermarks(conn)
         self._passes = {t: _PrunePass(ms) for t, ms in _PRUNE_EVERY_MS.items()}
+        #: The last step stopped at one of its bounds: the next one should not wait.
+        self.behind = False
+        self._last_step_ms: int | None = None
+
+    def due(self, now_ms: int) -> bool:
+        """Whether a step is worth running at ``now_ms``: every ``STEP_EVERY_MS`` of the
+        history's clock, at once while behind (or when the clock went back). Rollups wait
+        for closed minutes and pruning for 15-minute passes, so a step on each one-second
+        flush only spent a write transaction and eight statements finding nothing to do."""
+        last = self._last_step_ms
+        return (self.behind or last is None or now_ms < last
+                or now_ms - last >= STEP_EVERY_MS)
 
     def reload(self) -> None:
         """Re-read the watermarks after a rolled-back transaction."""
@@ -185,6 +199,7 @@ class Maintainer:
         ``force`` rolls up every closed minute now instead of waiting for a batch.
         """
         conn = self._conn
+        self._last_step_ms, self.behind = now_ms, False
         conn.execute("BEGIN IMMEDIATE")
         try:
             self.reload()  # another process may have moved them
@@ -220,6 +235,7 @@ class Maintainer:
         end = min(closed, start + _ROLLUP_CHUNK_MS)
         self._conn.execute(_ROLLUP_1M, (start, end))
         self._save(end, self.wm15)
+        self.behind |= end < closed
 
     def _rollup_quarters(self) -> None:
         if self.wm1 is None or self.wm15 is None:
@@ -241,6 +257,7 @@ class Maintainer:
         end = min(closed, start + _QUARTER_CHUNK_MS)
         self._conn.execute(_ROLLUP_15M, (start, end))
         self._save(self.wm1, end)
+        self.behind |= end < closed
 
     # -- pruning ---------------------------------------------------------------------------
     def _prune_raw(self, now_ms: int) -> None:
@@ -253,6 +270,7 @@ class Maintainer:
         ).fetchone()
         limit = cutoff if row is None else int(row[0])
         self._conn.execute("DELETE FROM samples_raw WHERE ts < ?", (limit,))
+        self.behind |= row is not None
 
     def _prune_tiers(self, now_ms: int) -> list[int]:
         minute_cut = floor_to(now_ms - self.retention.minute_ms, QUARTER_MS)
@@ -289,8 +307,10 @@ class Maintainer:
             conn.execute(sql, (sid, p.cutoff))
             p.next_id = sid + 1
             if conn.total_changes - before >= _ROW_BUDGET:
+                self.behind = True
                 return False
         if len(ids) == _SERIES_PER_PRUNE_STEP:
+            self.behind = True
             return False
         p.done_cutoff, p.cutoff = p.cutoff, None
         return True

@@ -192,6 +192,8 @@ class HistoryStore:
                 self._wrote = True
             if not self._wrote or self._maintenance_held:
                 return  # never roll up or prune on a jumped clock
+            if not self._maint.due(now_ms):
+                return
             try:
                 self._maint.step(now_ms)
             except sqlite3.Error as exc:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from timeline_telemetry.health.ingest import IngestLimitHit
 from timeline_telemetry.metrics.api import Metrics
 
-__all__ = ["LIMIT_KEYS", "REASONS", "IngestRejections", "clip"]
+__all__ = ["LIMIT_KEYS", "REASONS", "IngestRejections", "clip", "cut_warnings"]
 
 _log = logging.getLogger(__name__)
 
@@ -54,6 +54,23 @@ REASONS = tuple(LIMIT_KEYS)
 REJECTED_METRIC = "telemetry_ingest_rejected_total"
 _BUCKET_S = 60.0
 _SHOWN = 200
+
+
+_CUTS = {"attribute_count": "lost attributes", "attribute_value_length": "had a value truncated"}
+
+
+def cut_warnings(counts: dict[str, int], examples: dict[str, str]) -> list[str]:
+    """The OTLP reply's warning for items kept but cut by the attribute limits (OTLP lets a
+    ``partial_success`` with nothing rejected carry a message): one per reason, naming the
+    limit and an example attribute."""
+    out = []
+    for reason, what in _CUTS.items():
+        n = counts.get(reason, 0)
+        if n:
+            example = examples.get(reason, "")
+            out.append(f"{n} item{'s' if n != 1 else ''} {what} (over {LIMIT_KEYS[reason]})"
+                       + (f", e.g. {example}" if example else ""))
+    return out
 
 
 def clip(text: str, limit: int = _SHOWN) -> str:

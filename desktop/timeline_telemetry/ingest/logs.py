@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from timeline_telemetry.config.schema import IngestLimitsConfig
 
 from .attributes import cap_attributes
-from .limits import IngestRejections
+from .limits import IngestRejections, cut_warnings
 
 if TYPE_CHECKING:
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -24,8 +24,9 @@ def apply_log_limits(
     request: ExportLogsServiceRequest,
     limits: IngestLimitsConfig,
     rejections: IngestRejections | None,
-) -> None:
-    """Cap the attributes of every resource and log record of ``request``, in place."""
+) -> list[str]:
+    """Cap the attributes of every resource and log record of ``request``, in place; returns
+    the reply's warnings (what was cut, see :func:`.limits.cut_warnings`)."""
     count, length = limits.max_attributes, limits.max_attribute_value_length
     counts = {"attribute_count": 0, "attribute_value_length": 0}
     examples = {"attribute_count": "", "attribute_value_length": ""}
@@ -53,3 +54,4 @@ def apply_log_limits(
     if rejections is not None:
         for reason, n in counts.items():
             rejections.record("logs", reason, n, examples[reason])
+    return cut_warnings(counts, examples)

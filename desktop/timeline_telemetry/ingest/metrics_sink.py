@@ -60,7 +60,7 @@ from timeline_telemetry.metrics.model import Labels, MetricKind, MetricSpec
 
 from .attributes import cap_attributes
 from .histograms import apply_histogram
-from .limits import IngestRejections, clip
+from .limits import IngestRejections, clip, cut_warnings
 from .prom_names import labels_from_attributes, metric_name, prometheus_unit, sanitize_name
 
 __all__ = ["TARGET_INFO", "MetricsOutcome", "MetricsSink"]
@@ -92,6 +92,8 @@ class MetricsOutcome:
     accepted: int = 0
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
+    #: Points kept but cut by the attribute limits (the reply's message when none is refused).
+    warnings: list[str] = field(default_factory=list)
 
     def reject(self, n: int, why: str) -> None:
         """Count ``n`` rejected points and keep the first few reasons."""
@@ -181,6 +183,7 @@ class MetricsSink:
                         out.reject(_points(metric), f"{clip(metric.name)}: {exc}")
         if self._rejections is not None:
             tally.report(self._rejections)
+        out.warnings = cut_warnings(tally.counts, tally.examples)
         return out
 
     # -- resources ------------------------------------------------------------------------

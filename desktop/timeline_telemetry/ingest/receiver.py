@@ -12,7 +12,8 @@ so an SDK's ``OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318`` just works). P
 Before any of that, ``telemetry.ingest.limits`` apply (see :mod:`.limits`): span ids are
 checked (a bad one makes the request a 400), spans ending before they start are refused,
 attributes are capped, and metric names and series are admitted or refused; what was
-refused is reported in the reply's ``partial_success``.
+refused is reported in the reply's ``partial_success``, and what was kept but cut (attributes
+dropped or truncated) is named there too, as a warning with nothing rejected (as OTLP allows).
 
 Request handling is in the connection's thread and never waits for an exporter (they queue).
 Protobuf, the OTLP message classes and the stores are imported when the first request
@@ -238,7 +239,9 @@ class OtlpReceiver:
             if limited.rejected:
                 self._rejected("traces", limited.rejected)
                 resp.partial_success.rejected_spans = limited.rejected
-                resp.partial_success.error_message = "; ".join(limited.errors)
+            if limited.rejected or limited.warnings:  # a warning alone: rejected stays 0
+                resp.partial_success.error_message = "; ".join(
+                    limited.errors + limited.warnings)
             return resp
 
         return self._serve(req, "traces", ExportTraceServiceRequest, handle)
@@ -256,9 +259,11 @@ class OtlpReceiver:
             if outcome.rejected:
                 self._rejected("metrics", outcome.rejected)
                 resp.partial_success.rejected_data_points = outcome.rejected
-                resp.partial_success.error_message = "; ".join(outcome.errors)
                 _log.debug("rejected %d metric data points: %s", outcome.rejected,
-                           resp.partial_success.error_message)
+                           "; ".join(outcome.errors))
+            if outcome.rejected or outcome.warnings:  # a warning alone: rejected stays 0
+                resp.partial_success.error_message = "; ".join(
+                    outcome.errors + outcome.warnings)
             return resp
 
         return self._serve(req, "metrics", ExportMetricsServiceRequest, handle)
@@ -272,7 +277,7 @@ class OtlpReceiver:
         from .logs import apply_log_limits
 
         def handle(msg: ExportLogsServiceRequest) -> Message:
-            apply_log_limits(msg, self.limits, self.rejections)
+            warnings = apply_log_limits(msg, self.limits, self.rejections)
             n = self.log_store.add_request(msg)
             self._count("logs", n)
             if self.logs_exporter is not None and n:
@@ -282,7 +287,10 @@ class OtlpReceiver:
                     self.log_listener(msg, n)
                 except Exception:  # the editor's request is accepted whatever happens here
                     _log.exception("handing received log records on failed")
-            return ExportLogsServiceResponse()
+            resp = ExportLogsServiceResponse()
+            if warnings:  # nothing is refused: rejected_log_records stays 0
+                resp.partial_success.error_message = "; ".join(warnings)
+            return resp
 
         return self._serve(req, "logs", ExportLogsServiceRequest, handle)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from timeline_telemetry.config.schema import IngestLimitsConfig
 
 from .attributes import cap_attributes
-from .limits import IngestRejections, clip
+from .limits import IngestRejections, clip, cut_warnings
 
 if TYPE_CHECKING:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -31,10 +31,12 @@ _MAX_ERRORS_KEPT = 5
 
 @dataclass
 class SpanOutcome:
-    """What :func:`apply_span_limits` refused (``rejected`` spans, with reasons)."""
+    """What :func:`apply_span_limits` refused (``rejected`` spans, with reasons) and cut
+    (``warnings``: spans kept with attributes dropped or truncated)."""
 
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def invalid_ids(request: ExportTraceServiceRequest) -> tuple[int, str]:
@@ -128,4 +130,7 @@ def apply_span_limits(
         rejections.record("traces", "end_before_start", backwards, backwards_example)
         rejections.record("traces", "attribute_count", cut_items, cut_example)
         rejections.record("traces", "attribute_value_length", trunc_items, trunc_example)
+    out.warnings = cut_warnings(
+        {"attribute_count": cut_items, "attribute_value_length": trunc_items},
+        {"attribute_count": cut_example, "attribute_value_length": trunc_example})
     return out

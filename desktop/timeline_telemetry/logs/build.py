@@ -121,8 +121,20 @@ class AgentLogs:
             out.append("following the editor's log files")
         return out
 
-    def start(self) -> None:
-        """Attach to the agent's logger, start the senders and the follower's thread."""
+    @property
+    def interval_s(self) -> float:
+        """How often :meth:`tick` should run (follow the editor's logs, flush the exporters)."""
+        return self._interval
+
+    @property
+    def periodic(self) -> bool:
+        """Whether :meth:`tick` has anything to do (a follower or an exporter)."""
+        return self.tailer is not None or self.forwarder is not None
+
+    def start(self, *, own_thread: bool = True) -> None:
+        """Attach to the agent's logger, start the senders and, with ``own_thread``, a
+        thread that runs :meth:`tick` every :attr:`interval_s`. The agent passes False: its
+        runtime runs the tick as its ``logs`` job, with the other periodic work."""
         if self.ecs is not None:
             self._handlers.append(self.ecs.handler)
         if self.forwarder is not None:
@@ -132,7 +144,7 @@ class AgentLogs:
             self._logger.addHandler(h)
         if self.tailer is not None:
             self.tailer.poll()  # the files' current ends: only what is written from now on
-        if self.tailer is not None or self.forwarder is not None:
+        if own_thread and self.periodic:
             self._thread = threading.Thread(target=self._run, name="agent-logs", daemon=True)
             self._thread.start()
 

@@ -5,6 +5,11 @@ diagnostics bundle, not news); files that appear later are read from the start. 
 shrank or was replaced (rotation) is read again from the start. Bounded: at most
 ``max_files`` files, ``max_bytes_per_poll`` bytes per file and poll (the rest is read at the
 next poll), lines cut at ``max_line`` characters; a partial last line waits for its newline.
+
+A PEM private key written across lines (``-----BEGIN ... PRIVATE KEY-----``, its base64
+body, ``-----END ... PRIVATE KEY-----``) is not handed on line by line: the redaction of each
+line masks the BEGIN line but cannot know the body lines that follow it, so the body lines are
+dropped and the END line says how many were (see :class:`_PemBlock`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,12 +29,42 @@ _log = logging.getLogger(__name__)
 
 LineSink = Callable[[Path, str], None]
 
+_PEM_LABEL = r"[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?"
+_PEM_BEGIN = re.compile(r"-----BEGIN " + _PEM_LABEL + r"-----")
+_PEM_END = re.compile(r"-----END " + _PEM_LABEL + r"-----")
+#: What may stand on a line inside a PEM block: base64, or an RFC 1421 header of a legacy
+#: encrypted key ("Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-128-CBC,..."), or nothing.
+_PEM_BODY = re.compile(r"[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info):[ -~]*")
+#: A body longer than this many lines (an 8192-bit RSA key has about 100) is not a key body:
+#: the block ends there and the lines after it are handed on again.
+_PEM_MAX_LINES = 256
+
+
+@dataclass
+class _PemBlock:
+    """A PEM private-key block being read: its body lines are dropped (counted) until the END
+    line, a line that cannot be part of a body, or ``_PEM_MAX_LINES`` lines."""
+
+    lines: int = 0
+
+    def take(self, line: str) -> str | None:
+        """None while ``line`` is part of the body (dropped); else the line to hand on, the
+        block having ended."""
+        end = _PEM_END.search(line)
+        if end is not None:
+            return f"[{self.lines} lines of a private key removed] " + line
+        if self.lines >= _PEM_MAX_LINES or not _PEM_BODY.fullmatch(line.strip()):
+            return line  # not a key body after all: hand the line on as it is
+        self.lines += 1
+        return None
+
 
 @dataclass
 class _Follow:
     inode: int
     offset: int
     partial: bytes = b""
+    pem: _PemBlock | None = None
 
 
 class EditorLogTailer:
@@ -91,7 +127,7 @@ class EditorLogTailer:
             start = st.st_size if not self._primed else 0
             follow = self._files[path] = _Follow(st.st_ino, start)
         elif follow.inode != st.st_ino or st.st_size < follow.offset:
-            follow.inode, follow.offset, follow.partial = st.st_ino, 0, b""
+            follow.inode, follow.offset, follow.partial, follow.pem = st.st_ino, 0, b"", None
         if st.st_size == follow.offset:
             return 0
         with open(path, "rb") as f:
@@ -110,6 +146,15 @@ class EditorLogTailer:
                 continue
             if len(line) > self._max_line:
                 line = line[: self._max_line] + " [cut]"
+            if follow.pem is not None:
+                shown = follow.pem.take(line)
+                if shown is None:
+                    continue
+                follow.pem, line = None, shown
+            else:
+                begin = _PEM_BEGIN.search(line)
+                if begin is not None and not _PEM_END.search(line, begin.end()):
+                    follow.pem = _PemBlock()
             self._sink(path, line)
             n += 1
         return n

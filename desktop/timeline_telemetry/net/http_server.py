@@ -16,7 +16,15 @@ deadlines) on top of ``socketserver`` (``http.server`` would pull in ``http.clie
   is closed after one answer, and when every slot is taken a new connection displaces the
   reserve connection that has waited longest for its head (one that sent part of a head, or
   nothing for 0.1 s). So scrapes and health probes are answered while slow or stuck clients
-  hold the rest.
+  hold the rest;
+* a connection that finds every slot taken and no reserve connection to displace (a burst of
+  new connections fills the reserve faster than any of them can be judged) is not closed at
+  once: it waits, without a thread, in a small triage queue (``max_connections`` long, oldest
+  dropped first) for up to ``reserve_header_timeout_s``. The accept thread peeks at what
+  those connections sent every 25 ms; one whose whole head asks for a reserved path takes
+  the next slot that frees or reserve slot that can be displaced, one asking for another
+  path is closed at once, the others at their deadline. So the order of arrival cannot
+  starve a scrape: a complete head wins over any number of silent or dribbling connections.
 
 One thread per open connection (scrapers keep one connection alive), never one per request.
 """
@@ -69,6 +77,10 @@ DEFAULT_RESERVED_PATHS = ("/metrics", "/health", "/api/v1/*")
 #: A reserve connection with no byte of its head yet is displaced only after this long (a
 #: scraper's head arrives a moment after its connection is accepted).
 _EVICTABLE_AFTER_S = 0.1
+#: How often the accept thread looks at the connections waiting in triage.
+_TRIAGE_POLL_S = 0.025
+#: The most of a waiting connection's head that triage reads (without consuming it).
+_TRIAGE_PEEK_BYTES = 8192
 _ADDR_DENIED_WINDOWS = 10013  # WSAEACCES: Windows reports an exclusively-held port this way
 
 
@@ -322,11 +334,12 @@ class LocalHttpServer:
                 sel.register(server.socket, selectors.EVENT_READ)
                 sel.register(wake, selectors.EVENT_READ)
                 while not self._stop.is_set():
-                    ready = sel.select()
+                    ready = sel.select(_TRIAGE_POLL_S if server.triage_waiting() else None)
                     if self._stop.is_set():
                         break
                     if any(key.fileobj is server.socket for key, _ in ready):
                         server.accept_pending()
+                    server.triage()
         except Exception as exc:  # the loop must report why it died, not vanish
             self._failure = f"HTTP server stopped: {exc}"
             _log.exception("HTTP server on %s:%s died", self.host, self.port)
@@ -383,6 +396,14 @@ class _Open:
     thread: threading.Thread
 
 
+@dataclass(slots=True)
+class _Waiting:
+    """A connection in triage: accepted, no slot yet, no thread."""
+
+    address: Any
+    deadline: float
+
+
 class _Server(socketserver.ThreadingTCPServer):
     """A threading TCP server that tracks its connection threads, caps their number and
     keeps the last slots as a reserve (see the module docstring)."""
@@ -401,6 +422,8 @@ class _Server(socketserver.ThreadingTCPServer):
         self._conns_lock = threading.Lock()
         self._refused = 0
         self._evicted = 0
+        # Touched by the accept thread only (process_request, triage, server_close).
+        self._triage: dict[socket.socket, _Waiting] = {}
         super().__init__((owner.host, owner.port), socketserver.BaseRequestHandler,
                          bind_and_activate=False)
 
@@ -429,49 +452,151 @@ class _Server(socketserver.ThreadingTCPServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         bounds = self.owner.bounds
         general = bounds.max_connections - bounds.reserved_connections
+        t: threading.Thread | None = None
         victim: socket.socket | None = None
         with self._conns_lock:
-            open_now = [o for o in self._conns.values()
-                        if not (o.slot.evicted or o.slot.closing)]
-            if len(open_now) >= bounds.max_connections:
-                now = time.monotonic()
-                waiting = [o.slot for o in open_now if o.slot.reserve and o.slot.evictable and (
-                    o.slot.partial or now - o.slot.accepted_at >= _EVICTABLE_AFTER_S)]
-                if not waiting:
-                    self._refused += 1
-                    if self._refused == 1 or self._refused % 100 == 0:
-                        _log.warning(
-                            "HTTP server on port %s: %d connections already open; refusing "
-                            "more (%d refused so far)", self.server_port, len(open_now),
-                            self._refused,
-                        )
-                    t = None
-                else:
-                    oldest = min(waiting, key=lambda slot: slot.accepted_at)
-                    oldest.evicted = True
-                    victim = oldest.sock
-                    self._evicted += 1
-            if len(open_now) < bounds.max_connections or victim is not None:
-                slot = ConnectionSlot(request, time.monotonic(),
-                                      reserve=len(open_now) >= general)
-                t = threading.Thread(
-                    target=self.process_request_thread, args=(request, client_address),
-                    name=f"telemetry-http-conn-{self.server_port}", daemon=True,
-                )
-                self._conns[request] = _Open(slot, t)
-        if victim is not None:
-            with contextlib.suppress(OSError):
-                victim.shutdown(socket.SHUT_RDWR)  # its thread sees the end and exits
-            if self._evicted == 1 or self._evicted % 100 == 0:
-                _log.warning(
-                    "HTTP server on port %s: every connection slot is taken; closed a slow "
-                    "reserve connection to let a new one in (%d so far)", self.server_port,
-                    self._evicted,
-                )
+            open_now = self._open_now()
+            if len(open_now) < bounds.max_connections:
+                t = self._admit(request, client_address, reserve=len(open_now) >= general)
+            else:
+                victim = self._displace(open_now)
+                if victim is not None:
+                    t = self._admit(request, client_address, reserve=True)
         if t is None:
-            self.shutdown_request(request)
+            self._wait_in_triage(request, client_address)
             return
+        if victim is not None:
+            self._close_victim(victim)
         t.start()
+
+    def _open_now(self) -> list[_Open]:
+        """The connections holding a slot (under ``_conns_lock``)."""
+        return [o for o in self._conns.values() if not (o.slot.evicted or o.slot.closing)]
+
+    def _displace(self, open_now: list[_Open]) -> socket.socket | None:
+        """Mark the reserve connection that has waited longest for its head (one that sent
+        part of it, or nothing for ``_EVICTABLE_AFTER_S``) evicted and return its socket;
+        None when there is none (under ``_conns_lock``)."""
+        now = time.monotonic()
+        waiting = [o.slot for o in open_now if o.slot.reserve and o.slot.evictable and (
+            o.slot.partial or now - o.slot.accepted_at >= _EVICTABLE_AFTER_S)]
+        if not waiting:
+            return None
+        oldest = min(waiting, key=lambda slot: slot.accepted_at)
+        oldest.evicted = True
+        self._evicted += 1
+        return oldest.sock
+
+    def _admit(self, request: Any, client_address: Any, *, reserve: bool) -> threading.Thread:
+        """Give ``request`` a slot and a (not yet started) thread (under ``_conns_lock``)."""
+        slot = ConnectionSlot(request, time.monotonic(), reserve=reserve)
+        t = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address),
+            name=f"telemetry-http-conn-{self.server_port}", daemon=True,
+        )
+        self._conns[request] = _Open(slot, t)
+        return t
+
+    def _close_victim(self, victim: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            victim.shutdown(socket.SHUT_RDWR)  # its thread sees the end and exits
+        if self._evicted == 1 or self._evicted % 100 == 0:
+            _log.warning(
+                "HTTP server on port %s: every connection slot is taken; closed a slow "
+                "reserve connection to let a new one in (%d so far)", self.server_port,
+                self._evicted,
+            )
+
+    # -- triage (the accept thread only) -----------------------------------------------------
+    def triage_waiting(self) -> bool:
+        """Whether connections wait in triage (the accept loop then wakes to look at them)."""
+        return bool(self._triage)
+
+    def _wait_in_triage(self, request: socket.socket, client_address: Any) -> None:
+        """Keep a connection that found no slot for ``reserve_header_timeout_s``, dropping
+        the oldest waiting one when the queue is full."""
+        bounds = self.owner.bounds
+        self.triage()  # a waiting head may be complete already: judge before dropping one
+        if len(self._triage) >= bounds.max_connections:
+            oldest = next(iter(self._triage))  # dicts keep insertion order: oldest first
+            self._refuse(oldest)
+        try:
+            request.setblocking(False)
+        except OSError:
+            self._refuse(request)
+            return
+        self._triage[request] = _Waiting(
+            client_address, time.monotonic() + self.owner.reserve_header_timeout_s)
+
+    def triage(self) -> None:
+        """Look at every waiting connection once: a whole head for a reserved path takes a
+        reserve slot that can be displaced (or keeps waiting for one), a connection past its
+        deadline, gone, or asking for anything else is closed."""
+        if not self._triage:
+            return
+        now = time.monotonic()
+        for sock, waiting in list(self._triage.items()):
+            try:
+                head = sock.recv(_TRIAGE_PEEK_BYTES, socket.MSG_PEEK)
+            except (BlockingIOError, InterruptedError):
+                head = None  # nothing sent yet
+            except OSError:
+                head = b""
+            if head == b"":
+                self._refuse(sock)
+                continue
+            end = -1 if head is None else head.find(b"\r\n\r\n")
+            if head is None or end < 0:
+                if now >= waiting.deadline or (head is not None
+                                               and len(head) >= _TRIAGE_PEEK_BYTES):
+                    self._refuse(sock)
+                continue
+            if not self._asks_for_reserved(head[:end]):
+                self._refuse(sock)
+                continue
+            bounds = self.owner.bounds
+            t: threading.Thread | None = None
+            victim: socket.socket | None = None
+            with self._conns_lock:
+                open_now = self._open_now()
+                if len(open_now) < bounds.max_connections:  # a slot was freed meanwhile
+                    t = self._admit(sock, waiting.address, reserve=len(open_now) >= (
+                        bounds.max_connections - bounds.reserved_connections))
+                else:
+                    victim = self._displace(open_now)
+                    if victim is not None:
+                        t = self._admit(sock, waiting.address, reserve=True)
+            if t is None:
+                if now >= waiting.deadline:
+                    self._refuse(sock)
+                continue  # every reserve connection is busy answering: wait for one
+            del self._triage[sock]
+            with contextlib.suppress(OSError):
+                sock.setblocking(True)
+            if victim is not None:
+                self._close_victim(victim)
+            t.start()
+
+    def _asks_for_reserved(self, head: bytes) -> bool:
+        parts = head.split(b"\r\n", 1)[0].split(b" ")
+        if len(parts) != 3:
+            return False
+        target = parts[1].decode("latin-1")
+        return self.owner.is_reserved(target.partition("?")[0])
+
+    def _refuse(self, request: socket.socket) -> None:
+        """Close a connection that gets no slot (and log, now and then, that it happens)."""
+        if self._triage.pop(request, None) is not None:
+            with contextlib.suppress(OSError):  # what triage peeked at: a close with unread
+                request.recv(_TRIAGE_PEEK_BYTES)  # data would reset instead of ending it
+        self._refused += 1
+        if self._refused == 1 or self._refused % 100 == 0:
+            _log.warning(
+                "HTTP server on port %s: %d connections already open; refusing more (%d "
+                "refused so far)", self.server_port, self.owner.bounds.max_connections,
+                self._refused,
+            )
+        self.shutdown_request(request)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         with self._conns_lock:
@@ -493,6 +618,13 @@ class _Server(socketserver.ThreadingTCPServer):
         with self._conns_lock:
             self._conns.pop(request, None)
         super().shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        waiting, self._triage = self._triage, {}
+        for sock in waiting:
+            with contextlib.suppress(OSError):
+                sock.close()
 
     def close_connections(self, deadline: float) -> None:
         """End keep-alive connections: stop reading (an in-flight response still goes out),

@@ -3,8 +3,10 @@
 ``start()`` takes the home's instance lock, builds the pipeline (:class:`TelemetryManager`),
 serves the local API on its listener, schedules every periodic job on one
 :class:`~.scheduler.Scheduler` (collection, health rounds, alert evaluation, the exporter
-watch), collects once so the first scrape sees every metric, and writes ``agent.json`` for
-the CLI. ``stop()`` stops the jobs with a deadline, collects once more and flushes. The two
+watch, the top-processes sampler), collects once so the first scrape sees every metric, and
+writes ``agent.json`` for the CLI. ``stop()`` stops the jobs with a deadline, collects once
+more and flushes; the trace store and the top-processes ring are saved in the data dir at stop
+and read back at start. The two
 front ends differ only in what they pass: an executor (the tray's is its ``QThreadPool``)
 and who listens to :attr:`events` (the tray re-emits them as Qt signals; headless, the log
 is the observer).
@@ -25,10 +27,22 @@ from timeline_telemetry import __version__
 from timeline_telemetry.alerts.build import build_rule_set, rule_files
 from timeline_telemetry.alerts.rules import RuleFileError
 from timeline_telemetry.collectors.base import Collector
+from timeline_telemetry.collectors.top_processes import (
+    DEFAULT_INTERVAL_S as TOP_PROCESSES_INTERVAL_S,
+)
+from timeline_telemetry.collectors.top_processes import (
+    PERSIST_FILE as TOP_PROCESSES_FILE,
+)
+from timeline_telemetry.collectors.top_processes import TopProcessesRecorder
 from timeline_telemetry.config.errors import ConfigError
 from timeline_telemetry.config.schema import AlertsConfig, TelemetryConfig
 from timeline_telemetry.export.base import ExportState, ExportStatus, MetricsExporter
-from timeline_telemetry.health import HealthReport, HealthTransition, report_to_json
+from timeline_telemetry.health import (
+    HealthReport,
+    HealthStatus,
+    HealthTransition,
+    report_to_json,
+)
 from timeline_telemetry.health.files import OpenFile, OpenFilesHealthCheck
 from timeline_telemetry.manager import TelemetryManager
 from timeline_telemetry.metrics import MetricKind
@@ -39,9 +53,11 @@ from .api import (
     DIAGNOSE_PATH,
     RELOAD_PATH,
     THREADS_PATH,
+    TOP_PROCESSES_PATH,
     TRACES_PATH,
     api_routes,
     reload_route,
+    since_route,
     traces_route,
 )
 from .clock import ClockEvent, ClockWatch, boottime
@@ -68,6 +84,11 @@ _log = logging.getLogger("timeline_telemetry.runtime")
 
 #: How often exporter statuses are compared, to log a failure and its recovery once each.
 EXPORTER_WATCH_S = 2.0
+#: The ``telemetry.alerts`` fields a reload applies to running alerting (the rest of the
+#: config, ``alerts.enabled`` and ``alerts.history_path`` take effect at restart).
+LIVE_ALERT_FIELDS = ("rule_files", "rules", "evaluation_interval", "resend_delay",
+                     "desktop_notifications", "desktop_repeat_interval", "actions",
+                     "default_silence_duration", "flap", "storm", "render_silence")
 #: How often the rule files' mtime, size and inode are compared; a change reloads them.
 RULES_WATCH_S = 5.0
 _ALERT_LOG = logging.getLogger("timeline_telemetry.alerts.notify")
@@ -95,9 +116,9 @@ class _BusNotifier:
 class AgentRuntime:
     """See the module docstring. ``mode`` (``tray`` or ``headless``) is only reported.
 
-    ``config_source`` re-reads the config (the CLI passes its loader): a reload then takes
-    ``telemetry.alerts``' ``rule_files`` and ``rules`` from it too. Without it, a reload
-    re-reads the rule files only.
+    ``config_source`` re-reads the config (the CLI passes its loader): a reload then applies
+    ``telemetry.alerts`` from it too (``LIVE_ALERT_FIELDS``: the rules, actions, cadence,
+    storm, flap and render silence). Without it, a reload re-reads the rule files only.
     """
 
     def __init__(
@@ -111,6 +132,7 @@ class AgentRuntime:
         exporters: Sequence[MetricsExporter] | None = None,
         clock: Callable[[], float] = time.time,
         config_source: Callable[[], TelemetryConfig] | None = None,
+        top_processes_interval_s: float = TOP_PROCESSES_INTERVAL_S,
     ) -> None:
         self.config = config
         self.paths = paths
@@ -126,6 +148,10 @@ class AgentRuntime:
             notifier=_BusNotifier(self.events), clock=self.clock_watch.now)
         self.scheduler = Scheduler(executor or ThreadExecutor())
         self._clock = self.clock_watch.now
+        #: The busiest processes of the machine, sampled by the ``top-processes`` job: the
+        #: history records only the editor's, and a bundle needs the others over its window.
+        self.top_processes = TopProcessesRecorder(clock=self.clock_watch.now,
+                                                  interval_s=top_processes_interval_s)
         self._instance = InstanceLock(paths.data_dir)
         self._started_at = 0.0
         self._started = False
@@ -171,6 +197,7 @@ class AgentRuntime:
             m.initialize()
             self._add_files_check()
             self._load_traces()
+            self._load_top_processes()
             if m.alerts is not None:
                 self._last_reload = RulesReloaded(
                     True, self._clock(), "start", self._rule_count(),
@@ -204,6 +231,7 @@ class AgentRuntime:
             # Stopped now: no span arrives while the store is written. A store never made
             # (no span, no saved file) writes nothing, and imports nothing.
             self._save_traces(receiver.trace_store)
+        self._save_top_processes()
         self._instance.release()
 
     @property
@@ -228,6 +256,34 @@ class AgentRuntime:
             _log.warning("trace store could not be saved to %s: %s", self.trace_store_file, exc)
             return
         _log.info("trace store: %d spans saved to %s", n, self.trace_store_file)
+
+    @property
+    def top_processes_file(self) -> Path:
+        """Where the top-processes ring is kept between runs (written at stop, read at
+        start)."""
+        return self.paths.data_dir / TOP_PROCESSES_FILE
+
+    def _load_top_processes(self) -> None:
+        n = self.top_processes.load(self.top_processes_file)
+        if n:
+            _log.info("top processes: %d samples read back from %s", n,
+                      self.top_processes_file)
+
+    def _save_top_processes(self) -> None:
+        if not len(self.top_processes):
+            return  # never sampled nor loaded: keep whatever an earlier run saved
+        try:
+            n = self.top_processes.save(self.top_processes_file)
+        except OSError as exc:
+            _log.warning("top processes could not be saved to %s: %s",
+                         self.top_processes_file, exc)
+            return
+        _log.info("top processes: %d samples saved to %s", n, self.top_processes_file)
+
+    def top_processes_data(self, since_s: float = 0.0) -> dict[str, object]:
+        """The ``data`` of ``GET /api/v1/processes/top``: the samples of the busiest
+        processes taken at or after ``since_s`` (Unix seconds), oldest first."""
+        return self.top_processes.to_json(since_s, fmt_time=_iso)
 
     def traces_data(self, since_s: float = 0.0, limit: int = 1000) -> dict[str, object]:
         """The ``data`` of ``GET /api/v1/traces``: the trace store's spans ending at or
@@ -413,8 +469,12 @@ class AgentRuntime:
         last = self._last_reload
         if last is None:
             return None
-        return {"last_reload": _iso(last.at), "trigger": last.trigger, "ok": last.ok,
-                "error": last.error, "rules": last.rules, "files": list(last.files)}
+        # ``state`` as the exporters and alert actions show theirs: a failed reload (the
+        # old rules still run) is a Warning.
+        state = HealthStatus.HEALTHY if last.ok else HealthStatus.WARNING
+        return {"state": state.label, "last_reload": _iso(last.at), "trigger": last.trigger,
+                "ok": last.ok, "error": last.error, "rules": last.rules,
+                "files": list(last.files)}
 
     def health_data(self) -> dict[str, object]:
         """The ``data`` of ``GET /api/v1/health``: the latest results and the transitions."""
@@ -484,6 +544,8 @@ class AgentRuntime:
             server.add_route(path, handler, methods=("GET", "HEAD"))
         from timeline_telemetry.ingest.trace_files import EXPORT_LIMIT_MAX
 
+        server.add_route(TOP_PROCESSES_PATH, since_route(self.top_processes_data),
+                         methods=("GET", "HEAD"))
         server.add_route(TRACES_PATH, traces_route(self.traces_data, max_limit=EXPORT_LIMIT_MAX),
                          methods=("GET", "HEAD"))
         if alerts is not None:
@@ -515,6 +577,17 @@ class AgentRuntime:
                                    run_at_start=False))
         self.scheduler.add(Job("exporters", EXPORTER_WATCH_S, self._watch_exporters,
                                pausable=False))
+        logs = m.logs
+        if logs is not None and logs.periodic:
+            # The editor's log files followed and the OTLP log exporters fed: ingest, like
+            # the receiver, so not held by a pause.
+            self.scheduler.add(Job("logs", logs.interval_s, logs.tick, pausable=False,
+                                   run_at_start=False))
+        self.scheduler.add(Job("top-processes", self.top_processes.interval_s,
+                               self._sample_top_processes))
+
+    def _sample_top_processes(self) -> None:
+        self.top_processes.sample()
 
     def _check_clock(self) -> None:
         for ev in self.clock_watch.tick():
@@ -678,6 +751,14 @@ class AgentRuntime:
             # Seen before reading: a write landing during the read is caught next time.
             self._rules_seen = _fingerprints(rule_files(acfg))
             rules = build_rule_set(acfg)
+            if _live_settings(acfg) != _live_settings(self._alerts_cfg):
+                self.manager.reload_alert_actions(acfg, self._alerts_cfg)
+                if ("alerts" in self.scheduler.jobs
+                        and acfg.evaluation_interval != self._alerts_cfg.evaluation_interval):
+                    self.scheduler.set_interval("alerts", acfg.evaluation_interval)
+                _log.info("reload (%s): alert actions and settings applied (%s)", trigger,
+                          ", ".join(_changed_keys(self._alerts_cfg, acfg,
+                                                  "telemetry.alerts")))
         except (RuleFileError, ConfigError, PromQLError, ValueError) as exc:
             error = str(exc)
             result = RulesReloaded(False, self._clock(), trigger, self._rule_count(),
@@ -738,18 +819,16 @@ class AgentRuntime:
 
     def _note_restart_changes(self, config: TelemetryConfig, *, alerts_live: bool = True) -> None:
         """Log once, naming them, the changes a reload cannot apply (all but
-        ``telemetry.alerts.rule_files`` and ``telemetry.alerts.rules`` while alerting
-        runs)."""
-        pending = config if not alerts_live else replace(
-            config, alerts=replace(config.alerts, rule_files=self.config.alerts.rule_files,
-                                   rules=self.config.alerts.rules))
+        ``LIVE_ALERT_FIELDS`` of ``telemetry.alerts`` while alerting runs)."""
+        pending = config if not alerts_live else replace(config, alerts=replace(
+            config.alerts, **{f: getattr(self.config.alerts, f) for f in LIVE_ALERT_FIELDS}))
         if pending in (self.config, self._restart_noted):
             return
         self._restart_noted = pending
         _log.warning("config changed: %s takes effect at restart (%s)%s",
                      ", ".join(_changed_keys(self.config, pending)), config.source,
-                     "; only telemetry.alerts.rule_files and telemetry.alerts.rules are "
-                     "applied live" if alerts_live else "")
+                     "; telemetry.alerts (but for enabled and history_path) is applied "
+                     "live" if alerts_live else "")
 
     def _rule_count(self) -> int:
         alerts = self.manager.alerts
@@ -797,7 +876,8 @@ class AgentRuntime:
                       f"; firing now: {', '.join(firing)}"
                       if firing else "")
         if self.api_url is not None:
-            _log.info("local API on %s (status, alerts, rules, health, traces)",
+            _log.info("local API on %s (status, alerts, rules, health, traces, top "
+                      "processes)",
                       self.api_url)
         _log.info("running as %s (pid %d); state in %s", self.mode, os.getpid(),
                   self.paths.data_dir / "agent.json")
@@ -814,6 +894,11 @@ def _fingerprints(paths: Sequence[Path]) -> dict[str, tuple[int, int, int] | Non
         else:
             out[str(p)] = (st.st_mtime_ns, st.st_size, st.st_ino)
     return out
+
+
+def _live_settings(cfg: AlertsConfig) -> tuple[object, ...]:
+    """The ``telemetry.alerts`` fields :meth:`AlertManager.reload_actions` applies."""
+    return tuple(getattr(cfg, f) for f in LIVE_ALERT_FIELDS if f not in ("rule_files", "rules"))
 
 
 def _changed_keys(old: object, new: object, prefix: str = "telemetry") -> list[str]:

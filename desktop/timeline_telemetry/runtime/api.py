@@ -4,8 +4,9 @@
 (``{"status": "success", "data": ...}``); ``/api/v1/status`` and ``/api/v1/health`` have no
 Prometheus counterpart and use the same envelope, as does ``/api/v1/traces?since=&limit=``
 (the trace store's spans, error spans first; see :func:`traces_route`), ``/api/v1/diagnose``
-(each configured upstream tried once) and ``/api/v1/threads`` (a thread dump). These are GET and
-HEAD only. The one
+(each configured upstream tried once), ``/api/v1/threads`` (a thread dump) and
+``/api/v1/processes/top?since=`` (the busiest processes sampled over the last hours; see
+:func:`since_route`). These are GET and HEAD only. The one
 route that changes the agent is Prometheus's ``POST /-/reload`` (re-read the rule files),
 answered only to loopback clients. The CLI's ``status`` and ``bundle`` read the API from
 another process.
@@ -25,11 +26,13 @@ __all__ = [
     "DIAGNOSE_PATH",
     "RELOAD_PATH",
     "THREADS_PATH",
+    "TOP_PROCESSES_PATH",
     "TRACES_DEFAULT_LIMIT",
     "TRACES_PATH",
     "api_routes",
     "envelope",
     "reload_route",
+    "since_route",
     "traces_route",
 ]
 
@@ -41,6 +44,9 @@ TRACES_DEFAULT_LIMIT = 1000
 DIAGNOSE_PATH = "/api/v1/diagnose"
 #: Every thread of the agent with its innermost frames.
 THREADS_PATH = "/api/v1/threads"
+#: The top processes by CPU and memory, sampled every 30 s over the last 2 h (``since``:
+#: Unix seconds).
+TOP_PROCESSES_PATH = "/api/v1/processes/top"
 #: Prometheus's lifecycle endpoint (POST only).
 RELOAD_PATH = "/-/reload"
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
@@ -75,6 +81,28 @@ def _bad_data(message: str) -> Response:
     return Response(400, json.dumps(err).encode("utf-8"), "application/json")
 
 
+def _since(params: Mapping[str, list[str]]) -> float | None:
+    """``since`` as Unix seconds >= 0 (default 0), None when it is not."""
+    try:
+        since = float(params.get("since", ["0"])[-1])
+    except ValueError:
+        return None
+    return since if math.isfinite(since) and since >= 0 else None
+
+
+def since_route(produce: Callable[[float], object]) -> RouteHandler:
+    """``GET <path>?since=<Unix seconds>``: ``produce(since)`` in the envelope; ``since``
+    defaults to 0 (everything kept); a bad value is a 400 (``bad_data``)."""
+
+    def handle(req: Request) -> Response:
+        since = _since(parse_qs(req.query, keep_blank_values=False))
+        if since is None:
+            return _bad_data("since: expected Unix seconds >= 0")
+        return _handler(lambda: produce(since))(req)
+
+    return handle
+
+
 def traces_route(spans: Callable[[float, int], object], *, max_limit: int) -> RouteHandler:
     """``GET /api/v1/traces?since=<Unix seconds>&limit=<n>``: ``spans(since, limit)`` in
     the envelope. ``since`` defaults to 0 (everything kept), ``limit`` to
@@ -83,11 +111,8 @@ def traces_route(spans: Callable[[float, int], object], *, max_limit: int) -> Ro
 
     def handle(req: Request) -> Response:
         params = parse_qs(req.query, keep_blank_values=False)
-        try:
-            since = float(params.get("since", ["0"])[-1])
-            if not math.isfinite(since) or since < 0:
-                raise ValueError
-        except ValueError:
+        since = _since(params)
+        if since is None:
             return _bad_data("since: expected Unix seconds >= 0")
         try:
             limit = int(params.get("limit", [str(TRACES_DEFAULT_LIMIT)])[-1])

@@ -17,6 +17,8 @@ source line; never local variables, so no secrets).
 
 from __future__ import annotations
 
+import linecache
+import os
 import socket
 import ssl
 import sys
@@ -227,9 +229,28 @@ def probe_all(targets: Sequence[ProbeTarget], *, timeout_s: float = PROBE_TIMEOU
     return results
 
 
+def _thread_cpu_seconds(native_id: int | None) -> float | None:
+    """CPU time a thread used so far (Linux: its ``/proc`` entry), to match ``top -H``."""
+    if native_id is None:
+        return None
+    try:
+        with open(f"/proc/self/task/{native_id}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    try:  # utime and stime, fields 14 and 15 of stat(5), counted after the command name
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    except (IndexError, ValueError):
+        return None
+
+
+_CLOCK_TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+
+
 def thread_dump(*, frames: int = THREAD_FRAMES) -> list[dict[str, object]]:
-    """Every live thread: name, ident, daemon, and its ``frames`` innermost frames
-    (outermost first) as ``"file:line in function: source"``; no local variables."""
+    """Every live thread: name, ident, native id, daemon, CPU seconds used (Linux), and its
+    ``frames`` innermost frames (outermost first) as ``"file:line in function: source"``;
+    no local variables. The source lines read are not kept in ``linecache`` afterwards."""
     current = sys._current_frames()
     out: list[dict[str, object]] = []
     for th in sorted(threading.enumerate(), key=lambda t: t.name):
@@ -239,7 +260,10 @@ def thread_dump(*, frames: int = THREAD_FRAMES) -> list[dict[str, object]]:
             for fs in traceback.extract_stack(frame)[-frames:]:
                 line = f"{fs.filename}:{fs.lineno} in {fs.name}"
                 stack.append(f"{line}: {fs.line.strip()}" if fs.line else line)
-        out.append({"name": th.name, "ident": th.ident, "daemon": th.daemon, "stack": stack})
+        out.append({"name": th.name, "ident": th.ident, "native_id": th.native_id,
+                    "daemon": th.daemon, "cpu_seconds": _thread_cpu_seconds(th.native_id),
+                    "stack": stack})
+    linecache.clearcache()  # a long-running tray would keep every file in the stacks
     return out
 
 
@@ -251,8 +275,11 @@ def format_threads(threads: object) -> str:
     for th in threads:
         if not isinstance(th, dict):
             continue
+        cpu = th.get("cpu_seconds")
         head = f"Thread {th.get('name')!s} (ident {th.get('ident')}, " \
-               f"{'daemon' if th.get('daemon') else 'non-daemon'})"
+               f"native id {th.get('native_id')}, " \
+               f"{'daemon' if th.get('daemon') else 'non-daemon'}" \
+               f"{f', {cpu:.2f} s CPU' if isinstance(cpu, (int, float)) else ''})"
         stack = th.get("stack") or []
         lines = [f"    {s}" for s in stack] if isinstance(stack, list) else []
         blocks.append("\n".join([head, *(lines or ["    (no frame)"])]))

@@ -5,8 +5,9 @@ One scheduler thread decides *when* each job runs; an :class:`Executor` decides 
 interface). A job never overlaps itself: a tick that comes while the job still runs is
 skipped and counted, and ticks missed while the process was stopped or starved are
 skipped too (counted, never made up in a burst). Each job keeps its timing (last and
-total duration, runs, skips, last error), which the self-budget and ``/api/v1/status``
-read.
+total duration, runs, skips, last error): ``/api/v1/status`` shows it and the runtime
+publishes it as ``telemetry_job_duration_seconds`` and ``telemetry_job_skipped_ticks_total``
+(the self-budget itself weighs the whole process's CPU and memory).
 
 ``pause`` holds the pausable jobs (collection, health rounds, alert evaluation) and leaves
 the rest (exporter watch) running; ``resume`` runs the held ones at once. ``wake(name)``
@@ -15,6 +16,7 @@ runs a job now instead of at its next tick (a health transition wakes the evalua
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import queue
@@ -110,6 +112,8 @@ class JobStats:
     failures: int = 0
     last_duration_s: float = 0.0
     total_duration_s: float = 0.0
+    #: CPU time of the job's own thread while it ran (the wall time above includes waits).
+    total_cpu_s: float = 0.0
     last_error: str = ""
     last_finished: float = 0.0  # wall clock, 0 = never
 
@@ -118,6 +122,7 @@ class JobStats:
         return {"runs": self.runs, "skipped_ticks": self.skipped_ticks,
                 "failures": self.failures, "last_duration_seconds": self.last_duration_s,
                 "total_duration_seconds": self.total_duration_s,
+                "total_cpu_seconds": self.total_cpu_s,
                 "last_error": self.last_error or None}
 
 
@@ -189,9 +194,13 @@ class Scheduler:
             for name, slot in self._slots.items():
                 s = slot.stats
                 assert s is not None
-                out[name] = JobStats(s.runs, s.skipped_ticks, s.failures, s.last_duration_s,
-                                     s.total_duration_s, s.last_error, s.last_finished)
+                out[name] = dataclasses.replace(s)
             return out
+
+    def interval(self, name: str) -> float:
+        """Job ``name``'s current interval (seconds)."""
+        with self._cv:
+            return self._slots[name].job.interval_s
 
     def set_interval(self, name: str, interval_s: float) -> None:
         """Change a job's interval; the next tick moves accordingly."""
@@ -312,7 +321,7 @@ class Scheduler:
     def _run(self, slot: _Slot, *, reschedule: bool = False) -> None:
         stats = slot.stats
         assert stats is not None
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         error = ""
         try:
             slot.job.fn()
@@ -320,11 +329,13 @@ class Scheduler:
             error = f"{type(exc).__name__}: {exc}"
             _log.exception("job %s failed", slot.job.name)
         took = time.perf_counter() - start
+        cpu = time.thread_time() - cpu_start
         with self._cv:
             slot.running = False
             stats.runs += 1
             stats.last_duration_s = took
             stats.total_duration_s += took
+            stats.total_cpu_s += cpu
             stats.last_finished = self._clock()
             if error:
                 stats.failures += 1

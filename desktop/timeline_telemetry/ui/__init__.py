@@ -26,6 +26,9 @@ def run_tray_app(
     open_page: str = "",
 ) -> int:
     """Start the tray app (see :func:`timeline_telemetry.ui.app.run_tray_app`)."""
+    from .qt_boot import load_qt
+
+    load_qt()
     from .app import run_tray_app as _run
 
     return _run(config, paths, argv, config_source=config_source, open_page=open_page)

@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_startup_failure(f"invalid configuration:\n{exc}", folder=paths.config_dir)
         return 2
     configure_logging(paths, config.logging.level)
-    from .app import run_tray_app
+    from . import run_tray_app
 
     return run_tray_app(config, paths, [sys.argv[0]], config_source=lambda: resolve_config(
         cli_path=args.config, preset=args.preset, environ=dict(os.environ), paths=paths),

@@ -230,21 +230,12 @@ class _RuntimeBundle:
 
     def _build(self, out: Path, *, preview: bool, progress: Callable[[str, float], None] | None
                ) -> BundleResult:
-        import dataclasses
-
         from timeline_telemetry.diagnostics import build_bundle
-        from timeline_telemetry.diagnostics.live import manager_providers, runtime_providers
+        from timeline_telemetry.diagnostics.live import alerts_store_path, in_process_providers
 
-        runtime = self._runtime
-        alerts = runtime.manager.alerts
-        providers = runtime_providers(dataclasses.replace(
-            manager_providers(runtime.manager,
-                              alerts=(alerts.to_json if alerts is not None else None)),
-            export_status=lambda: {"source": f"the running agent (tray, pid {os.getpid()})",
-                                   "exporters": runtime.export_status(),
-                                   **{k: v for k, v in runtime.status().items()
-                                      if k in ("budget", "received", "jobs", "paused")}}),
-            runtime)
+        # What `timeline-telemetry bundle` reads through the local API, read in process.
+        providers = in_process_providers(
+            self._runtime, alerts_store_path(self._config, self._paths.data_dir))
         return build_bundle(config=self._config, paths=self._paths, out=out,
                             since_s=BUNDLE_WINDOW_S, preview=preview, progress=progress,
                             providers=providers, pseudonymize=self._policy)

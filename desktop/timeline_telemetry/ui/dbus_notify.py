@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -119,12 +120,12 @@ class DesktopNotifications:
         return nid
 
     def _listen(self) -> None:
+        # Blocks until a message arrives: no polling while idle (the tray's own CPU is part
+        # of the product); close() wakes it by shutting the socket down.
         while not self._stop.is_set():
             try:
-                msg = self._listener.receive(timeout=0.25)
-            except TimeoutError:
-                continue
-            except Exception:  # the bus went away: no more actions
+                msg = self._listener.receive()
+            except Exception:  # the bus went away, or close(): no more actions
                 return
             member = msg.header.fields.get(_member_field())
             if member == "ActionInvoked" and len(msg.body) == 2:
@@ -141,6 +142,8 @@ class DesktopNotifications:
     def close(self) -> None:
         """Stop listening and close both connections."""
         self._stop.set()
+        with contextlib.suppress(OSError, AttributeError):
+            self._listener.sock.shutdown(socket.SHUT_RDWR)
         self._thread.join(2)
         for conn in (self._conn, self._listener):
             with contextlib.suppress(OSError):
