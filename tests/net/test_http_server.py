@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from support import get
+from support import get, wait_for
 from timeline_telemetry.net.http_server import (
     HttpBounds,
     LocalHttpServer,
@@ -337,3 +337,34 @@ def test_serving_does_not_import_http_client_or_ssl() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_a_flood_of_refused_connections_is_counted_and_said_once_a_minute(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    srv = LocalHttpServer(
+        "127.0.0.1", 0, bounds=HttpBounds(max_connections=1, reserved_connections=0))
+    srv.add_route("/echo", echo)
+    srv.start()
+    held = http.client.HTTPConnection("127.0.0.1", srv.bound_port, timeout=10)
+    try:
+        held.request("GET", "/echo")
+        assert held.getresponse().read()  # the one slot stays taken (keep-alive)
+        with caplog.at_level("WARNING", logger="timeline_telemetry.net.http_server"):
+            for _ in range(120):
+                extra = http.client.HTTPConnection("127.0.0.1", srv.bound_port, timeout=10)
+                try:
+                    extra.request("GET", "/echo")
+                    with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+                        extra.getresponse()
+                finally:
+                    extra.close()
+            wait_for(lambda: srv.refused_connections == 120, timeout=10,
+                     what="120 refusals counted")
+        said = [m for m in (r.getMessage() for r in caplog.records)
+                if "connections already open" in m]
+        assert len(said) == 1, said  # not one line per refusal, nor one per hundred
+        assert "refused 1 more (1 so far" in said[0]
+    finally:
+        held.close()
+        srv.shutdown(5)

@@ -90,6 +90,11 @@ def test_the_api_serves_status_alerts_rules_and_health(runtime: AgentRuntime) ->
     assert set(data["listeners"]) == {"prometheus", "health", "otlp-receiver", "api"}
     assert data["exporters"]["prometheus"]["state"] == "Healthy"
     assert data["jobs"]["collect"]["runs"] >= 1
+    assert data["jobs"]["collect"]["total_cpu_seconds"] > 0
+    # this request's own connection is open on the API's listener; nothing was refused
+    assert data["connections"]["prometheus"]["open"] >= 1
+    assert {c["refused"] for c in data["connections"].values()} == {0}
+    assert set(data["connections"]) == {"prometheus", "otlp-receiver"}
     assert data["received"] == {"spans": 0, "metric_points": 0, "log_records": 0}
     health = _get(f"{api}/health")["data"]
     assert any(t["component"] == "scratch" for t in health["transitions"])

@@ -301,6 +301,12 @@ class LocalHttpServer:
         return server.open_count() if server is not None else 0
 
     @property
+    def refused_connections(self) -> int:
+        """Connections closed unserved because every slot was taken (since the start)."""
+        server = self._server
+        return server.refused_total if server is not None else 0
+
+    @property
     def failure(self) -> str | None:
         """Why the accept loop died, if it did (``None`` while healthy or after a clean stop)."""
         return self._failure
@@ -396,6 +402,27 @@ class _Open:
     thread: threading.Thread
 
 
+class _Said:
+    """A warning that a flood would repeat: said the first time, then at most once every
+    ``every_s`` with how many happened meanwhile (the totals stay exact)."""
+
+    def __init__(self, every_s: float = 60.0) -> None:
+        self.every_s = every_s
+        self.total = 0
+        self._since = 0
+        self._last: float | None = None
+
+    def count(self) -> int:
+        """Count one; the number since the warning was last said when it is due, else 0."""
+        self.total += 1
+        self._since += 1
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.every_s:
+            return 0
+        said, self._since, self._last = self._since, 0, now
+        return said
+
+
 @dataclass(slots=True)
 class _Waiting:
     """A connection in triage: accepted, no slot yet, no thread."""
@@ -420,8 +447,8 @@ class _Server(socketserver.ThreadingTCPServer):
         self._limits = owner.limits
         self._conns: dict[socket.socket, _Open] = {}
         self._conns_lock = threading.Lock()
-        self._refused = 0
-        self._evicted = 0
+        self._refused = _Said()
+        self._evicted = _Said()
         # Touched by the accept thread only (process_request, triage, server_close).
         self._triage: dict[socket.socket, _Waiting] = {}
         super().__init__((owner.host, owner.port), socketserver.BaseRequestHandler,
@@ -484,7 +511,6 @@ class _Server(socketserver.ThreadingTCPServer):
             return None
         oldest = min(waiting, key=lambda slot: slot.accepted_at)
         oldest.evicted = True
-        self._evicted += 1
         return oldest.sock
 
     def _admit(self, request: Any, client_address: Any, *, reserve: bool) -> threading.Thread:
@@ -500,11 +526,12 @@ class _Server(socketserver.ThreadingTCPServer):
     def _close_victim(self, victim: socket.socket) -> None:
         with contextlib.suppress(OSError):
             victim.shutdown(socket.SHUT_RDWR)  # its thread sees the end and exits
-        if self._evicted == 1 or self._evicted % 100 == 0:
+        said = self._evicted.count()
+        if said:
             _log.warning(
-                "HTTP server on port %s: every connection slot is taken; closed a slow "
-                "reserve connection to let a new one in (%d so far)", self.server_port,
-                self._evicted,
+                "HTTP server on port %s: every connection slot is taken; closed %d slow "
+                "reserve connection(s) to let new ones in (%d so far; said at most once a "
+                "minute)", self.server_port, said, self._evicted.total,
             )
 
     # -- triage (the accept thread only) -----------------------------------------------------
@@ -589,12 +616,12 @@ class _Server(socketserver.ThreadingTCPServer):
         if self._triage.pop(request, None) is not None:
             with contextlib.suppress(OSError):  # what triage peeked at: a close with unread
                 request.recv(_TRIAGE_PEEK_BYTES)  # data would reset instead of ending it
-        self._refused += 1
-        if self._refused == 1 or self._refused % 100 == 0:
+        said = self._refused.count()
+        if said:
             _log.warning(
-                "HTTP server on port %s: %d connections already open; refusing more (%d "
-                "refused so far)", self.server_port, self.owner.bounds.max_connections,
-                self._refused,
+                "HTTP server on port %s: %d connections already open; refused %d more (%d "
+                "so far; said at most once a minute)", self.server_port,
+                self.owner.bounds.max_connections, said, self._refused.total,
             )
         self.shutdown_request(request)
 
@@ -607,6 +634,11 @@ class _Server(socketserver.ThreadingTCPServer):
             request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         serve_connection(request, (str(client_address[0]), int(client_address[1])),
                          self.owner, self._limits, entry.slot)
+
+    @property
+    def refused_total(self) -> int:
+        """Connections refused so far (each one counted; the warning is rate limited)."""
+        return self._refused.total
 
     def open_count(self) -> int:
         """Open connections, not counting those being closed (evicted, or finished)."""

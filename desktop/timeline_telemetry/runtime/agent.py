@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import fields, is_dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from timeline_telemetry import __version__
 from timeline_telemetry.alerts.build import build_rule_set, rule_files
@@ -377,6 +377,19 @@ class AgentRuntime:
             out["api"] = self.api_url
         return out
 
+    def connections(self) -> dict[str, dict[str, int]]:
+        """Each HTTP listener's open connections and those it refused for want of a slot."""
+        servers: dict[str, Any] = {}
+        for exp in self.manager.exporters:
+            server = getattr(exp, "server", None)
+            if server is not None and getattr(server, "running", False):
+                servers[exp.name] = server
+        receiver = self.manager.receiver
+        if receiver is not None and receiver.server.running:
+            servers["otlp-receiver"] = receiver.server
+        return {name: {"open": int(srv.connections), "refused": int(srv.refused_connections)}
+                for name, srv in servers.items()}
+
     def files(self) -> dict[str, str]:
         """Where the agent writes: history, exporter files, logs."""
         out: dict[str, str] = {}
@@ -447,7 +460,8 @@ class AgentRuntime:
             "started_at": _iso(self._started_at),
             "uptime_seconds": round(now - self._started_at, 3),
             "config": str(self.config.source), "data_dir": str(self.paths.data_dir),
-            "paused": self.paused, "listeners": self.listeners(), "files": self.files(),
+            "paused": self.paused, "listeners": self.listeners(),
+            "connections": self.connections(), "files": self.files(),
             "exporters": self.export_status(),
             "budget": None if budget is None else {
                 "factor": budget.factor, "over_budget": budget.over_budget,
