@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from support import wait_for
 from timeline_telemetry.collectors.base import Sample
 from timeline_telemetry.config import parse_config
 from timeline_telemetry.export.base import ExportState
@@ -218,8 +219,9 @@ def test_process_check_reads_what_the_editor_collector_sees(tmp_path: Path) -> N
         assert round_status() is HealthStatus.UNHEALTHY
         editor = subprocess.Popen([name, "-c", "import sys; sys.stdin.read()"],
                                   executable=sys.executable, stdin=subprocess.PIPE)
-        time.sleep(0.15)  # the collector's rescan is due
-        assert series_value(mgr.collect_once(), "editor_up") == 1
+        # Seen at a collection once the collector's rescan (every 100 ms) is due.
+        wait_for(lambda: series_value(mgr.collect_once(), "editor_up") == 1, timeout=10,
+                 what="editor_up 1 after the rescan")
         assert round_status() is HealthStatus.HEALTHY  # the next round, not a minute later
         assert editor.stdin is not None
         editor.stdin.close()

@@ -514,7 +514,10 @@ def _alert_store_path(args: argparse.Namespace) -> Path | None:
     loaded = _load_config(args)
     if loaded is None:
         return None
-    config, paths = loaded
+    return _alerts_db(*loaded)
+
+
+def _alerts_db(config: TelemetryConfig, paths: AppPaths) -> Path:
     return Path(config.alerts.history_path or paths.data_dir / "alerts.sqlite3")
 
 
@@ -526,7 +529,7 @@ def cmd_silence_add(args: argparse.Namespace) -> int:
     if loaded is None:
         return EXIT_USAGE
     config, paths = loaded
-    store = Path(config.alerts.history_path or paths.data_dir / "alerts.sqlite3")
+    store = _alerts_db(config, paths)
     duration = args.duration
     if duration is None and args.end is None:
         duration = config.alerts.default_silence_duration

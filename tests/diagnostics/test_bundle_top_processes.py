@@ -106,16 +106,21 @@ def _assert_hog(procs: dict[str, Any], summary: str, pid: int) -> None:
     assert top.index("over the window") < top.index("at bundle time")
 
 
+def _cli_bundle(agent: AgentRuntime, out: Path) -> tuple[dict[str, Any], str]:
+    """``timeline-telemetry bundle`` for ``agent``'s config: processes.json and SUMMARY.md."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = run_bundle_command(agent.config, agent.paths, out=out, since_s=600, preview=False,
+                              stdout=stdout, stderr=stderr)
+    assert code == 0, stderr.getvalue()
+    return _read(out)
+
+
 def test_a_hog_gone_by_bundle_time_is_in_the_bundle(tmp_path: Path,
                                                     agent: AgentRuntime) -> None:
     pid = _run_hog_until_gone(agent)
 
     # The CLI, reading the running agent through its local API.
-    out, err = io.StringIO(), io.StringIO()
-    code = run_bundle_command(agent.config, agent.paths, out=tmp_path / "cli.zip",
-                              since_s=600, preview=False, stdout=out, stderr=err)
-    assert code == 0, err.getvalue()
-    cli_procs, cli_summary = _read(tmp_path / "cli.zip")
+    cli_procs, cli_summary = _cli_bundle(agent, tmp_path / "cli.zip")
     _assert_hog(cli_procs, cli_summary, pid)
     assert "running agent" in cli_procs["busiest_over_window"]["source"]
 
@@ -135,10 +140,7 @@ def test_a_hog_gone_by_bundle_time_is_in_the_bundle(tmp_path: Path,
     # Stopped: the samples it saved at stop.
     agent.stop()
     assert agent.top_processes_file.exists()
-    code = run_bundle_command(agent.config, agent.paths, out=tmp_path / "stopped.zip",
-                              since_s=600, preview=False, stdout=out, stderr=err)
-    assert code == 0, err.getvalue()
-    saved_procs, saved_summary = _read(tmp_path / "stopped.zip")
+    saved_procs, saved_summary = _cli_bundle(agent, tmp_path / "stopped.zip")
     _assert_hog(saved_procs, saved_summary, pid)
     assert "saved at its last stop" in saved_procs["busiest_over_window"]["source"]
 

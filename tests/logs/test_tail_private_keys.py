@@ -26,6 +26,17 @@ def follow(path: Path) -> tuple[EditorLogTailer, list[str]]:
     return tailer, seen
 
 
+def appended(tmp_path: Path, text: str) -> list[str]:
+    """The lines handed on when ``text`` is appended to an empty, followed log."""
+    log = tmp_path / "editor.log"
+    log.write_text("")
+    tailer, seen = follow(log)
+    with log.open("a") as f:
+        f.write(text)
+    tailer.poll()
+    return seen
+
+
 def test_a_private_key_written_across_lines_is_dropped(tmp_path: Path) -> None:
     log = tmp_path / "editor.log"
     log.write_text("started\n")
@@ -56,25 +67,16 @@ def test_a_key_split_across_polls_is_still_dropped(tmp_path: Path) -> None:
 
 def test_a_begin_line_without_a_body_does_not_swallow_the_log(tmp_path: Path) -> None:
     """A line that cannot be part of a key body ends the block: the log goes on as usual."""
-    log = tmp_path / "editor.log"
-    log.write_text("")
-    tailer, seen = follow(log)
-    with log.open("a") as f:
-        f.write("-----BEGIN RSA PRIVATE KEY-----\n"
-                "01:02 ERROR export failed: disk full\n"
-                "01:03 INFO retrying\n")
-    tailer.poll()
+    seen = appended(tmp_path, "-----BEGIN RSA PRIVATE KEY-----\n"
+                              "01:02 ERROR export failed: disk full\n"
+                              "01:03 INFO retrying\n")
     assert seen[1:] == ["01:02 ERROR export failed: disk full", "01:03 INFO retrying"]
 
 
 def test_a_legacy_encrypted_key_with_headers_is_dropped(tmp_path: Path) -> None:
-    log = tmp_path / "editor.log"
-    log.write_text("")
-    tailer, seen = follow(log)
-    with log.open("a") as f:
-        f.write("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
-                "DEK-Info: AES-128-CBC,0123456789ABCDEF0123456789ABCDEF\n\n"
-                "c2VjcmV0IGtleSBtYXRlcmlhbA==\n-----END RSA PRIVATE KEY-----\nafter\n")
-    tailer.poll()
+    seen = appended(tmp_path, "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
+                              "DEK-Info: AES-128-CBC,0123456789ABCDEF0123456789ABCDEF\n\n"
+                              "c2VjcmV0IGtleSBtYXRlcmlhbA==\n-----END RSA PRIVATE KEY-----\n"
+                              "after\n")
     assert not any("DEK-Info" in s or "c2VjcmV0" in s for s in seen), seen
     assert seen[-1] == "after"

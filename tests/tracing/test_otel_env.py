@@ -3,15 +3,15 @@ the config file wins where it sets a key, the variable over the built-in default
 
 from __future__ import annotations
 
+import functools
 import logging
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
-from otlp_upstream import UpstreamReceiver, wait_until
+from otlp_upstream import UpstreamReceiver, free_port, wait_until
 
 from timeline_telemetry.config import parse_config
 from timeline_telemetry.config.schema import (
@@ -29,12 +29,6 @@ FAST = BatchExportConfig(export_interval=0.05)
 HERE = Path(__file__).parent
 
 
-def dead_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def otlp_from_file(body: dict[str, object]) -> OtlpExporterConfig:
     """An Otlp exporter as the config file writes it (so ``given`` is what the file set)."""
     cfg = parse_config({"telemetry": {"tracing": {"exporters": [{"Otlp": body}]}}},
@@ -45,20 +39,9 @@ def otlp_from_file(body: dict[str, object]) -> OtlpExporterConfig:
 
 
 @pytest.fixture
-def make_tracer(metrics: Metrics) -> Iterator[Callable[..., Tracer]]:
-    made: list[Tracer] = []
-
-    def make(cfg: TracingConfig, **kw: object) -> Tracer:
-        t = build_tracer(cfg, resource=DEFAULTS, metrics=metrics,
-                         policy=RetryPolicy(initial_backoff_s=0.05, max_backoff_s=0.1), **kw)  # type: ignore[arg-type]
-        made.append(t)
-        return t
-
-    try:
-        yield make
-    finally:
-        for t in made:
-            t.shutdown(timeout_s=2)
+def make_tracer(tracers: Callable[..., Tracer]) -> Callable[..., Tracer]:
+    return functools.partial(tracers, resource=DEFAULTS,
+                             policy=RetryPolicy(initial_backoff_s=0.05, max_backoff_s=0.1))
 
 
 def exported(upstream: UpstreamReceiver) -> list[tuple[dict[str, str], PbSpan]]:
@@ -200,7 +183,8 @@ def test_endpoint_in_the_config_file_wins_over_the_environment(
     make_tracer: Callable[..., Tracer], upstream: UpstreamReceiver,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{dead_port()}")
+    nothing_listens = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", nothing_listens)
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-from-env=1")
     exp = otlp_from_file({"endpoint": f"http://127.0.0.1:{upstream.port}",
                           "headers": {"x-from-file": "1"}})

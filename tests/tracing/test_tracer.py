@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,8 +21,7 @@ from timeline_telemetry.config.schema import (
     FileExporterConfig,
     TracingConfig,
 )
-from timeline_telemetry.metrics import Metrics
-from timeline_telemetry.tracing import Span, Tracer, build_tracer, read_json_lines
+from timeline_telemetry.tracing import Span, Tracer, read_json_lines
 
 RESOURCE = {"service.name": "timeline-telemetry", "service.version": "0.1.0",
             "host.name": "box"}
@@ -41,19 +41,8 @@ def spans_in(path: Path) -> list[PbSpan]:
 
 
 @pytest.fixture
-def make_tracer(metrics: Metrics) -> Iterator[Callable[[TracingConfig], Tracer]]:
-    made: list[Tracer] = []
-
-    def make(cfg: TracingConfig) -> Tracer:
-        t = build_tracer(cfg, resource=RESOURCE, metrics=metrics)
-        made.append(t)
-        return t
-
-    try:
-        yield make
-    finally:
-        for t in made:
-            t.shutdown(timeout_s=2)
+def make_tracer(tracers: Callable[..., Tracer]) -> Callable[[TracingConfig], Tracer]:
+    return functools.partial(tracers, resource=RESOURCE)
 
 
 def test_trace_nests_records_attributes_events_and_errors(

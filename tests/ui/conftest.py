@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ui_support import HIGH_CPU_RULE, make_config
+from ui_support import HIGH_CPU_RULE, make_config, running_app
 
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.runtime import AgentRuntime
@@ -65,12 +65,6 @@ def failing_runtime(tmp_path: Path, paths: AppPaths) -> Iterator[AgentRuntime]:
 @pytest.fixture
 def app(qtbot: object, runtime: AgentRuntime, paths: AppPaths) -> Iterator[object]:
     """The tray app over the real runtime, as the tray starts it (a test file may define its
-    own ``app`` for other arguments)."""
-    from timeline_telemetry.ui.app import TrayApp
-
-    a = TrayApp(runtime, paths, tray_available=True)
-    runtime.start()
-    yield a
-    a.quit()
-    if a.dashboard is not None:
-        a.dashboard.deleteLater()
+    own ``app`` for other arguments, with :func:`ui_support.running_app`)."""
+    with running_app(runtime, paths) as a:
+        yield a

@@ -12,6 +12,7 @@ from PySide6.QtCore import QEvent, QPoint
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QToolTip
 from pytestqt.qtbot import QtBot
+from ui_support import running_app
 
 from timeline_telemetry.health import HealthStatus, HealthTransition
 from timeline_telemetry.history import HistoryStore
@@ -36,12 +37,8 @@ from timeline_telemetry.ui.dashboard.traces_tab import span_tip, tree_order
 
 @pytest.fixture
 def app(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths) -> Iterator[TrayApp]:
-    a = TrayApp(runtime, paths, tray_available=False)
-    runtime.start()
-    yield a
-    a.quit()
-    if a.dashboard is not None:
-        a.dashboard.deleteLater()
+    with running_app(runtime, paths, tray_available=False) as a:
+        yield a
 
 
 def test_no_tray_opens_dashboard_with_reason(qtbot: QtBot, app: TrayApp) -> None:

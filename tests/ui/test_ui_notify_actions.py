@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from desktop_session import Desktop, desktop, missing_tools, wait_for
 from pytestqt.qtbot import QtBot
+from ui_support import running_app
 
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.runtime import AgentRuntime
@@ -31,16 +32,12 @@ def session(tmp_path: Path) -> Iterator[Desktop]:
 @pytest.fixture
 def app(qtbot: QtBot, alerting_runtime: AgentRuntime, paths: AppPaths, session: Desktop
         ) -> Iterator[TrayApp]:
-    runtime = alerting_runtime
-    a = TrayApp(runtime, paths, tray_available=True)
-    a.notifier.desktop = DesktopNotifications.open(
-        a.notifier.action_invoked, address=session.env["DBUS_SESSION_BUS_ADDRESS"])
-    runtime.start()
-    a.core_started()  # as run_tray_app does
-    yield a
-    a.quit()
-    if a.dashboard is not None:
-        a.dashboard.deleteLater()
+    with running_app(alerting_runtime, paths) as a:
+        # no events run before the yield: nothing is notified before this is set
+        a.notifier.desktop = DesktopNotifications.open(
+            a.notifier.action_invoked, address=session.env["DBUS_SESSION_BUS_ADDRESS"])
+        a.core_started()  # as run_tray_app does
+        yield a
 
 
 def _firing_key(app: TrayApp, qtbot: QtBot) -> str:

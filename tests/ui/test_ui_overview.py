@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
+from ui_support import running_app
 
 from timeline_telemetry.metrics.model import FlatSample
 from timeline_telemetry.paths import AppPaths
@@ -34,12 +35,8 @@ class OneAlert:
 
 @pytest.fixture
 def app(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths) -> Iterator[TrayApp]:
-    a = TrayApp(runtime, paths, tray_available=True, alerts=OneAlert())
-    runtime.start()
-    yield a
-    a.quit()
-    if a.dashboard is not None:
-        a.dashboard.deleteLater()
+    with running_app(runtime, paths, alerts=OneAlert()) as a:
+        yield a
 
 
 def test_overview_shows_the_core_figures(qtbot: QtBot, app: TrayApp) -> None:

@@ -16,19 +16,25 @@ from pytestqt.qtbot import QtBot
 
 from timeline_telemetry.metrics.model import FlatSample
 from timeline_telemetry.ui.app import TrayApp
-from timeline_telemetry.ui.dashboard.plots import fmt_ago, fmt_value
+from timeline_telemetry.ui.dashboard.plots import MetricsTab, fmt_ago, fmt_value
 from timeline_telemetry.ui.dashboard.theme import OKABE_ITO, is_dark
 
 
-def _hour_of_cpu(app: TrayApp) -> float:
+def _metrics_over_an_hour_of_cpu(app: TrayApp) -> MetricsTab:
+    """An hour of CPU recorded before the window opens; the Metrics page shown at 1 h."""
     history = app.manager.history
     assert history is not None
     now = time.time()
-    for i in range(360):  # an hour at 10 s, recorded before the window opens
+    for i in range(360):  # an hour at 10 s
         history.append(now - 3600 + 10 * i,
                        [FlatSample("system_cpu_usage_percent", (), 20.0 + (i % 10))])
     history.flush()
-    return now
+    app.show_dashboard("metrics")
+    d = app.dashboard
+    assert d is not None
+    tab = d.metrics_tab
+    tab.window_box.setCurrentIndex(1)  # 1 h
+    return tab
 
 
 def test_labels_and_units() -> None:
@@ -40,12 +46,7 @@ def test_labels_and_units() -> None:
 
 
 def test_opens_with_the_hour_already_drawn_and_crosshair(qtbot: QtBot, app: TrayApp) -> None:
-    _hour_of_cpu(app)
-    app.show_dashboard("metrics")
-    d = app.dashboard
-    assert d is not None
-    tab = d.metrics_tab
-    tab.window_box.setCurrentIndex(1)  # 1 h
+    tab = _metrics_over_an_hour_of_cpu(app)
     items = tab._items["CPU total"]
 
     def oldest() -> float:
@@ -69,12 +70,7 @@ def test_opens_with_the_hour_already_drawn_and_crosshair(qtbot: QtBot, app: Tray
 
 
 def test_export_csv_of_the_window(qtbot: QtBot, app: TrayApp, tmp_path: Path) -> None:
-    _hour_of_cpu(app)
-    app.show_dashboard("metrics")
-    d = app.dashboard
-    assert d is not None
-    tab = d.metrics_tab
-    tab.window_box.setCurrentIndex(1)  # 1 h
+    tab = _metrics_over_an_hour_of_cpu(app)
     out = tmp_path / "cpu.csv"
     tab.export_csv("CPU total", out)
     qtbot.waitUntil(lambda: "written to" in tab.status.text(), timeout=10000)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QAction
 from pytestqt.qtbot import QtBot
-from ui_support import HIGH_CPU_RULE
+from ui_support import HIGH_CPU_RULE, running_app
 
 from timeline_telemetry.notifications import Notification
 from timeline_telemetry.paths import AppPaths
@@ -21,15 +21,11 @@ from timeline_telemetry.ui.app import TrayApp
 
 def _make(qtbot: QtBot, runtime: AgentRuntime, paths: AppPaths,
           **kw: object) -> Iterator[TrayApp]:
-    app = TrayApp(runtime, paths, tray_available=True, **kw)  # type: ignore[arg-type]
-    runtime.start()
-    opened: list[Path] = []
-    app.tray._open_path = opened.append
-    app.opened = opened  # type: ignore[attr-defined]
-    yield app
-    app.quit()
-    if app.dashboard is not None:
-        app.dashboard.deleteLater()
+    with running_app(runtime, paths, **kw) as app:
+        opened: list[Path] = []
+        app.tray._open_path = opened.append
+        app.opened = opened  # type: ignore[attr-defined]
+        yield app
 
 
 @pytest.fixture

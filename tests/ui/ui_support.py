@@ -3,11 +3,19 @@ name when several test folders each have one)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from timeline_telemetry.config import parse_config
+from timeline_telemetry.paths import AppPaths
+from timeline_telemetry.runtime import AgentRuntime
 
-__all__ = ["make_config"]
+if TYPE_CHECKING:
+    from timeline_telemetry.ui.app import TrayApp
+
+__all__ = ["make_config", "running_app"]
 
 
 #: A rule that fires at the first evaluation, for tests that need a real firing alert.
@@ -43,3 +51,20 @@ def make_config(tmp_path: Path, *, max_used: float = 0.9999, rules: str | None =
                                        "evaluation_interval": "1s",
                                        "desktop_notifications": desktop_notifications}
     return parse_config(data, source="test", base_dir=tmp_path)
+
+
+@contextmanager
+def running_app(runtime: AgentRuntime, paths: AppPaths, *, tray_available: bool = True,
+                **kw: object) -> Iterator[TrayApp]:
+    """The tray app over ``runtime``, the runtime started (as the tray starts it); the app
+    quit and its dashboard deleted on leaving. ``kw``: TrayApp's other arguments."""
+    from timeline_telemetry.ui.app import TrayApp
+
+    app = TrayApp(runtime, paths, tray_available=tray_available, **kw)  # type: ignore[arg-type]
+    runtime.start()
+    try:
+        yield app
+    finally:
+        app.quit()
+        if app.dashboard is not None:
+            app.dashboard.deleteLater()

@@ -192,7 +192,7 @@ def build_action_settings(
     action_policies: dict[str, ActionPolicy] = {}
     for name, spec in _action_specs(cfg).items():
         q = (running or {}).get(name)
-        if q is None or name not in old or old[name] != spec:
+        if q is None or old.get(name) != spec:
             sender = (NotifierSender(notifier or LoggingNotifier()) if spec == "desktop"
                       else _sender(spec, resolve))
             q = ActionQueue(sender, metrics=metrics)

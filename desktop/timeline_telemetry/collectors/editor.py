@@ -209,7 +209,7 @@ class EditorProcessCollector:
 
     # -- helpers ----------------------------------------------------------------------------
     def _publish(self, main_pids: tuple[int, ...], oldest: float | None,
-                 members: tuple[tuple[int, str, str], ...] = ()) -> None:
+                 members: tuple[tuple[int, str, str], ...]) -> None:
         """Replace the view with what this run saw (one reference swap under the lock)."""
         now = self._clock()
         scanned = self._tree.last_scan

@@ -26,6 +26,7 @@ from .gpu_nvml import (
     RENDER_THROTTLE_REASONS,
     THROTTLE_REASONS,
     ErrorCodes,
+    throttle_reasons,
 )
 from .gpu_procs import DeviceProcesses, process_label, process_samples
 
@@ -35,8 +36,6 @@ _log = logging.getLogger(__name__)
 
 #: Throttle episodes kept in the view (all devices together), newest last.
 MAX_EPISODES = 16
-
-_OFF = object()  # the device cannot answer this (unsupported, absent): not a failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,20 +258,20 @@ class NvidiaGpuCollector:
         for dev in self._devices:
             labels = dev.labels
             util = ask(dev, "utilization")
-            if util is not None and util is not _OFF:
+            if util is not None:
                 out.append(Sample("gpu_utilization_percent", float(util.gpu), labels))
             mem = ask(dev, "memory")
-            if mem is not None and mem is not _OFF:
+            if mem is not None:
                 out.append(Sample("gpu_memory_used_bytes", float(mem.used), labels))
                 out.append(Sample("gpu_memory_total_bytes", float(mem.total), labels))
             enc = ask(dev, "encoder")  # [percent, sampling period µs]
-            if enc is not None and enc is not _OFF:
+            if enc is not None:
                 out.append(Sample("gpu_encoder_utilization_percent", float(enc[0]), labels))
             dec = ask(dev, "decoder")
-            if dec is not None and dec is not _OFF:
+            if dec is not None:
                 out.append(Sample("gpu_decoder_utilization_percent", float(dec[0]), labels))
             temp = ask(dev, "temperature", self._temperature_sensor)
-            if temp is not None and temp is not _OFF:
+            if temp is not None:
                 out.append(Sample("gpu_temperature_celsius", float(temp), labels))
             throttle = self._power_and_clocks(dev, out)
             self._encoders(dev, out)
@@ -294,42 +293,37 @@ class NvidiaGpuCollector:
         labels = dev.labels
         ask = self._ask
         sm = ask(dev, "sm_clock", CLOCK_SM)
-        if sm is not None and sm is not _OFF:
+        if sm is not None:
             out.append(Sample("gpu_sm_clock_hertz", float(sm) * 1e6, labels))
         memclk = ask(dev, "memory_clock", CLOCK_MEM)
-        if memclk is not None and memclk is not _OFF:
+        if memclk is not None:
             out.append(Sample("gpu_memory_clock_hertz", float(memclk) * 1e6, labels))
         power = ask(dev, "power")  # mW
-        if power is not None and power is not _OFF:
+        if power is not None:
             out.append(Sample("gpu_power_usage_watts", float(power) / 1000.0, labels))
         limit = ask(dev, "power_limit")
-        if limit is not None and limit is not _OFF:
+        if limit is not None:
             out.append(Sample("gpu_power_limit_watts", float(limit) / 1000.0, labels))
         bits = ask(dev, "throttle")
-        if bits is None or bits is _OFF:
+        if bits is None:
             return None
-        bits = int(bits)
+        active = throttle_reasons(int(bits))
         gpu, model = labels[0], labels[1]
-        active: list[str] = []
-        for bit, reason in THROTTLE_REASONS:
-            on = bits & bit
-            if on:
-                active.append(reason)
-            out.append(Sample("gpu_throttle_reason", 1.0 if on else 0.0,
-                              (gpu, model, ("reason", reason))))
-        return frozenset(active)
+        out.extend(Sample("gpu_throttle_reason", 1.0 if reason in active else 0.0,
+                          (gpu, model, ("reason", reason))) for _, reason in THROTTLE_REASONS)
+        return active
 
     def _encoders(self, dev: _Device, out: list[Sample]) -> None:
         labels = dev.labels
         stats = self._ask(dev, "encoder_stats")  # (sessions, average fps, latency µs)
-        if stats is not None and stats is not _OFF:
+        if stats is not None:
             count, fps, latency = stats
             out.append(Sample("gpu_encoder_sessions", float(count), labels))
             if count:
                 out.append(Sample("gpu_encoder_fps", float(fps), labels))
                 out.append(Sample("gpu_encoder_latency_seconds", float(latency) / 1e6, labels))
         fbc = self._ask(dev, "fbc_stats")
-        if fbc is not None and fbc is not _OFF:
+        if fbc is not None:
             out.append(Sample("gpu_fbc_sessions", float(fbc.sessionsCount), labels))
             if fbc.sessionsCount:
                 out.append(Sample("gpu_fbc_fps", float(fbc.averageFPS), labels))
@@ -348,16 +342,12 @@ class NvidiaGpuCollector:
         graphics = ask(dev, "graphics_processes")
         running: list[Any] | None = None
         for got in (compute, graphics):
-            if got is not None and got is not _OFF:
+            if got is not None:
                 running = list(got) if running is None else running + list(got)
         util = ask(dev, "process_utilization", dev.util_seen)
-        if util is None or util is _OFF:
-            util = None
-        elif util:
+        if util:
             dev.util_seen = max(dev.util_seen, *(int(s.timeStamp) for s in util))
         sessions = ask(dev, "encoder_sessions")
-        if sessions is None or sessions is _OFF:
-            sessions = None
         if running is None and util is None and sessions is None:
             return None
         samples, summary = process_samples(
@@ -372,17 +362,17 @@ class NvidiaGpuCollector:
 
     # -- NVML calls --------------------------------------------------------------------------
     def _ask(self, dev: _Device, key: str, *args: Any) -> Any:
-        """``dev``'s answer for ``key``: the value, ``_OFF`` when the device cannot answer it,
-        or None when the call failed this time (noted in ``self._failures``)."""
+        """``dev``'s answer for ``key``, or None: when the device cannot answer it (the key is
+        then off for good) or when the call failed this time (noted in ``self._failures``)."""
         fn = dev.fns.get(key)
         codes = self._codes
         while True:
             if fn is None:
                 if key in dev.gone:
-                    return _OFF
+                    return None
                 fn = self._choose(dev, key)
                 if fn is None:
-                    return _OFF
+                    return None
             try:
                 return fn(dev.handle, *args)
             except codes.mismatch as exc:

@@ -296,16 +296,25 @@ def _range(minimum: float | None, maximum: float | None) -> str:
     return f"{_fmt_num(maximum or 0)} or less"
 
 
-def check_secret_ref(ctx: Context, path: str, value: str) -> None:
-    """Report ``value`` at ``path`` if it starts like a secret reference but is malformed."""
+def _secret_ref(value: str) -> str | Bad | None:
+    """None unless ``value`` starts like a secret reference; then ``value`` if its name is
+    well formed, else why not."""
     for scheme in SECRET_SCHEMES:
         prefix = f"{scheme}:"
         if value.startswith(prefix):
             try:
                 validate_secret_name(value[len(prefix):])
             except SecretError as exc:
-                ctx.problem(path, f"{show(value)}: {exc}")
-            return
+                return Bad(f"{show(value)}: {exc}")
+            return value
+    return None
+
+
+def check_secret_ref(ctx: Context, path: str, value: str) -> None:
+    """Report ``value`` at ``path`` if it starts like a secret reference but is malformed."""
+    ref = _secret_ref(value)
+    if isinstance(ref, Bad):
+        ctx.problem(path, ref.message)
 
 
 def check_http_url(value: object, example: str) -> str | Bad:
@@ -316,13 +325,9 @@ def check_http_url(value: object, example: str) -> str | Bad:
     resolved (at use, so a rotated value is picked up and nothing secret sits in the config).
     """
     if isinstance(value, str):
-        for scheme in SECRET_SCHEMES:
-            if value.startswith(f"{scheme}:"):
-                try:
-                    validate_secret_name(value[len(scheme) + 1:])
-                except SecretError as exc:
-                    return Bad(f"{show(value)}: {exc}")
-                return value
+        ref = _secret_ref(value)
+        if ref is not None:
+            return ref
         parts = urlsplit(value)
         if parts.scheme in ("http", "https") and parts.hostname:
             return value

@@ -396,12 +396,13 @@ def _top_over_window(provider: TracesProvider | None, paths: AppPaths, *, start:
             error = f"unexpected answer: {str(got)[:200]}"
         except Exception as exc:  # fall back to the saved samples
             error = f"{type(exc).__name__}: {exc}"
-    saved = saved_samples(paths.data_dir, start=start, end=end)
-    doc = busiest_over_window({**saved, **({"live_error": error} if error else {})})
+    live_error = {"live_error": error} if error else {}
+    doc = busiest_over_window({**saved_samples(paths.data_dir, start=start, end=end),
+                               **live_error})
     if not doc["samples"]:
         return {"available": False, "note": "no top-processes samples in the window (the "
                 "agent samples them every 30 s while it runs and saves them at its stop)",
-                **({"live_error": error} if error else {})}
+                **live_error}
     return doc
 
 

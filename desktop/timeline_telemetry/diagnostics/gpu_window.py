@@ -6,14 +6,13 @@ name) and how long each clock throttle reason held it back. Written into ``proce
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from timeline_telemetry.collectors.gpu_nvml import THROTTLE_REASON_TEXT
 from timeline_telemetry.history import HistoryStore, Stat
 
-from .window import SeriesStats
+from .window import SeriesStats, _combine
 
 __all__ = ["gpu_over_window", "gpu_summary_lines"]
 
@@ -130,14 +129,10 @@ def _grouped(store: HistoryStore, name: str, keys: Sequence[str], *, start: floa
     out: dict[tuple[str, ...], SeriesStats] = {}
     for s in avgs:
         labels = dict(s.labels)
-        key = tuple(labels.get(k, "") for k in keys)
-        vals = [v for _, v in s.points if not math.isnan(v)]
-        if not vals:
-            continue
         peak = peaks.get(s.labels)
-        tops = [v for _, v in peak.points if not math.isnan(v)] if peak else []
-        out[key] = SeriesStats(avg=sum(vals) / len(vals), max=max(tops or vals),
-                               last=vals[-1], points=len(vals))
+        got = _combine([v for _, v in s.points], [v for _, v in peak.points] if peak else [])
+        if got is not None:
+            out[tuple(labels.get(k, "") for k in keys)] = got
     return out
 
 

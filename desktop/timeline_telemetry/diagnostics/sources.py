@@ -169,8 +169,6 @@ def agent_log_files(paths: AppPaths) -> list[Path]:
     return rotated_files(paths.log_dir / LOG_FILE_NAME, _ROTATED_BACKUPS)
 
 
-
-
 Fetch = Callable[[str, float], bytes]
 
 

@@ -38,6 +38,7 @@ short-lived label values (one per render) is not refused in its third hour.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import threading
@@ -78,7 +79,7 @@ _DELTA = pb.AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA
 _NO_RECORDED_VALUE = pb.DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
 _RESOURCE_LABEL_KEYS = frozenset({"service.name", "service.namespace", "service.instance.id"})
 # OTel units that the design document spells as a name suffix (frame.processing.duration + ms).
-_SEED_UNIT_SUFFIX = {"ms": "ms", "By": "bytes", "{frame}/s": "fps", "1/s": "fps", "1": "ratio",
+_DESIGN_UNIT_SUFFIX = {"ms": "ms", "By": "bytes", "{frame}/s": "fps", "1/s": "fps", "1": "ratio",
                      "%": "percent", "s": "seconds"}
 _MAX_ERRORS_KEPT = 5
 _MAX_DELTA_GAUGES = 50_000
@@ -122,7 +123,7 @@ class MetricsSink:
         metrics: Metrics,
         *,
         catalog: Mapping[str, MetricSpec] = DEFAULT_CATALOG,
-        seed_metrics: Iterable[MetricSpec] = APPLICATION_METRICS,
+        design_metrics: Iterable[MetricSpec] = APPLICATION_METRICS,
         limits: IngestLimitsConfig | None = None,
         rejections: IngestRejections | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -135,15 +136,15 @@ class MetricsSink:
         self._next_expiry = self._now + _EXPIRY_CHECK_S
         self.limits = limits or IngestLimitsConfig()
         self._rejections = rejections
-        seed = tuple(seed_metrics)
-        self._seed: dict[str, MetricSpec] = {}
-        for spec in seed:
-            self._seed[spec.name] = spec
+        design = tuple(design_metrics)
+        self._design: dict[str, MetricSpec] = {}
+        for spec in design:
+            self._design[spec.name] = spec
             if spec.kind is MetricKind.COUNTER and spec.name.endswith("_total"):
-                self._seed.setdefault(spec.name[: -len("_total")], spec)
-        seed_names = {s.name for s in seed}
-        self._own = frozenset(n for n in catalog if n not in seed_names) | {
-            catalog[n].exposed_name for n in catalog if n not in seed_names
+                self._design.setdefault(spec.name[: -len("_total")], spec)
+        design_names = {s.name for s in design}
+        self._own = frozenset(n for n in catalog if n not in design_names) | {
+            catalog[n].exposed_name for n in catalog if n not in design_names
         }
         self._lock = threading.Lock()
         # Only admitted names are cached (a refused name is resolved again if it comes back).
@@ -342,14 +343,14 @@ class MetricsSink:
         """The family a metric lands on; declares nothing (see :meth:`_admit`)."""
         base = sanitize_name(metric.name)
         candidates = [base]
-        suffix = _SEED_UNIT_SUFFIX.get(metric.unit)
+        suffix = _DESIGN_UNIT_SUFFIX.get(metric.unit)
         if suffix and not base.endswith("_" + suffix):
             candidates.append(f"{base}_{suffix}")
         generic = metric_name(metric.name, metric.unit, counter=kind is MetricKind.COUNTER,
                               gauge=kind is MetricKind.GAUGE)
         candidates.append(generic)
         for cand in candidates:
-            spec = self._seed.get(cand)
+            spec = self._design.get(cand)
             if spec is not None and spec.kind is kind:
                 return _Target(spec.name, spec)
         if generic in self._own or generic.removesuffix("_total") in self._own:
@@ -503,7 +504,6 @@ class MetricsSink:
             else:
                 out.reject(1, f"{clip(metric.name)}: series limit reached")
 
-
     def _exemplars(self, name: str, labels: Labels, exemplars: Iterable[pb.Exemplar],
                    bounds: tuple[float, ...]) -> None:
         """Keep the traced exemplars of one data point (the compatibility spec: trace_id and
@@ -518,9 +518,8 @@ class MetricsSink:
             value = float(ex.as_int) if ex.WhichOneof("value") == "as_int" else ex.as_double
             if not math.isfinite(value):
                 continue
-            bucket = -1
-            if bounds:
-                bucket = next((i for i, b in enumerate(bounds) if value <= b), len(bounds) - 1)
+            # The bucket ``Histogram.observe`` would count it in (bounds end with +Inf).
+            bucket = min(bisect.bisect_left(bounds, value), len(bounds) - 1) if bounds else -1
             store.record(name, labels, Exemplar(value, ex.time_unix_nano / 1e9,
                                                  ex.trace_id.hex(), ex.span_id.hex()), bucket)
 

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from timeline_telemetry.config.schema import OtlpExporterConfig, TelemetryConfig
+from timeline_telemetry.config.secrets import KeyringGet
 from timeline_telemetry.delivery import QueuedExporter
 from timeline_telemetry.metrics.api import Metrics
 from timeline_telemetry.tracing.batch import OtlpBatch
 
-from .ecs import ECS_FILE_NAME, EDITOR_FILE_DATASET, EcsLogFile
+from .ecs import ECS_FILE_NAME, EDITOR_FILE_DATASET, EcsLogFile, _current_span_ids
 from .tail import EditorLogTailer
 
 if TYPE_CHECKING:  # the OTLP classes load only when an Otlp logs exporter is configured
@@ -35,7 +36,6 @@ _LEVEL_WORD = re.compile(r"\b(TRACE|DEBUG|INFO|WARN(?:ING)?|ERROR|FATAL|CRITICAL
 _LEVELS = {"TRACE": logging.DEBUG, "DEBUG": logging.DEBUG, "INFO": logging.INFO,
            "WARN": logging.WARNING, "WARNING": logging.WARNING, "ERROR": logging.ERROR,
            "FATAL": logging.CRITICAL, "CRITICAL": logging.CRITICAL}
-KeyringGet = Callable[[str, str], str | None]
 
 
 def _line_level(line: str) -> tuple[int, str]:
@@ -55,8 +55,6 @@ class _ForwardHandler(logging.Handler):
         self._forwarder = forwarder
 
     def emit(self, record: logging.LogRecord) -> None:
-        from .ecs import _current_span_ids
-
         trace_id, span_id = _current_span_ids()
         self._forwarder.add(record.getMessage(), level=record.levelno,
                             level_name=record.levelname, logger=record.name,
@@ -202,17 +200,12 @@ def _build_senders(configs: Sequence[OtlpExporterConfig], metrics: Metrics,
                    environ: Mapping[str, str], keyring_get: KeyringGet | None,
                    ) -> list[QueuedExporter[OtlpBatch]]:
     from timeline_telemetry.delivery import LOG_COUNTERS
-    from timeline_telemetry.tracing.otel_env import otlp_settings
-    from timeline_telemetry.tracing.otlp_http import OtlpHttpSender, otlp_signal_url
+    from timeline_telemetry.tracing.otel_env import otlp_sender
 
     out: list[QueuedExporter[OtlpBatch]] = []
     for cfg in configs:
-        st = otlp_settings(cfg, "logs", environ)
-        sender = OtlpHttpSender(
-            st.url, headers=st.headers, compression=st.compression, signal="logs",
-            environ=environ, keyring_get=keyring_get, url_field="logs.exporters Otlp.endpoint",
-            finish_url=(lambda u: otlp_signal_url(u, "logs")) if st.append_path else None,
-        )
+        sender, st = otlp_sender(cfg, "logs", environ=environ, keyring_get=keyring_get,
+                                 url_field="logs.exporters Otlp.endpoint")
         out.append(QueuedExporter(sender, metrics=metrics, counters=LOG_COUNTERS,
                                   timeout_s=st.timeout_s))
     return out

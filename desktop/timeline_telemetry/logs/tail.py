@@ -18,7 +18,6 @@ import glob
 import logging
 import os
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,9 +69,9 @@ class _Follow:
 class EditorLogTailer:
     """Polls ``globs`` and hands each new complete line to ``sink(path, line)``.
 
-    :meth:`poll` does one round (tests call it directly); :meth:`start` runs it every
-    ``interval_s`` on one thread that :meth:`stop` ends (waiting on an Event, no sleeps).
-    ``find`` lists the files of the globs (tests pass their own).
+    :meth:`poll` does one round; the agent runs it as part of its ``logs`` job
+    (:class:`~timeline_telemetry.logs.AgentLogs`). ``find`` lists the files of the globs
+    (tests pass their own).
     """
 
     def __init__(
@@ -81,7 +80,6 @@ class EditorLogTailer:
         sink: LineSink,
         *,
         find: Callable[[Sequence[str]], list[Path]] | None = None,
-        interval_s: float = 2.0,
         max_files: int = 16,
         max_bytes_per_poll: int = 1 << 20,
         max_line: int = 16 * 1024,
@@ -89,14 +87,11 @@ class EditorLogTailer:
         self._globs = tuple(globs)
         self._sink = sink
         self._find = find or editor_log_files
-        self._interval = interval_s
         self._max_files = max_files
         self._max_bytes = max_bytes_per_poll
         self._max_line = max_line
         self._files: dict[Path, _Follow] = {}
         self._primed = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.lines = 0
         self.files_skipped = 0
 
@@ -158,30 +153,6 @@ class EditorLogTailer:
             self._sink(path, line)
             n += 1
         return n
-
-    def start(self) -> None:
-        """Read the files' current ends, then follow them on a thread."""
-        if self._thread is not None or not self._globs:
-            return
-        self.poll()
-        self._thread = threading.Thread(target=self._run, name="editor-log-tail", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.poll()
-            except Exception:  # a tailer problem must not end the agent's logging
-                _log.exception("following the editor's log files failed")
-
-    def stop(self, timeout_s: float = 2.0) -> None:
-        """End the thread (one last poll first, so nothing written before stop is lost)."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout_s)
-            self.poll()
-
 
 def editor_log_files(globs: Sequence[str]) -> list[Path]:
     """Files matching the editor's log globs (``~`` expanded), oldest first by mtime: what

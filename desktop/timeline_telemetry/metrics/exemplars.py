@@ -65,10 +65,3 @@ class ExemplarStore:
     def has_family(self, name: str) -> bool:
         """Whether any series of ``name`` has an exemplar (renderers skip lookups if not)."""
         return name in self._names
-
-    def forget(self, name: str) -> None:
-        """Drop a family's exemplars (its series were replaced or removed)."""
-        with self._lock:
-            for key in [k for k in self._items if k[0] == name]:
-                del self._items[key]
-            self._names.discard(name)

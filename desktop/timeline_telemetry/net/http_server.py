@@ -477,24 +477,30 @@ class _Server(socketserver.ThreadingTCPServer):
         _log.debug("connection from %s failed", client_address, exc_info=True)
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        bounds = self.owner.bounds
-        general = bounds.max_connections - bounds.reserved_connections
-        t: threading.Thread | None = None
-        victim: socket.socket | None = None
-        with self._conns_lock:
-            open_now = self._open_now()
-            if len(open_now) < bounds.max_connections:
-                t = self._admit(request, client_address, reserve=len(open_now) >= general)
-            else:
-                victim = self._displace(open_now)
-                if victim is not None:
-                    t = self._admit(request, client_address, reserve=True)
+        t, victim = self._claim(request, client_address)
         if t is None:
             self._wait_in_triage(request, client_address)
             return
         if victim is not None:
             self._close_victim(victim)
         t.start()
+
+    def _claim(self, request: Any, client_address: Any,
+               ) -> tuple[threading.Thread | None, socket.socket | None]:
+        """Give ``request`` a free slot (a reserve one once the general slots are taken), or
+        displace a slow reserve connection for it: the connection's (not yet started) thread
+        and the displaced socket to close; ``(None, None)`` when neither is possible."""
+        bounds = self.owner.bounds
+        general = bounds.max_connections - bounds.reserved_connections
+        with self._conns_lock:
+            open_now = self._open_now()
+            if len(open_now) < bounds.max_connections:
+                return self._admit(request, client_address,
+                                   reserve=len(open_now) >= general), None
+            victim = self._displace(open_now)
+            if victim is None:
+                return None, None
+            return self._admit(request, client_address, reserve=True), victim
 
     def _open_now(self) -> list[_Open]:
         """The connections holding a slot (under ``_conns_lock``)."""
@@ -581,18 +587,8 @@ class _Server(socketserver.ThreadingTCPServer):
             if not self._asks_for_reserved(head[:end]):
                 self._refuse(sock)
                 continue
-            bounds = self.owner.bounds
-            t: threading.Thread | None = None
-            victim: socket.socket | None = None
-            with self._conns_lock:
-                open_now = self._open_now()
-                if len(open_now) < bounds.max_connections:  # a slot was freed meanwhile
-                    t = self._admit(sock, waiting.address, reserve=len(open_now) >= (
-                        bounds.max_connections - bounds.reserved_connections))
-                else:
-                    victim = self._displace(open_now)
-                    if victim is not None:
-                        t = self._admit(sock, waiting.address, reserve=True)
+            # A slot freed meanwhile, or a slow reserve connection to displace.
+            t, victim = self._claim(sock, waiting.address)
             if t is None:
                 if now >= waiting.deadline:
                     self._refuse(sock)

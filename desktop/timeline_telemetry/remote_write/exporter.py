@@ -47,6 +47,7 @@ from timeline_telemetry.export.base import ExportResult, ExportStatus
 from timeline_telemetry.export.status import StatusTracker
 from timeline_telemetry.metrics.api import Metrics
 from timeline_telemetry.metrics.model import Labels, Snapshot
+from timeline_telemetry.net.http_headers import retry_after_seconds
 from timeline_telemetry.net.urls import redact_url
 
 from .proto import encode_labels, encode_write_request
@@ -442,7 +443,7 @@ class RemoteWriteExporter:
             f"{where} answered HTTP {resp.status} {resp.reason}".rstrip()
             + (f": {message}" if message else ""),
             status=resp.status,
-            retry_after_s=_retry_after(resp.getheader("Retry-After")),
+            retry_after_s=retry_after_seconds(resp.getheader("Retry-After")),
         )
 
     def _resolved_headers(self) -> dict[str, str]:
@@ -486,13 +487,6 @@ class RemoteWriteExporter:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
-
-
-def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds (the delta form; an HTTP date is read as "no hint")."""
-    if value and value.strip().isdigit():
-        return float(value.strip())
-    return None
 
 
 def _message(data: bytes) -> str:

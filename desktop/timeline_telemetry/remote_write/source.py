@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from timeline_telemetry.history.maintenance import read_oldest_raw
 from timeline_telemetry.history.model import labels_from_json
 from timeline_telemetry.history.schema import connect_reader
 from timeline_telemetry.metrics.model import FlatSample, Labels
@@ -98,14 +99,14 @@ class HistorySource:
         each minute, so a long outage is filled at 1-minute resolution rather than not."""
         conn = self._connection()
         try:
-            (oldest_raw,) = conn.execute("SELECT MIN(ts) FROM samples_raw").fetchone()
+            oldest_raw = read_oldest_raw(conn)
             rows = []
-            if oldest_raw is None or after[0] < int(oldest_raw) - _MINUTE_MS:
+            if oldest_raw is None or after[0] < oldest_raw - _MINUTE_MS:
                 rows = conn.execute(
                     "SELECT ts, series_id, last FROM samples_1m WHERE (ts, series_id) > (?, ?) "
                     "AND ts < ? ORDER BY ts, series_id LIMIT ?",
                     (after[0], after[1],
-                     _NO_BOUND if oldest_raw is None else int(oldest_raw), limit),
+                     _NO_BOUND if oldest_raw is None else oldest_raw, limit),
                 ).fetchall()
             if not rows:
                 rows = conn.execute(

@@ -377,8 +377,9 @@ class AgentRuntime:
             out["api"] = self.api_url
         return out
 
-    def connections(self) -> dict[str, dict[str, int]]:
-        """Each HTTP listener's open connections and those it refused for want of a slot."""
+    def _http_servers(self) -> dict[str, Any]:
+        """The running HTTP listeners by name: the exporters' (Prometheus), then the
+        receiver's (``otlp-receiver``)."""
         servers: dict[str, Any] = {}
         for exp in self.manager.exporters:
             server = getattr(exp, "server", None)
@@ -387,8 +388,12 @@ class AgentRuntime:
         receiver = self.manager.receiver
         if receiver is not None and receiver.server.running:
             servers["otlp-receiver"] = receiver.server
+        return servers
+
+    def connections(self) -> dict[str, dict[str, int]]:
+        """Each HTTP listener's open connections and those it refused for want of a slot."""
         return {name: {"open": int(srv.connections), "refused": int(srv.refused_connections)}
-                for name, srv in servers.items()}
+                for name, srv in self._http_servers().items()}
 
     def files(self) -> dict[str, str]:
         """Where the agent writes: history, exporter files, logs."""
@@ -530,15 +535,7 @@ class AgentRuntime:
     # -- internals ----------------------------------------------------------------------
     def _serve_api(self) -> None:
         """Add the API to the Prometheus listener, else to the OTLP receiver's."""
-        server = None
-        for exp in self.manager.exporters:
-            candidate = getattr(exp, "server", None)
-            if candidate is not None and getattr(candidate, "running", False):
-                server = candidate
-                break
-        receiver = self.manager.receiver
-        if server is None and receiver is not None and receiver.server.running:
-            server = receiver.server
+        server = next(iter(self._http_servers().values()), None)
         if server is None:
             return
         alerts = self.manager.alerts

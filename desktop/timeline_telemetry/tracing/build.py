@@ -78,17 +78,12 @@ def build_trace_exporters(
 
             sender = JsonLinesSender(cfg.path, max_bytes=cfg.max_bytes, backups=cfg.backups)
         elif isinstance(cfg, OtlpExporterConfig):
-            from .otel_env import otlp_settings
-            from .otlp_http import OtlpHttpSender, otlp_signal_url
+            from .otel_env import otlp_sender
 
-            st = otlp_settings(cfg, "traces", environ)
+            sender, st = otlp_sender(cfg, "traces", environ=environ, keyring_get=keyring_get,
+                                     url_field="tracing.exporters Otlp.endpoint")
             if st.sources:
                 _log.info("Otlp trace exporter: %s from the environment", ", ".join(st.sources))
-            sender = OtlpHttpSender(
-                st.url, headers=st.headers, compression=st.compression, environ=environ,
-                keyring_get=keyring_get, url_field="tracing.exporters Otlp.endpoint",
-                finish_url=otlp_signal_url if st.append_path else None,
-            )
             timeout = st.timeout_s
         elif isinstance(cfg, JaegerExporterConfig):
             from timeline_telemetry.config.secrets import is_secret_ref

@@ -28,11 +28,16 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace.sampling import Sampler
 
+    from timeline_telemetry.config.secrets import KeyringGet
+
+    from .otlp_http import OtlpHttpSender
+
 __all__ = [
     "DEFAULT_OTLP_ENDPOINT",
     "OtlpSettings",
     "agent_resource",
     "agent_sampler",
+    "otlp_sender",
     "otlp_settings",
     "sdk_disabled",
 ]
@@ -86,22 +91,17 @@ def otlp_settings(
     from .otlp_http import otlp_signal_url
 
     from_env: list[str] = []
-    append = False
     if "endpoint" in cfg.given and cfg.endpoint:
         url = cfg.endpoint
         append = True
+    elif found := _env(environ, signal, "ENDPOINT"):
+        url = found[1]
+        # The specification: a signal-specific URL is used as it is, a generic one gets
+        # /v1/<signal>.
+        append = found[0] == "OTEL_EXPORTER_OTLP_ENDPOINT"
+        from_env.append(found[0])
     else:
-        specific = environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT", "").strip()
-        generic = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
-        if specific:  # the specification: a signal-specific URL is used as it is
-            url = specific
-            from_env.append(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
-        elif generic:
-            url = generic
-            append = True
-            from_env.append("OTEL_EXPORTER_OTLP_ENDPOINT")
-        else:
-            url, append = DEFAULT_OTLP_ENDPOINT, True
+        url, append = DEFAULT_OTLP_ENDPOINT, True
     if append and not url.startswith(("env:", "keyring:")):
         url, append = otlp_signal_url(url, signal), False
 
@@ -138,6 +138,28 @@ def otlp_settings(
         _log.warning("%s=%s: the agent sends OTLP as %s only; sending %s", found[0],
                      found[1][:40], _PROTOCOL, _PROTOCOL)
     return OtlpSettings(url, headers, compression, timeout, append, tuple(from_env))
+
+
+def otlp_sender(
+    cfg: OtlpExporterConfig,
+    signal: str,
+    *,
+    environ: Mapping[str, str],
+    keyring_get: KeyringGet | None,
+    url_field: str,
+) -> tuple[OtlpHttpSender, OtlpSettings]:
+    """The OTLP/HTTP sender of an ``Otlp`` exporter of ``signal`` with its
+    :func:`otlp_settings` (the caller queues it with ``timeout_s``). ``url_field`` names
+    the config key in errors about an ``env:``/``keyring:`` endpoint."""
+    from .otlp_http import OtlpHttpSender, otlp_signal_url
+
+    st = otlp_settings(cfg, signal, environ)
+    sender = OtlpHttpSender(
+        st.url, headers=st.headers, compression=st.compression, signal=signal,
+        environ=environ, keyring_get=keyring_get, url_field=url_field,
+        finish_url=(lambda u: otlp_signal_url(u, signal)) if st.append_path else None,
+    )
+    return sender, st
 
 
 def _parse_headers(name: str, text: str) -> dict[str, str] | None:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from timeline_telemetry.config.secrets import SecretError, is_secret_ref, resolve_secret
 from timeline_telemetry.delivery import DeliveryError
+from timeline_telemetry.net.http_headers import retry_after_seconds
 from timeline_telemetry.net.loop_guard import INSTANCE_HEADER, instance_id
 from timeline_telemetry.net.urls import redact_url
 
@@ -187,7 +188,7 @@ class OtlpHttpSender:
             self.close()
         if 200 <= resp.status < 300:
             return self._rejected(batch, data)
-        retry_after = _retry_after(resp.getheader("Retry-After"))
+        retry_after = retry_after_seconds(resp.getheader("Retry-After"))
         why = _status_message(data, resp.getheader("Content-Type", ""))
         raise DeliveryError(
             f"{redact_url(self.url)} answered HTTP {resp.status} {resp.reason}".rstrip()
@@ -270,12 +271,6 @@ class OtlpHttpSender:
             _log.warning("%s accepted the %s partially: %d rejected (%s)",
                          redact_url(self.url), self.signal, rejected, message or "no reason")
         return int(rejected)
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value and value.strip().isdigit():
-        return float(value.strip())
-    return None
 
 
 def _describe(exc: BaseException) -> str:

@@ -266,14 +266,13 @@ def tray_value(snapshot: Snapshot | None, which: str) -> float | None:
     ``off`` or when not measured."""
     if which == "off":
         return None
-    figures = {f.key: f for f in machine_figures(snapshot)}
     if which == "ram":
         v = values_by_name(snapshot, ("system_memory_usage_bytes", "system_memory_total_bytes"))
         used, total = v["system_memory_usage_bytes"], v["system_memory_total_bytes"]
         if used and total and total[0][1] > 0:
             return 100.0 * used[0][1] / total[0][1]
         return None
-    fig = figures.get(which)
+    fig = next((f for f in machine_figures(snapshot) if f.key == which), None)
     return None if fig is None else fig.number
 
 

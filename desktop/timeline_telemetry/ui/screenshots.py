@@ -25,11 +25,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PAGES", "main", "write_session_history"]
+from .otel_sample import _SESSION as _EDITOR_SESSION
 
-PAGES = ("overview", "metrics", "health", "alerts", "traces", "exporters")
-#: (start, length) in seconds before now of the session's work (matches otel_sample).
-_WORK = ((2400.0, 420.0), (1200.0, 300.0), (240.0, 95.0))
+__all__ = ["main", "write_session_history"]
+
+#: (start, length) in seconds before now of the session's work: otel_sample's renders.
+_WORK = tuple((ago, length) for _root, _steps, ago, length, _failed in _EDITOR_SESSION)
 
 
 def _wait(cond: Callable[[], bool], timeout_s: float) -> None:
@@ -233,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _shoot(app: Any, out: Path, suffix: str, theme: str) -> None:
     """Every page of a dashboard built for the current palette, the menu and settings."""
+    from .dashboard.window import TAB_NAMES
     from .settings import SettingsDialog
 
     _tray_icons(out, suffix, theme)
@@ -249,7 +251,7 @@ def _shoot(app: Any, out: Path, suffix: str, theme: str) -> None:
     d = app.dashboard
     assert d is not None
     d.resize(1280, 860)
-    for name in PAGES:
+    for name in TAB_NAMES:
         d.open_item(name)
         if name == "metrics":
             d.metrics_tab.window_box.setCurrentIndex(1)  # 1 h: the recorded session

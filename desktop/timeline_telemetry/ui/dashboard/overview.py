@@ -198,7 +198,9 @@ class OverviewTab(QWidget):
         lay.addLayout(lists)
         lay.addStretch(1)
         controller.snapshot_ready.connect(lambda _s: self.refresh())
-        controller.health_ready.connect(lambda _r: self.refresh())
+        # A health round refreshes the drives and lists, not the figures: those follow the
+        # snapshots (refreshed here too, one snapshot's numbers joined the sparklines twice).
+        controller.health_ready.connect(lambda _r: self._refresh_status())
         self.setAccessibleName("Overview")
 
     # -- refresh ------------------------------------------------------------------------
@@ -225,12 +227,19 @@ class OverviewTab(QWidget):
                 card.spark.update()
                 card.setAccessibleDescription(card.spoken())
 
+    def _hidden(self) -> bool:
+        return not self.isVisible() or self.window().isMinimized()
+
+    def _refresh_status(self) -> None:
+        if not self._hidden():
+            self._show_status()
+
     def refresh(self, *, force: bool = False) -> None:
         """Show the controller's latest figures (not while hidden, unless ``force``)."""
-        if not force and (not self.isVisible() or self.window().isMinimized()):
+        if not force and self._hidden():
             self._net.update(self._ctl.last_snapshot)  # keep the rate's base current
             return
-        snap, report = self._ctl.last_snapshot, self._ctl.last_report
+        snap = self._ctl.last_snapshot
         self.updates += 1
         for fig in machine_figures(snap):
             self.cards[fig.key].show_figure(fig)
@@ -244,7 +253,11 @@ class OverviewTab(QWidget):
         self.editor_progress.setVisible(state.progress is not None)
         if state.progress is not None:
             self.editor_progress.setValue(round(state.progress * 100))
-        self._show_drives(drive_figures(report))
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """The drives (from the health report), the active alerts and the exporters."""
+        self._show_drives(drive_figures(self._ctl.last_report))
         alerts = self._ctl.alerts
         if alerts is not None:
             self._ctl.runner.submit(alerts.list_active, self.show_alerts, tag="overview-alerts")

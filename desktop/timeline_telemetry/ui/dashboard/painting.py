@@ -10,9 +10,7 @@ from PySide6.QtGui import QColor, QPainter
 
 from .plotspec import nice_step
 
-__all__ = ["GRID_COLOUR", "draw_swatches", "draw_ticks"]
-
-GRID_COLOUR = QColor(0, 0, 0, 28)
+__all__ = ["draw_swatches", "draw_ticks"]
 
 
 def draw_swatches(p: QPainter, x: float, y: float,

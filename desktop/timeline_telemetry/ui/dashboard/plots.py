@@ -374,7 +374,7 @@ class MetricsTab(QWidget):
             return
         data: dict[str, PlotData] = result[0]
         names: list[str] = result[1]
-        self._show_annotations(result[2] if len(result) > 2 else [])
+        self._show_annotations(result[2])
         for title, plot_data in data.items():
             if title == PUSHED and self._specs[PUSHED].metrics != (self._custom,):
                 continue  # read before another metric was picked

@@ -243,14 +243,6 @@ class TracesTab(QWidget):
                 self.table.setItem(i, col, item)
         self.note.setText(f"{len(shown)} of {len(self._all)} traces")
 
-    def select_trace(self, trace_id: str) -> bool:
-        """Select ``trace_id``'s row (its waterfall follows); False when it is not listed."""
-        for row, t in enumerate(self._traces):
-            if t.trace_id == trace_id:
-                self.table.setCurrentCell(row, 0)
-                return True
-        return False
-
     def _select(self, row: int) -> None:
         if not 0 <= row < len(self._traces):
             return
