@@ -417,8 +417,11 @@ def _run_agent(config: TelemetryConfig, paths: AppPaths, *,
             _err(f"cannot start: {exc}")
             return EXIT_USAGE
         _log.info("running; press Ctrl-C to stop")
+        # POSIX: a signal interrupts the wait and its handler sets ``wake``. Windows does
+        # not interrupt a lock wait for Ctrl-C, so there the loop looks every second.
+        poll_s = None if os.name == "posix" else 1.0
         while not stop.is_set():
-            wake.wait(1.0)
+            wake.wait(poll_s)
             wake.clear()
             if hup.is_set() and not stop.is_set():
                 hup.clear()

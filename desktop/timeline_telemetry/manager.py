@@ -593,6 +593,7 @@ class TelemetryManager:
 
     def _scrape_snapshot(self) -> Snapshot:
         # A scrape sees the live instruments (pushed app metrics are current) plus the
-        # collectors' latest readings; it never runs the collectors itself.
-        return self.metrics.snapshot()
+        # collectors' latest readings; it never runs the collectors itself. Nothing written
+        # since the collection's snapshot: that one (and what was rendered from it).
+        return self.metrics.current_snapshot()
 

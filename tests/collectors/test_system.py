@@ -162,11 +162,11 @@ class ScriptedPsutil:
         self.nics: dict[str, Any] = {}
         self.disks: dict[str, Any] = {}
 
-    def net_io_counters(self, pernic: bool = False) -> dict[str, Any]:
+    def net_io_counters(self, pernic: bool = False, nowrap: bool = True) -> dict[str, Any]:
         assert pernic
         return self.nics
 
-    def disk_io_counters(self, perdisk: bool = False) -> Any:
+    def disk_io_counters(self, perdisk: bool = False, nowrap: bool = True) -> Any:
         assert perdisk, "the totals come from the per-disk read"
         return self.disks
 

@@ -52,6 +52,20 @@ def test_is_a_metrics_exporter(exporter: PrometheusExporter) -> None:
     assert exporter.export(Snapshot(0.0)) is ExportResult.SUCCESS
 
 
+def test_a_snapshot_is_rendered_once_per_format(metrics: Metrics) -> None:
+    """Scrapes of one snapshot (a second scraper, a retry) send the same bytes; a write or
+    another format renders again."""
+    exp = PrometheusExporter(snapshot_source=metrics.current_snapshot, port=0)
+    body, _ = exp.render("")
+    assert exp.render("")[0] is body
+    om, _ = exp.render(OPENMETRICS_ACCEPT)
+    assert om is not body and om.endswith(b"# EOF\n")
+    assert exp.render("")[0] is not om
+    metrics.set_gauge("system_cpu_usage_percent", 12.5)
+    again, _ = exp.render("")
+    assert b"system_cpu_usage_percent 12.5" in again
+
+
 def test_classic_text_by_default(exporter: PrometheusExporter, metrics: Metrics) -> None:
     status, headers, body = get(exporter.url)
     assert status == 200

@@ -241,3 +241,37 @@ def test_catalog_names_follow_prometheus_rules() -> None:
     for name, spec in DEFAULT_CATALOG.items():
         assert check_metric_name(name) == name
         assert spec.help.endswith(".")
+
+
+def test_a_scrape_reuses_the_latest_snapshot_until_something_is_written() -> None:
+    """``current_snapshot`` is the last snapshot (the same object) while nothing was written
+    since: each collection's snapshot serves the scrapes until the next write."""
+    m = Metrics()
+    m.set_gauge("system_cpu_usage_percent", 10.0)
+    first = m.snapshot()
+    assert m.current_snapshot() is first
+    writes = [
+        lambda: m.set_gauge("system_cpu_usage_percent", 20.0),
+        lambda: m.increment_counter("api_requests_total", 1, {"route": "/a"}),
+        lambda: m.increment_counter("api_requests_total", 1, {"route": "/a"}),  # hot path
+        lambda: m.record_histogram("api_request_duration_ms", 3.0),
+        lambda: m.set_counter_total("system_network_bytes_sent_total", 5.0),
+        lambda: m.replace_series("system_cpu_usage_percent", MetricKind.GAUGE, [((), 30.0)]),
+        lambda: m.remove_series("api_requests_total", {"route": "/a"}),
+    ]
+    latest = first
+    for write in writes:
+        write()
+        fresh = m.current_snapshot()
+        assert fresh is not latest
+        assert m.current_snapshot() is fresh  # and reused again until the next write
+        latest = fresh
+    assert value_of(m, "system_cpu_usage_percent") == 30.0
+
+
+def test_with_a_summary_no_snapshot_is_reused() -> None:
+    """A summary's quantiles age out without any write: every scrape takes its own."""
+    m = Metrics()
+    m.record_summary("request_latency_ms", 5.0)
+    first = m.snapshot()
+    assert m.current_snapshot() is not first

@@ -90,6 +90,29 @@ def test_pause_holds_pausable_jobs_only_and_resume_runs_them_at_once(
     wait_for(lambda: len(held) == 2, timeout=5, what="the held job right after resume")
 
 
+def test_a_job_only_while_paused_runs_while_the_others_are_held(sched: Scheduler) -> None:
+    """The clock watch's own job: each collection ticks it, so it runs only while they are
+    paused (and its held ticks are not counted as skipped)."""
+    main: list[int] = []
+    watch: list[int] = []
+    sched.add(Job("main", 0.02, lambda: main.append(1)))
+    sched.add(Job("watch", 0.2, lambda: watch.append(1), pausable=False,
+                  only_while_paused=True))
+    sched.start()
+    wait_for(lambda: len(main) >= 30, timeout=10, what="the main job running")
+    assert watch == []
+    sched.pause()  # held for 3 of its intervals and more: none of them counts as skipped
+    wait_for(lambda: len(watch) >= 2, timeout=5, what="the watch while paused")
+    sched.resume()
+    n = len(main)
+    wait_for(lambda: len(main) >= n + 3, timeout=5, what="the main job again")
+    settled = len(watch)
+    m = len(main)
+    wait_for(lambda: len(main) >= m + 5, timeout=5, what="five more main runs")
+    assert len(watch) <= settled + 1  # at most one run that was already on its way
+    assert sched.stats()["watch"].skipped_ticks == 0
+
+
 def test_wake_runs_a_job_before_its_next_tick(sched: Scheduler) -> None:
     runs: list[int] = []
     sched.add(Job("hourly", 3600, lambda: runs.append(1), run_at_start=False))

@@ -66,6 +66,36 @@ def test_health_round_fills_menu_tooltip_and_icon(qtbot: QtBot, tray_app: TrayAp
     assert "Memory: " in tip and "GiB" in tip
 
 
+def test_tooltip_figures_follow_collections_calmly_state_at_once(
+    qtbot: QtBot, tray_app: TrayApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each new tooltip is a D-Bus round trip with the panel: its figures are refreshed at
+    most every TOOLTIP_EVERY_S, a pause (like a health change) shows at once."""
+    import timeline_telemetry.ui.tray as tray_mod
+
+    t = tray_app.tray
+    tray_app.start()
+    qtbot.waitUntil(lambda: "CPU: " in t.tray.toolTip()
+                    and "measuring" not in t.tray.toolTip(), timeout=15_000)
+    built: list[str] = []
+
+    def counting(*args: object, **kw: object) -> str:
+        built.append(text := tray_mod.summary_tooltip(*args, **kw))  # type: ignore[arg-type]
+        return text
+
+    monkeypatch.setattr(tray_mod, "summary_tooltip", tray_mod.tooltip_text, raising=False)
+    monkeypatch.setattr(tray_mod, "tooltip_text", counting)
+    snapshots: list[object] = []
+    tray_app.controller.snapshot_ready.connect(snapshots.append)
+    qtbot.waitUntil(lambda: len(snapshots) >= 3, timeout=10_000)
+    assert tray_mod.TOOLTIP_EVERY_S >= 3
+    assert len(built) <= 1, built  # three collections, at most one refresh fell due
+    t.act_pause.trigger()
+    qtbot.waitUntil(lambda: "(paused)" in t.tray.toolTip(), timeout=5000)
+    assert "(paused)" in built[-1]
+    t.act_pause.trigger()
+
+
 def test_pause_dnd_folders_and_quit(qtbot: QtBot, tray_app: TrayApp, paths: AppPaths) -> None:
     t = tray_app.tray
     t.act_pause.trigger()

@@ -40,6 +40,9 @@ class AgentCollector:
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._proc = psutil_module.Process(os.getpid() if pid is None else pid)
+        #: This process: its CPU time from the clock the kernel keeps for it, without
+        #: reading and parsing /proc/self/stat each collection.
+        self._own = pid is None and psutil_module is psutil
         self._clock = clock
         cpu = self._cpu_seconds()
         self._last = (clock(), cpu)
@@ -47,14 +50,15 @@ class AgentCollector:
         self._value = 100.0 * cpu / age if age > 0 else 0.0
 
     def _cpu_seconds(self) -> float:
+        if self._own:
+            return time.process_time()
         t = self._proc.cpu_times()
         return float(t.user + t.system)
 
     def collect(self) -> Sequence[Sample]:
-        """Read CPU and RSS in one go."""
-        with self._proc.oneshot():
-            cpu = self._cpu_seconds()
-            rss = float(self._proc.memory_info().rss)
+        """Read CPU and RSS."""
+        cpu = self._cpu_seconds()
+        rss = float(self._proc.memory_info().rss)
         now = self._clock()
         last_time, last_cpu = self._last
         if now - last_time >= _MIN_WINDOW:

@@ -291,7 +291,9 @@ class SystemCollector:
         # and parse every counter again): the totals add up the disks psutil would, those
         # Linux lists under /sys/block (whole disks, no partitions), every disk elsewhere.
         try:
-            per_disk = self._ps.disk_io_counters(perdisk=True)
+            # nowrap=False: psutil's wrap guard copies every counter of every disk on each
+            # call; the kernels' counters are 64-bit, and a reset reads as a counter reset.
+            per_disk = self._ps.disk_io_counters(perdisk=True, nowrap=False)
         except (OSError, RuntimeError):  # no disks visible (containers, some VMs)
             return
         if not per_disk:
@@ -339,7 +341,7 @@ class SystemCollector:
         return kept
 
     def _collect_network(self, out: list[Sample]) -> None:
-        nics = self._ps.net_io_counters(pernic=True)
+        nics = self._ps.net_io_counters(pernic=True, nowrap=False)  # restarts: below
         seen: dict[str, tuple[int, int]] = {}
         for nic, c in nics.items():
             if _LOOPBACK.search(nic):

@@ -190,6 +190,10 @@ class PrometheusExporter:
         self.server = server if server is not None else LocalHttpServer(
             host, port, bounds=http, reserved_paths=(path, *DEFAULT_RESERVED_PATHS))
         self._renderer = ExpositionRenderer()
+        #: The last body rendered by the fast path: (snapshot, OpenMetrics?, bytes). A scrape
+        #: of the same snapshot object (nothing written since) in the same format, from a
+        #: second scraper or a retry, sends these bytes again.
+        self._rendered: tuple[Snapshot, bool, bytes] | None = None
         self._registry: Any = None  # prometheus_client.CollectorRegistry, made on first need
         self._tracker = StatusTracker(initial=ExportStatus.degraded("not started"))
         self._lock = threading.Lock()
@@ -212,7 +216,9 @@ class PrometheusExporter:
         self._tracker.set(ExportStatus.healthy())
 
     def export(self, snapshot: Snapshot) -> ExportResult:
-        """Pull model: scrapes read live data, so a pushed snapshot is not needed."""
+        """Pull model: scrapes read live data, so a pushed snapshot is not needed. (Nor is it
+        rendered ahead: Prometheus scrapes less often than the agent collects, so most
+        renders would be thrown away.)"""
         return ExportResult.SUCCESS
 
     def status(self) -> ExportStatus:
@@ -262,7 +268,7 @@ class PrometheusExporter:
         fast = negotiate(accept)
         if fast is not None:
             content_type, openmetrics = fast
-            return self._renderer.render(self._source(), openmetrics=openmetrics), content_type
+            return self._render_fast(openmetrics), content_type
         # Rare headers (other OpenMetrics versions or escapings): prometheus-client decides.
         # Imported only here: in the running agent it adds ~1 MB of RSS (9 MB on its own).
         from prometheus_client.exposition import choose_encoder
@@ -276,6 +282,19 @@ class PrometheusExporter:
         return self._renderer.render(self._source()), content_type
 
     # -- internals ------------------------------------------------------------------------
+    def _render_fast(self, openmetrics: bool) -> bytes:
+        """Our renderer's body for the current snapshot, reused while the snapshot is the
+        same object (nothing was written since). OpenMetrics with exemplars is always
+        rendered: the exemplar store is live."""
+        snap = self._source()
+        done = self._rendered
+        if done is not None and done[0] is snap and done[1] is openmetrics and \
+                not (openmetrics and snap.exemplars is not None):
+            return done[2]
+        body = self._renderer.render(snap, openmetrics=openmetrics)
+        self._rendered = (snap, openmetrics, body)
+        return body
+
     def _client_registry(self) -> Any:
         with self._lock:
             if self._registry is None:

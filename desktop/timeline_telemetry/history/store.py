@@ -153,7 +153,7 @@ class HistoryStore:
             if self._closed:
                 raise HistoryError("the history store is closed")
             buf = self._buffer
-            buf.extend([(s.name, s.labels, ts, s.value) for s in samples])
+            buf.extend([(name, labels, ts, value) for name, labels, value in samples])
             excess = len(buf) - self._max_buffered
             if excess > 0:
                 del buf[:excess]

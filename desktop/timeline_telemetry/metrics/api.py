@@ -78,6 +78,12 @@ class Metrics:
         #: Exemplars of received counters and histograms (the OpenMetrics exposition shows
         #: them); bounded, see :class:`~timeline_telemetry.metrics.exemplars.ExemplarStore`.
         self.exemplars = ExemplarStore()
+        #: Bumped after every write: a scrape with nothing written since the last snapshot
+        #: serves that snapshot (one per collection) instead of taking its own.
+        self._gen = 0
+        self._latest: tuple[int, Snapshot] | None = None
+        #: A summary exists: its quantiles age out with no write, so no snapshot is reused.
+        self._ages = False
 
     # -- the design document's API ------------------------------------------------------
     def increment_counter(
@@ -99,6 +105,7 @@ class Metrics:
             if cell is not None:
                 with inst._lock:
                     cell[0] += value
+                self._gen += 1
                 return
         else:
             inst = self._instrument(name, MetricKind.COUNTER)
@@ -106,6 +113,7 @@ class Metrics:
             inst.add(value, attributes)  # type: ignore[attr-defined]
         except SeriesLimitError:
             self._drop(name)
+        self._gen += 1
 
     def set_gauge(self, name: str, value: float, attributes: AttributeInput = None) -> None:
         """Set a gauge to ``value``."""
@@ -116,6 +124,7 @@ class Metrics:
             inst.set(value, attributes)  # type: ignore[attr-defined]
         except SeriesLimitError:
             self._drop(name)
+        self._gen += 1
 
     def record_histogram(self, name: str, value: float, attributes: AttributeInput = None) -> None:
         """Record one observation in a histogram."""
@@ -126,6 +135,7 @@ class Metrics:
             inst.observe(value, attributes)  # type: ignore[attr-defined]
         except SeriesLimitError:
             self._drop(name)
+        self._gen += 1
 
     def record_summary(self, name: str, value: float, attributes: AttributeInput = None) -> None:
         """Record one observation in a summary (quantiles from ``metrics.aggregation``)."""
@@ -136,6 +146,7 @@ class Metrics:
             inst.observe(value, attributes)  # type: ignore[attr-defined]
         except SeriesLimitError:
             self._drop(name)
+        self._gen += 1
 
     def increment_counter_with_attributes(self, name: str, value: float, attributes: Pairs) -> None:
         """The design document's form: ``attributes`` as ``[(key, value), ...]``."""
@@ -159,6 +170,7 @@ class Metrics:
             inst.set_total(value, attributes)  # type: ignore[attr-defined]
         except SeriesLimitError:
             self._drop(name)
+        self._gen += 1
 
     def histogram_bounds(self, name: str) -> tuple[float, ...]:
         """Upper bounds (``+Inf`` last) of histogram ``name``, creating it if needed."""
@@ -184,6 +196,8 @@ class Metrics:
         except SeriesLimitError:
             self._drop(name)
             return False
+        finally:
+            self._gen += 1
         return True
 
     def replace_series(
@@ -207,6 +221,7 @@ class Metrics:
             seen.add(labels)
         for stale in [s.labels for s in inst.series() if s.labels not in seen]:
             inst.remove(stale)
+        self._gen += 1
 
     def remove_series(self, name: str, attributes: AttributeInput) -> bool:
         """Forget one series of ``name`` (expired received data); False if it was absent."""
@@ -215,6 +230,7 @@ class Metrics:
             return False
         before = inst.series_count()
         inst.remove(inst.canonical_labels(attributes))
+        self._gen += 1
         return inst.series_count() < before
 
     def declare(self, spec: MetricSpec) -> None:
@@ -243,13 +259,26 @@ class Metrics:
     # -- reading ------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """Every family that has at least one series, as immutable values."""
+        gen = self._gen  # read first: a write while this runs makes the next one fresh
         families: list[MetricFamily] = []
         for inst in list(self._instruments.values()):
             series = inst.series()
             if series:
                 families.append(MetricFamily(inst.spec, tuple(series)))
-        return Snapshot(self._clock(), tuple(families),
+        snap = Snapshot(self._clock(), tuple(families),
                         self.exemplars if len(self.exemplars) else None)
+        self._latest = (gen, snap)
+        return snap
+
+    def current_snapshot(self) -> Snapshot:
+        """The latest :meth:`snapshot` if nothing was written since (the same object, so a
+        scrape can reuse what was rendered from it), else a new one. Its timestamp is when
+        it was taken: for readers that need the values, not the time (a scrape)."""
+        latest = self._latest
+        if latest is not None and latest[0] == self._gen and not self._ages and \
+                (latest[1].exemplars is None) == (len(self.exemplars) == 0):
+            return latest[1]
+        return self.snapshot()
 
     def flat_samples(self) -> list[FlatSample]:
         """Shortcut for ``snapshot().flat_samples()``."""
@@ -303,6 +332,8 @@ class Metrics:
             new = self._build(spec)
             self._claim_sample_names(spec)
             self._instruments[name] = new
+            if spec.kind is MetricKind.SUMMARY:
+                self._ages = True
             return new
 
     def _build(self, spec: MetricSpec) -> Instrument[object]:

@@ -73,7 +73,7 @@ from .events import (
     SnapshotCollected,
 )
 from .instance import AgentInfo, InstanceLock, state_file
-from .scheduler import Executor, Job, JobStats, Scheduler, ThreadExecutor
+from .scheduler import Executor, Job, Scheduler, ThreadExecutor
 
 if TYPE_CHECKING:
     from timeline_telemetry.ingest.trace_store import TraceStore
@@ -138,9 +138,10 @@ class AgentRuntime:
         self.paths = paths
         self.mode = mode
         self.events = EventBus()
-        #: Wall-clock steps and suspends (see :mod:`.clock`); ticked by its own job and
-        #: before each collection and evaluation. Its corrected clock is the pipeline's:
-        #: snapshot stamps, the history, alert timers and exports never see a step.
+        #: Wall-clock steps and suspends (see :mod:`.clock`); ticked before each collection
+        #: and evaluation, and by its own job while collection is paused. Its corrected
+        #: clock is the pipeline's: snapshot stamps, the history, alert timers and exports
+        #: never see a step.
         self.clock_watch = ClockWatch(config.metrics.collection_interval, wall=clock,
                                       boottime=boottime())
         self.manager = TelemetryManager(
@@ -571,8 +572,9 @@ class AgentRuntime:
             return
         self.scheduler.add(Job("collect", cfg.metrics.collection_interval, self._collect,
                                run_at_start=False))
+        # Each collection ticks the clock watch first; this job does it while they are held.
         self.scheduler.add(Job("clock", cfg.metrics.collection_interval, self._check_clock,
-                               pausable=False))
+                               pausable=False, only_while_paused=True))
         health = m.health
         if health is not None:
             self.scheduler.add(Job("health", cfg.health.check_interval, self._health_round))
@@ -619,8 +621,10 @@ class AgentRuntime:
 
     def _collect(self) -> None:
         self._check_clock()
-        snap = self.manager.collect_once()
+        # Before the collection (the figures are the jobs' last runs either way): its
+        # snapshot then holds them, and nothing is written again until the next one.
         self._record_job_metrics()
+        snap = self.manager.collect_once()
         self._apply_budget()
         self.events.publish(SnapshotCollected(snap))
         if self._health_changed.is_set() and "alerts" in self.scheduler.jobs:
@@ -862,13 +866,12 @@ class AgentRuntime:
             self.scheduler.set_interval("health", self.config.health.check_interval * factor)
 
     def _record_job_metrics(self) -> None:
-        stats: dict[str, JobStats] = self.scheduler.stats()
+        figures = self.scheduler.tick_figures()
         metrics = self.manager.metrics
         metrics.replace_series("telemetry_job_duration_seconds", MetricKind.GAUGE,
-                               [((("job", n),), s.last_duration_s) for n, s in stats.items()])
-        for n, s in stats.items():
-            metrics.set_counter_total("telemetry_job_skipped_ticks_total", s.skipped_ticks,
-                                      {"job": n})
+                               [((("job", n),), took) for n, took, _ in figures])
+        metrics.replace_series("telemetry_job_skipped_ticks_total", MetricKind.COUNTER,
+                               [((("job", n),), float(skipped)) for n, _, skipped in figures])
 
     def _log_where(self) -> None:
         for exp in self.manager.exporters:

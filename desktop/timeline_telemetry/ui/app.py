@@ -33,6 +33,7 @@ from .executor import QtPoolExecutor
 from .notifier import TrayNotifier
 from .prefs import load_prefs
 from .providers import AlertsView, BundleExporter
+from .signal_wakeup import SignalWakeup
 from .single import SingleInstance, server_name
 from .tray import TrayController
 from .workers import JobRunner
@@ -338,17 +339,15 @@ def run_tray_app(
     if sighup is not None:
         old[sighup] = signal.signal(
             sighup, lambda _s, _f: QTimer.singleShot(0, lambda: runtime.request_reload("sighup")))
-    # Python runs signal handlers only between bytecodes: wake the interpreter twice a second.
-    wake = QTimer()
-    wake.timeout.connect(lambda: None)
-    wake.start(500)
+    # Python runs signal handlers only between bytecodes: the loop wakes when one arrives.
+    wake = SignalWakeup()
     tray_app.start()
     if open_page:
         tray_app.show_dashboard(open_page)
     try:
         code = app.exec()
     finally:
-        wake.stop()
+        wake.close()
         _restore(old)
         tray_app.quit()
         single.release()

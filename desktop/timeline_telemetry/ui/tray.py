@@ -7,6 +7,7 @@ menu is about to show. Actions emit signals or call the controller; nothing here
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,10 @@ from .summary import icon_state, tooltip_text
 __all__ = ["TrayController"]
 
 _SNOOZES = (("Snooze 15 min", 15 * 60.0), ("Snooze 1 h", 3600.0))
+#: The tooltip's figures (CPU, memory, GPU) follow the collections at most this often; a
+#: change of health, pause or rules shows at once. Each new tooltip is a D-Bus signal to the
+#: panel and a property read back by it: once a second, both woke for a text nobody read.
+TOOLTIP_EVERY_S = 5.0
 
 
 class TrayController(QObject):
@@ -60,6 +65,10 @@ class TrayController(QObject):
         self.tray = QSystemTrayIcon(self)
         self.menu = QMenu()
         self._health_names: tuple[tuple[str, str], ...] = ()
+        self._tip = ""
+        self._tip_at = -TOOLTIP_EVERY_S  # monotonic
+        #: What the tooltip last showed besides the figures: state, checks, rules.
+        self._tip_key: object = None
         m = self.menu
         self.act_dashboard = m.addAction("Open dashboard")
         self.act_dashboard.triggered.connect(lambda: self.open_dashboard.emit(""))
@@ -91,7 +100,7 @@ class TrayController(QObject):
         self.tray.activated.connect(self._on_activated)
         m.aboutToShow.connect(self.refresh_alerts)
         controller.health_ready.connect(self._on_state)
-        controller.snapshot_ready.connect(self._on_state)
+        controller.snapshot_ready.connect(self._on_snapshot)
         controller.paused_changed.connect(self._on_paused)
         controller.rules_reloaded.connect(self._on_state)
         controller.tray_value_changed.connect(self.set_tray_value)
@@ -112,13 +121,40 @@ class TrayController(QObject):
         ctl = self._ctl
         state = icon_state(ctl.last_report, paused=ctl.paused)
         self._paint_icon(state)
+        report = ctl.last_report
+        reload = ctl.last_reload
+        key = (state, tuple((n, r.status) for n, r in report.results.items())
+               if report is not None else None,
+               None if reload is None else (reload.ok, reload.error))
+        self._refresh_tooltip(changed=key != self._tip_key)
+        self._tip_key = key
+        self._fill_health(report)
+
+    def _on_snapshot(self, *_args: object) -> None:
+        """A collection: the icon's value at once, the tooltip's figures when due (the
+        health state and the menu change with health rounds, not here)."""
+        ctl = self._ctl
+        self._paint_icon(icon_state(ctl.last_report, paused=ctl.paused))
+        self._refresh_tooltip(changed=False)
+
+    def _refresh_tooltip(self, *, changed: bool) -> None:
+        """At once when the state, a check or the rules changed, or a figure was still
+        being measured (the CPU's first window); else every :data:`TOOLTIP_EVERY_S`."""
+        if changed or "measuring" in self._tip or \
+                time.monotonic() - self._tip_at >= TOOLTIP_EVERY_S:
+            self._set_tooltip()
+
+    def _set_tooltip(self) -> None:
+        ctl = self._ctl
         tip = tooltip_text(ctl.last_report, ctl.last_snapshot, paused=ctl.paused)
         reload = ctl.last_reload
         if reload is not None and not reload.ok:
             first = (reload.error or "").splitlines()[:1]
             tip += f"\nWarning: rules not reloaded ({first[0] if first else 'error'})"
-        self.tray.setToolTip(tip)
-        self._fill_health(ctl.last_report)
+        self._tip_at = time.monotonic()
+        if tip != self._tip:
+            self._tip = tip
+            self.tray.setToolTip(tip)
 
     def set_tray_value(self, which: str) -> None:
         """Show ``which`` (``off``, ``cpu``, ``gpu``, ``ram``) in the icon from now on."""
