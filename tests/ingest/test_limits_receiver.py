@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
@@ -24,15 +25,22 @@ from timeline_telemetry.metrics import Metrics
 
 Make = Callable[..., OtlpReceiver]
 TRACE = bytes.fromhex("5b8efff798038103d269b633813fc60c")
+_REPLIES = {"/v1/metrics": ExportMetricsServiceResponse,
+            "/v1/traces": ExportTraceServiceResponse, "/v1/logs": ExportLogsServiceResponse}
+
+
+def _partial(rec: OtlpReceiver, path: str, body: bytes) -> Any:
+    """POST protobuf ``body`` to ``path``: the reply's ``partial_success`` (status 200)."""
+    status, _, raw = post(rec, path, body, {"Content-Type": PB})
+    assert status == 200
+    return _REPLIES[path].FromString(raw).partial_success
 
 
 def test_metrics_partial_success_names_limit_and_metric(make_receiver: Make,
                                                         metrics: Metrics) -> None:
     rec = make_receiver(limits=IngestLimitsConfig(max_series_per_metric=3))
     body = gauges([("render.queue", {"q": str(i)}) for i in range(5)]).SerializeToString()
-    status, _, raw = post(rec, "/v1/metrics", body, {"Content-Type": PB})
-    assert status == 200
-    ps = ExportMetricsServiceResponse.FromString(raw).partial_success
+    ps = _partial(rec, "/v1/metrics", body)
     assert ps.rejected_data_points == 2
     assert "render.queue" in ps.error_message
     assert "telemetry.ingest.limits.max_series_per_metric" in ps.error_message
@@ -57,9 +65,7 @@ def test_json_reply_carries_partial_success(make_receiver: Make) -> None:
 def test_spans_partial_success_and_bad_ids(make_receiver: Make, metrics: Metrics) -> None:
     rec = make_receiver()
     req = spans((TRACE, b"\x01" * 8, b"", 5, 1), (TRACE, b"\x02" * 8, b"", 1, 5))
-    status, _, raw = post(rec, "/v1/traces", req.SerializeToString(), {"Content-Type": PB})
-    assert status == 200
-    ps = ExportTraceServiceResponse.FromString(raw).partial_success
+    ps = _partial(rec, "/v1/traces", req.SerializeToString())
     assert ps.rejected_spans == 1 and "'s0'" in ps.error_message
     assert len(rec.trace_store.trace(TRACE.hex())) == 1
 
@@ -82,9 +88,7 @@ def test_cut_attributes_are_named_in_partial_success_with_nothing_rejected(
                                                   max_attribute_value_length=32))
     body = gauges([("wide.point", {"a": "1", "b": "2", "c": "3"}),
                    ("long.value", {"clip": "x" * 100})]).SerializeToString()
-    status, _, raw = post(rec, "/v1/metrics", body, {"Content-Type": PB})
-    assert status == 200
-    ps = ExportMetricsServiceResponse.FromString(raw).partial_success
+    ps = _partial(rec, "/v1/metrics", body)
     assert ps.rejected_data_points == 0
     assert "lost attributes (over telemetry.ingest.limits.max_attributes)" in ps.error_message
     assert "of metric 'wide_point'" in ps.error_message
@@ -95,7 +99,7 @@ def test_cut_attributes_are_named_in_partial_success_with_nothing_rejected(
     span = req.resource_spans[0].scope_spans[0].spans[0]
     for key in "abc":
         span.attributes.add(key=key).value.string_value = "v"
-    status, _, raw = post(rec, "/v1/traces", req.SerializeToString(), {"Content-Type": PB})
+    _, _, raw = post(rec, "/v1/traces", req.SerializeToString(), {"Content-Type": PB})
     ps_t = ExportTraceServiceResponse.FromString(raw).partial_success
     assert ps_t.rejected_spans == 1  # the backwards span; the cut one is kept
     assert "end before they start" in ps_t.error_message
@@ -104,9 +108,8 @@ def test_cut_attributes_are_named_in_partial_success_with_nothing_rejected(
     logs = ExportLogsServiceRequest()
     record = logs.resource_logs.add().scope_logs.add().log_records.add()
     record.attributes.add(key="note").value.string_value = "y" * 100
-    status, _, raw = post(rec, "/v1/logs", logs.SerializeToString(), {"Content-Type": PB})
-    ps_l = ExportLogsServiceResponse.FromString(raw).partial_success
-    assert status == 200 and ps_l.rejected_log_records == 0
+    ps_l = _partial(rec, "/v1/logs", logs.SerializeToString())
+    assert ps_l.rejected_log_records == 0
     assert "had a value truncated" in ps_l.error_message and "'note'" in ps_l.error_message
 
 

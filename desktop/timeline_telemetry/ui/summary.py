@@ -7,7 +7,10 @@ from collections.abc import Iterable
 from timeline_telemetry.health import HealthReport, HealthStatus
 from timeline_telemetry.metrics import Snapshot
 
-__all__ = ["icon_state", "latest_values", "tooltip_text"]
+__all__ = ["MEASURING", "icon_state", "latest_values", "tooltip_text"]
+
+#: Said for a figure whose first window is not over yet (the CPU's).
+MEASURING = "measuring…"
 
 _TOOLTIP_METRICS = (
     "system_cpu_usage_percent",
@@ -57,7 +60,7 @@ def tooltip_text(
             lines.append("Attention: " + ", ".join(bad))
     v = latest_values(snapshot, _TOOLTIP_METRICS)
     cpu = v["system_cpu_usage_percent"]
-    lines.append(f"CPU: {cpu[0]:.0f}%" if cpu else "CPU: measuring…")
+    lines.append(f"CPU: {cpu[0]:.0f}%" if cpu else f"CPU: {MEASURING}")
     used, total = v["system_memory_usage_bytes"], v["system_memory_total_bytes"]
     if used and total:
         lines.append(f"Memory: {_gib(used[0])} of {_gib(total[0])}")

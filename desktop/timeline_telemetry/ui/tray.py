@@ -21,7 +21,7 @@ from .controller import AppController
 from .icons import panel_theme, state_icon
 from .overview_model import TRAY_VALUES, tray_value
 from .providers import AlertRow
-from .summary import icon_state, tooltip_text
+from .summary import MEASURING, icon_state, tooltip_text
 
 __all__ = ["TrayController"]
 
@@ -140,7 +140,7 @@ class TrayController(QObject):
     def _refresh_tooltip(self, *, changed: bool) -> None:
         """At once when the state, a check or the rules changed, or a figure was still
         being measured (the CPU's first window); else every :data:`TOOLTIP_EVERY_S`."""
-        if changed or "measuring" in self._tip or \
+        if changed or MEASURING in self._tip or \
                 time.monotonic() - self._tip_at >= TOOLTIP_EVERY_S:
             self._set_tooltip()
 

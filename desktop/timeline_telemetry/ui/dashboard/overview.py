@@ -152,7 +152,7 @@ class OverviewTab(QWidget):
         super().__init__(parent)
         self._ctl = controller
         self._net = NetworkRate()
-        self._seeded = False
+        self._prefilled = False
         #: Figure updates applied (tests, benchmarks).
         self.updates = 0
         self.cards: dict[str, FigureCard] = {}
@@ -207,15 +207,15 @@ class OverviewTab(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         """First show: the sparklines' past from the history; every show: catch up."""
         super().showEvent(event)
-        if not self._seeded:
-            self._seeded = True
+        if not self._prefilled:
+            self._prefilled = True
             history = self._ctl.manager.history
             if history is not None:
                 self._ctl.runner.submit(lambda: spark_history(history, time.time()),
-                                        self._seed, tag="overview-seed")
+                                        self._prefill, tag="overview-prefill")
         self.refresh(force=True)
 
-    def _seed(self, result: object) -> None:
+    def _prefill(self, result: object) -> None:
         if not isinstance(result, dict):
             return
         for key, values in result.items():
