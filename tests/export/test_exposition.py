@@ -159,3 +159,39 @@ def test_scrape_of_10000_series_costs_under_half_of_generate_latest() -> None:
     theirs = best_of(5, lambda: generate_latest(reg))
     mine = best_of(5, lambda: renderer.render(ours.snapshot()))  # snapshot included
     assert mine <= 0.5 * theirs, f"ours {mine * 1e3:.1f} ms vs {theirs * 1e3:.1f} ms"
+
+
+def test_an_unchanged_histogram_is_reused_and_a_changed_one_rendered_anew() -> None:
+    """A histogram that was not written to since the last read is handed out as the same
+    series, and its samples and lines are reused; an observation makes a new one, which
+    the history's samples and the exposition both show."""
+    m = Metrics()
+    m.record_histogram("health_check_duration_seconds", 0.02, {"check": "disk"})
+    m.set_gauge("system_memory_usage_bytes", 1.0)
+    renderer = ExpositionRenderer()
+
+    def both(snap: Snapshot) -> tuple[bytes, dict[str, float]]:
+        flat = {f"{s.name}{dict(s.labels)}": s.value for s in snap.flat_samples()}
+        return renderer.render(snap), flat
+
+    first = m.snapshot()
+    body1, flat1 = both(first)
+    m.set_gauge("system_memory_usage_bytes", 2.0)
+    second = m.snapshot()
+    hist = [f for f in second.families if f.spec.name == "health_check_duration_seconds"]
+    assert hist[0].series[0] is next(
+        f for f in first.families if f.spec.name == "health_check_duration_seconds").series[0]
+    body2, flat2 = both(second)
+    assert body2 == body1.replace(b"system_memory_usage_bytes 1.0",
+                                  b"system_memory_usage_bytes 2.0")
+    assert flat2 == {**flat1, "system_memory_usage_bytes{}": 2.0}
+    m.record_histogram("health_check_duration_seconds", 3.0, {"check": "disk"})
+    body3, flat3 = both(m.snapshot())
+    assert b'health_check_duration_seconds_count{check="disk"} 2.0' in body3
+    assert b'health_check_duration_seconds_bucket{check="disk",le="2.5"} 1.0' in body3
+    assert b'health_check_duration_seconds_bucket{check="disk",le="5.0"} 2.0' in body3
+    assert flat3["health_check_duration_seconds_count{'check': 'disk'}"] == 2.0
+    assert flat3["health_check_duration_seconds_bucket{'check': 'disk', 'le': '5.0'}"] == 2
+    assert flat3["health_check_duration_seconds_sum{'check': 'disk'}"] == pytest.approx(3.02)
+    snap = m.snapshot()  # the reference renderer agrees on the changed histogram
+    assert renderer.render(snap) == generate_latest(client_registry(snap))

@@ -196,3 +196,22 @@ def test_set_interval_moves_the_next_tick(sched: Scheduler) -> None:
     wait_for(lambda: runs, timeout=5, what="the first run")
     sched.set_interval("j", 0.05)
     wait_for(lambda: len(runs) >= 3, timeout=5, what="runs at the new interval")
+
+
+def test_jobs_whose_intervals_divide_fall_due_together(sched: Scheduler) -> None:
+    """One grid for every job: after a run off it (``run_now``, as the first collection at
+    start is), a job's ticks go back onto it, and the 2x job's ticks are among the 1x
+    job's (the scheduler wakes once for both)."""
+    fast: list[float] = []
+    slow: list[float] = []
+    sched.add(Job("fast", 0.2, lambda: fast.append(time.monotonic()), run_at_start=False))
+    sched.add(Job("slow", 0.4, lambda: slow.append(time.monotonic())))
+    time.sleep(0.13)  # pacing under test: run_now lands off the 0.2 s grid
+    sched.run_now("fast")
+    sched.start()
+    wait_for(lambda: len(slow) >= 4 and len(fast) >= 8, timeout=20, what="runs on the grid")
+    # Each of the slow job's later runs has a run of the fast job beside it.
+    for t in slow[2:]:
+        assert min(abs(t - f) for f in fast) < 0.05, (t, fast)
+    gaps = [b - a for a, b in itertools.pairwise(fast)]
+    assert all(g > 0.1 for g in gaps), gaps  # snapping never ran it twice in a row

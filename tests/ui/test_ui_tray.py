@@ -70,7 +70,9 @@ def test_tooltip_figures_follow_collections_calmly_state_at_once(
     qtbot: QtBot, tray_app: TrayApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each new tooltip is a D-Bus round trip with the panel: its figures are refreshed at
-    most every TOOLTIP_EVERY_S, a pause (like a health change) shows at once."""
+    most every TOOLTIP_EVERY_S, a pause (like a health change) shows at once. With the
+    dashboard closed and no value in the icon, the GUI thread hears of a collection at that
+    pace too (the core still collects every second and keeps ``last_snapshot`` current)."""
     import timeline_telemetry.ui.tray as tray_mod
 
     t = tray_app.tray
@@ -87,13 +89,55 @@ def test_tooltip_figures_follow_collections_calmly_state_at_once(
     monkeypatch.setattr(tray_mod, "tooltip_text", counting)
     snapshots: list[object] = []
     tray_app.controller.snapshot_ready.connect(snapshots.append)
-    qtbot.waitUntil(lambda: len(snapshots) >= 3, timeout=10_000)
+    manager = tray_app.runtime.manager
+    start = manager.collections
+    qtbot.waitUntil(lambda: manager.collections >= start + 3, timeout=10_000)
+    # The latest one's event has reached the controller (on the collecting thread): kept.
+    qtbot.waitUntil(lambda: tray_app.controller.last_snapshot is manager.last_snapshot,
+                    timeout=5000)
     assert tray_mod.TOOLTIP_EVERY_S >= 3
     assert len(built) <= 1, built  # three collections, at most one refresh fell due
+    assert len(snapshots) <= 1, snapshots  # nor more than one trip to the GUI thread
     t.act_pause.trigger()
     qtbot.waitUntil(lambda: "(paused)" in t.tray.toolTip(), timeout=5000)
     assert "(paused)" in built[-1]
     t.act_pause.trigger()
+
+
+def _delivered(qtbot: QtBot, app: TrayApp, collections: int) -> int:
+    """How many collections reached the GUI thread while the core made ``collections``."""
+    got: list[object] = []
+    app.controller.snapshot_ready.connect(got.append)
+    manager = app.runtime.manager
+    start = manager.collections
+    qtbot.waitUntil(lambda: manager.collections >= start + collections, timeout=15_000)
+    # The latest collection was delivered (the GUI thread set it), or kept on the way.
+    qtbot.waitUntil(lambda: app.controller.last_snapshot is manager.last_snapshot,
+                    timeout=5000)
+    app.controller.snapshot_ready.disconnect(got.append)
+    return len(got)
+
+
+def test_the_gui_thread_follows_each_collection_only_while_something_shows_it(
+    qtbot: QtBot, tray_app: TrayApp
+) -> None:
+    """The dashboard open, or a value in the icon: every collection; closed again: the
+    tooltip's pace."""
+    tray_app.start()
+    qtbot.waitUntil(lambda: "CPU: " in tray_app.tray.tray.toolTip()
+                    and not tray_app.tray.measuring, timeout=15_000)
+    assert _delivered(qtbot, tray_app, 3) <= 1
+    tray_app.show_dashboard("health")
+    assert _delivered(qtbot, tray_app, 3) >= 3
+    dashboard = tray_app.dashboard
+    assert dashboard is not None
+    dashboard.close()
+    assert _delivered(qtbot, tray_app, 3) <= 1
+    tray_app.controller.tray_value_changed.emit("cpu")
+    assert tray_app.tray.tray_value == "cpu"
+    assert _delivered(qtbot, tray_app, 3) >= 3
+    tray_app.controller.tray_value_changed.emit("off")
+    assert _delivered(qtbot, tray_app, 3) <= 1
 
 
 def test_pause_dnd_folders_and_quit(qtbot: QtBot, tray_app: TrayApp, paths: AppPaths) -> None:

@@ -21,6 +21,7 @@ from timeline_telemetry.metrics.model import (
     MetricFamily,
     MetricKind,
     MetricSpec,
+    Series,
     Snapshot,
     SummaryValue,
 )
@@ -92,6 +93,9 @@ class ExpositionRenderer:
         self._headers: dict[tuple[MetricSpec, bool], str] = {}
         self._labels: dict[Labels, tuple[str, str, str]] = {}
         self._bounds: dict[tuple[float, ...], tuple[str, ...]] = {}
+        #: A histogram series' lines while it is the same object (unchanged: see
+        #: ``instruments._HistCell.seen``), by (name, labels).
+        self._histograms: dict[tuple[str, Labels], tuple[Series, str]] = {}
 
     def render(self, snapshot: Snapshot, *, openmetrics: bool = False) -> bytes:
         """The whole exposition of ``snapshot`` as UTF-8 bytes."""
@@ -156,10 +160,15 @@ class ExpositionRenderer:
 
     def _histogram(self, fam: MetricFamily, name: str, out: list[str]) -> None:
         bucket, count, total = name + "_bucket", name + "_count", name + "_sum"
-        append = out.append
+        done = self._histograms
         for s in fam.series:
             v = s.value
             if not isinstance(v, HistogramValue):
+                continue
+            key = (name, s.labels)
+            found = done.get(key)
+            if found is not None and found[0] is s:
+                out.append(found[1])
                 continue
             lab = self._labels.get(s.labels)
             if lab is None:
@@ -168,10 +177,15 @@ class ExpositionRenderer:
             les = self._bounds.get(v.bounds)
             if les is None:
                 les = self._bounds[v.bounds] = tuple(format_value(b) for b in v.bounds)
-            for le, cum in zip(les, v.cumulative_counts, strict=True):
-                append(f'{bucket}{{{before}le="{le}"{after}}} {format_value(cum)}\n')
-            append(f"{count}{full} {format_value(v.count)}\n")
-            append(f"{total}{full} {format_value(v.sum)}\n")
+            lines = [f'{bucket}{{{before}le="{le}"{after}}} {format_value(cum)}\n'
+                     for le, cum in zip(les, v.cumulative_counts, strict=True)]
+            lines.append(f"{count}{full} {format_value(v.count)}\n")
+            lines.append(f"{total}{full} {format_value(v.sum)}\n")
+            text = "".join(lines)
+            if len(done) >= _MAX_CACHED_LABEL_SETS:
+                done.clear()  # series churn: start over rather than grow without bound
+            done[key] = (s, text)
+            out.append(text)
 
     def _summary(self, fam: MetricFamily, name: str, out: list[str]) -> None:
         append = out.append

@@ -211,16 +211,17 @@ class Metrics:
         inst = self._instrument(name, kind)
         if kind not in (MetricKind.GAUGE, MetricKind.COUNTER):
             raise ValueError(f"replace_series works on gauges and counters, not {kind.value}")
-        seen: set[Labels] = set()
+        kept: set[int] = set()  # the cells written, by identity
         for labels, value in values:
             try:
-                inst.cell_for(labels)[0] = float(value)  # type: ignore[index]
+                cell = inst.cell_for(labels)
             except SeriesLimitError:
                 self._drop(name)
                 continue
-            seen.add(labels)
-        for stale in [s.labels for s in inst.series() if s.labels not in seen]:
-            inst.remove(stale)
+            cell[0] = float(value)  # type: ignore[index]
+            kept.add(id(cell))
+        if len(kept) != inst.series_count():  # else every series was just written
+            inst.retain(kept)
         self._gen += 1
 
     def remove_series(self, name: str, attributes: AttributeInput) -> bool:

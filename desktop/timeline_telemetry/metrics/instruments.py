@@ -100,6 +100,13 @@ class Instrument(Generic[CellT]):
             if cell is not None:
                 self._by_raw = {k: c for k, c in self._by_raw.items() if c is not cell}
 
+    def retain(self, cells: set[int]) -> None:
+        """Forget every series whose cell (by ``id``) is not in ``cells``."""
+        with self._lock:
+            stale = [labels for labels, cell in self._by_labels.items() if id(cell) not in cells]
+        for labels in stale:
+            self.remove(labels)
+
     def clear(self) -> None:
         """Forget every series."""
         with self._lock:
@@ -180,12 +187,16 @@ class Gauge(Instrument[list[float]]):
 
 
 class _HistCell:
-    __slots__ = ("count", "counts", "sum")
+    __slots__ = ("count", "counts", "seen", "sum")
 
     def __init__(self, n: int) -> None:
         self.counts = [0] * n
         self.sum = 0.0
         self.count = 0
+        #: The series last read from this cell, until the next write: an unchanged
+        #: histogram (a health check's between two rounds) is read as the same object, so
+        #: readers can keep what they derived from it (its samples, its exposition).
+        self.seen: Series | None = None
 
 
 class Histogram(Instrument[_HistCell]):
@@ -213,6 +224,7 @@ class Histogram(Instrument[_HistCell]):
             cell.counts[i] += 1
             cell.sum += value
             cell.count += 1
+            cell.seen = None
 
     def mirror(
         self,
@@ -240,19 +252,22 @@ class Histogram(Instrument[_HistCell]):
                 cell.counts = list(per_bucket)
                 cell.sum = float(total)
                 cell.count = int(count)
+            cell.seen = None
 
     def series(self) -> list[Series]:
         out: list[Series] = []
         with self._lock:
             for labels, cell in self._by_labels.items():
-                cum: list[int] = []
-                running = 0
-                for c in cell.counts:
-                    running += c
-                    cum.append(running)
-                out.append(
-                    Series(labels, HistogramValue(self.bounds, tuple(cum), cell.sum, cell.count))
-                )
+                series = cell.seen
+                if series is None:
+                    cum: list[int] = []
+                    running = 0
+                    for c in cell.counts:
+                        running += c
+                        cum.append(running)
+                    series = cell.seen = Series(
+                        labels, HistogramValue(self.bounds, tuple(cum), cell.sum, cell.count))
+                out.append(series)
         return out
 
 

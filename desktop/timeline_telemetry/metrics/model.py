@@ -107,11 +107,7 @@ class MetricFamily:
         for s in self.series:
             v = s.value
             if isinstance(v, HistogramValue):
-                for bound, cum in zip(v.bounds, v.cumulative_counts, strict=True):
-                    le = _format_bound(bound)
-                    yield FlatSample(name + "_bucket", _with_label(s.labels, "le", le), cum)
-                yield FlatSample(name + "_sum", s.labels, v.sum)
-                yield FlatSample(name + "_count", s.labels, float(v.count))
+                yield from _histogram_samples(name, s, v)
             elif isinstance(v, SummaryValue):
                 for q, qv in v.quantiles:
                     yield FlatSample(name, _with_label(s.labels, "quantile", repr(q)), qv)
@@ -141,6 +137,31 @@ class Snapshot:
             if name in (fam.spec.name, fam.spec.exposed_name):
                 return fam
         return None
+
+
+#: Each histogram series' samples, by (name, labels), while the series is the same object:
+#: a collection flattens every histogram for the history, and most are unchanged (a health
+#: check's between two rounds; the instrument then hands out the same series).
+_HISTOGRAM_SAMPLES: dict[tuple[str, Labels], tuple[Series, tuple[FlatSample, ...]]] = {}
+_MAX_HISTOGRAM_SERIES = 4096
+
+
+def _histogram_samples(name: str, s: Series, v: HistogramValue) -> tuple[FlatSample, ...]:
+    key = (name, s.labels)
+    found = _HISTOGRAM_SAMPLES.get(key)
+    if found is not None and found[0] is s:
+        return found[1]
+    bucket = name + "_bucket"
+    samples = (
+        *(FlatSample(bucket, _with_label(s.labels, "le", _format_bound(bound)), cum)
+          for bound, cum in zip(v.bounds, v.cumulative_counts, strict=True)),
+        FlatSample(name + "_sum", s.labels, v.sum),
+        FlatSample(name + "_count", s.labels, float(v.count)),
+    )
+    if len(_HISTOGRAM_SAMPLES) >= _MAX_HISTOGRAM_SERIES:
+        _HISTOGRAM_SAMPLES.clear()  # series churn: start over rather than grow
+    _HISTOGRAM_SAMPLES[key] = (s, samples)
+    return samples
 
 
 def _format_bound(bound: float) -> str:

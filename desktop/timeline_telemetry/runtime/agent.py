@@ -45,7 +45,7 @@ from timeline_telemetry.health import (
 )
 from timeline_telemetry.health.files import OpenFile, OpenFilesHealthCheck
 from timeline_telemetry.manager import TelemetryManager
-from timeline_telemetry.metrics import MetricKind
+from timeline_telemetry.metrics import Labels, MetricKind
 from timeline_telemetry.paths import AppPaths
 from timeline_telemetry.promql.syntax import PromQLError
 
@@ -159,6 +159,8 @@ class AgentRuntime:
         self._stopped = False
         self._unsubscribe: list[Callable[[], None]] = []
         self._export_seen: dict[str, ExportStatus] = {}
+        #: ``telemetry_job_skipped_ticks_total`` as last written.
+        self._skipped_seen: list[tuple[Labels, float]] = []
         self._last_errors: dict[str, tuple[float, str]] = {}
         self._health_factor = 1
         self._files_checked = False  # the ``history`` check is the OpenFilesHealthCheck
@@ -870,8 +872,11 @@ class AgentRuntime:
         metrics = self.manager.metrics
         metrics.replace_series("telemetry_job_duration_seconds", MetricKind.GAUGE,
                                [((("job", n),), took) for n, took, _ in figures])
-        metrics.replace_series("telemetry_job_skipped_ticks_total", MetricKind.COUNTER,
-                               [((("job", n),), float(skipped)) for n, _, skipped in figures])
+        skipped: list[tuple[Labels, float]] = [((("job", n),), float(k)) for n, _, k in figures]
+        if skipped != self._skipped_seen:  # almost always the same: no write then
+            metrics.replace_series("telemetry_job_skipped_ticks_total", MetricKind.COUNTER,
+                                   skipped)
+            self._skipped_seen = skipped
 
     def _log_where(self) -> None:
         for exp in self.manager.exporters:

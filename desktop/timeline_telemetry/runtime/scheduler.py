@@ -12,11 +12,18 @@ publishes it as ``telemetry_job_duration_seconds`` and ``telemetry_job_skipped_t
 ``pause`` holds the pausable jobs (collection, health rounds, alert evaluation) and leaves
 the rest (exporter watch) running; ``resume`` runs the held ones at once. ``wake(name)``
 runs a job now instead of at its next tick (a health transition wakes the evaluator).
+
+Ticks fall on one grid: each job's are whole multiples of its interval from the scheduler's
+origin (a job that ran off the grid, after ``run_now``, ``wake``, ``resume`` or a late run,
+is moved to the nearest grid point). Jobs whose intervals divide one another then fall due
+together, and the scheduler wakes once for all of them: the exporter watch every other
+collection instead of in a wake-up of its own between two.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import math
 import queue
@@ -36,7 +43,9 @@ class Executor(Protocol):
     submitted work and returns False when some is still running at the deadline."""
 
     def submit(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` soon on a worker thread."""
+        """Run ``fn`` soon on a worker thread. The scheduler submits the same callable
+        object for every run of a job (never two runs of one job at once), so an executor
+        may keep what it builds per callable."""
         ...
 
     def shutdown(self, *, timeout_s: float) -> bool:
@@ -151,6 +160,8 @@ class _Slot:
     stats: JobStats | None = None
     #: Woken while running: run again as soon as this run ends.
     rerun: bool = False
+    #: What is submitted for each run: one object per job (see ``Executor.submit``).
+    runner: Callable[[], None] | None = None
 
 
 class Scheduler:
@@ -176,6 +187,8 @@ class Scheduler:
         self._paused = False
         self._stopping = False
         self._thread: threading.Thread | None = None
+        #: Where every job's tick grid starts (see the module docstring).
+        self._origin = self._mono()
 
     # -- jobs ---------------------------------------------------------------------------
     def add(self, job: Job) -> None:
@@ -186,8 +199,10 @@ class Scheduler:
             if job.name in self._slots:
                 raise ValueError(f"a job named {job.name!r} already exists")
             now = self._mono()
-            self._slots[job.name] = _Slot(
-                job, now if job.run_at_start else now + job.interval_s, stats=JobStats())
+            slot = _Slot(job, now if job.run_at_start else now + job.interval_s,
+                         stats=JobStats())
+            slot.runner = functools.partial(self._run, slot)
+            self._slots[job.name] = slot
             self._cv.notify_all()
 
     @property
@@ -331,11 +346,16 @@ class Scheduler:
         if missed:
             stats.skipped_ticks += missed
         slot.due += (int(late // interval) + 1) * interval
+        # Onto the grid (a no-op for a job already on it), never at or before now.
+        slot.due = self._origin + round((slot.due - self._origin) / interval) * interval
+        if slot.due <= now:
+            slot.due += interval
         if slot.running:
             return
         slot.running = True
+        assert slot.runner is not None
         try:
-            self._executor.submit(lambda: self._run(slot))
+            self._executor.submit(slot.runner)
         except Exception as exc:  # an executor shutting down refuses work
             slot.running = False
             _log.warning("job %s not started: %s", slot.job.name, exc)

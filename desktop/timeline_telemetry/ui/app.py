@@ -35,7 +35,7 @@ from .prefs import load_prefs
 from .providers import AlertsView, BundleExporter
 from .signal_wakeup import SignalWakeup
 from .single import SingleInstance, server_name
-from .tray import TrayController
+from .tray import TOOLTIP_EVERY_S, TrayController
 from .workers import JobRunner
 
 if TYPE_CHECKING:
@@ -111,6 +111,10 @@ class TrayApp(QObject):
         self.tray.export_bundle.connect(self.export_bundle)
         self.notifier.clicked.connect(self.show_dashboard)
         self.controller.notice_posted.connect(self.notifier.poke)
+        # After the tray's own slots: it has taken the new value or tooltip when these run.
+        self.controller.tray_value_changed.connect(lambda _value: self._pace_snapshots())
+        self.controller.snapshot_ready.connect(lambda _snap: self._pace_snapshots())
+        self._pace_snapshots()
 
     def start(self) -> None:
         """Show the tray icon (or the dashboard with the reason) and what the core has."""
@@ -153,6 +157,7 @@ class TrayApp(QObject):
         self.dashboard.show()
         self.dashboard.raise_()
         self.dashboard.activateWindow()
+        self._pace_snapshots()
 
     def snooze_alert(self, key: str, seconds: float = 3600.0) -> None:
         """Snooze alert ``key`` (a notification's "Snooze 1 h"), on the pool."""
@@ -162,6 +167,16 @@ class TrayApp(QObject):
 
     def _dashboard_closed(self) -> None:
         self.runtime.set_interactive(False)
+        self._pace_snapshots(dashboard_open=False)  # (it is still visible while closing)
+
+    def _pace_snapshots(self, *, dashboard_open: bool | None = None) -> None:
+        """Every collection to the GUI thread while the dashboard is open, the icon shows a
+        value or the tooltip waits for a first figure; else the tooltip's pace (see
+        ``controller``)."""
+        if dashboard_open is None:
+            dashboard_open = self.dashboard is not None and self.dashboard.isVisible()
+        following = dashboard_open or self.tray.tray_value != "off" or self.tray.measuring
+        self.controller.set_snapshot_pace(0.0 if following else TOOLTIP_EVERY_S)
 
     def export_bundle(self) -> None:
         """Preview what goes in (built on the pool), ask for a folder, then write the zip

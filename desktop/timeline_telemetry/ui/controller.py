@@ -4,11 +4,17 @@ The core (:class:`~timeline_telemetry.runtime.AgentRuntime`) owns every schedule
 headless; this controller only subscribes to its events (raised on worker threads, re-emitted
 here through a queued signal so they arrive on the GUI thread) and calls pause / resume /
 "now" on it. The widgets listen to the controller's signals.
+
+While nothing on screen follows each collection (the dashboard closed, no value in the tray
+icon), a collection reaches the GUI thread at most every few seconds (the tooltip's pace):
+waking that thread once a second was a good part of the closed tray's own cost.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from PySide6.QtCore import QObject, Signal
 
@@ -79,8 +85,11 @@ class AppController(QObject):
         self.transition.connect(self._on_transition)
         self.alert_event.connect(self._on_alert_event)
         self._core_event.connect(self._on_core_event)
-        # Published on worker threads: only emit here (Qt queues it to the GUI thread).
-        self._unsubscribe = runtime.events.subscribe(self._core_event.emit)
+        #: 0: every collection reaches the GUI thread; else at most one per this many s.
+        self._snapshot_every_s = 0.0
+        self._snapshot_sent = -math.inf  # monotonic; touched on the collecting thread only
+        # Published on worker threads: only emit there (Qt queues it to the GUI thread).
+        self._unsubscribe = runtime.events.subscribe(self._from_core)
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -97,6 +106,12 @@ class AppController(QObject):
         self._unsubscribe()
         self.runtime.stop(timeout_s=timeout_ms / 1000)
         self.runner.wait(timeout_ms)
+
+    def set_snapshot_pace(self, every_s: float) -> None:
+        """0: :attr:`snapshot_ready` at every collection (the dashboard or the icon's value
+        follows them); else at most every ``every_s`` seconds. :attr:`last_snapshot` is
+        the latest collection either way."""
+        self._snapshot_every_s = max(0.0, every_s)
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -149,6 +164,18 @@ class AppController(QObject):
                                      "rules:reload", 0))
             self.notice_posted.emit()
         self.rules_reloaded.emit(event)
+
+    def _from_core(self, event: object) -> None:
+        """On the publishing (worker) thread: a collection the GUI does not follow now only
+        becomes :attr:`last_snapshot`; everything else goes on to the GUI thread."""
+        every = self._snapshot_every_s
+        if every > 0 and isinstance(event, SnapshotCollected):
+            now = time.monotonic()
+            if now - self._snapshot_sent < every:
+                self.last_snapshot = event.snapshot
+                return
+            self._snapshot_sent = now
+        self._core_event.emit(event)
 
     def _on_core_event(self, event: object) -> None:
         if isinstance(event, SnapshotCollected):

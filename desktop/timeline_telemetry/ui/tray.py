@@ -108,6 +108,11 @@ class TrayController(QObject):
         self._fill_alerts(None)
         self._on_state()
 
+    @property
+    def measuring(self) -> bool:
+        """The tooltip still waits for a figure's first window (the CPU's)."""
+        return MEASURING in self._tip
+
     def show(self) -> None:
         """Show the icon in the tray."""
         self.tray.show()
