@@ -117,7 +117,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "unless --no-pseudonymize. Works whether or not the agent is running.",
     )
     _add_config_args(bundle)
-    bundle.add_argument("-o", "--output", type=Path, metavar="PATH", help="zip file to write")
+    bundle.add_argument("-o", "--output", type=Path, metavar="PATH",
+                        help="zip file to write, or a folder to write it in (default: the "
+                             "current folder)")
     bundle.add_argument(
         "--since", default="2h", type=_duration_arg, help="how far back (duration, default 2h)"
     )

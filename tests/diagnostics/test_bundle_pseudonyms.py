@@ -138,6 +138,17 @@ def test_cli_flags(tmp_path: Path, app_home: Path) -> None:
     manifest = json.loads(files["manifest.json"])
     assert manifest["pseudonymised"]["flags"] == ["--no-pseudonymize", "--pseudonymize-hosts"]
 
+    # -o naming a folder writes the default file name inside it (hosts hidden: "host")
+    folder = tmp_path / "for-support"
+    folder.mkdir()
+    res = run_cli("bundle", "--config", str(cfg), "-o", str(folder), "--since", "10m",
+                  "--pseudonymize-hosts", home=app_home, **env)
+    assert res.returncode == 0, res.stderr
+    (written,) = folder.iterdir()
+    assert written.name.startswith("timeline-telemetry-diagnostics-host-"), written
+    assert str(written) in res.stdout
+    assert "manifest.json" in _unpack(written)
+
 
 def test_default_file_name_hides_the_host_only_when_hosts_are_pseudonymised() -> None:
     host = socket.gethostname()

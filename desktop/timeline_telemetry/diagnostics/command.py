@@ -48,8 +48,12 @@ def run_bundle_command(
     :func:`~.bundle.build_bundle` (``None``: the defaults the tray uses too).
     Returns 0, or 2 if it cannot be written."""
     policy = pseudonymize if pseudonymize is not None else PseudonymPolicy()
-    target = out if out is not None else \
-        Path.cwd() / default_bundle_name(hide_host=policy.hosts)
+    if out is None:
+        target = Path.cwd() / default_bundle_name(hide_host=policy.hosts)
+    elif out.is_dir():  # a folder (``-o ~/Desktop``): the default file name inside it
+        target = out / default_bundle_name(hide_host=policy.hosts)
+    else:
+        target = out
 
     def progress(step: str, fraction: float) -> None:
         stderr.write(f"[{fraction * 100:3.0f}%] {step}\n")

@@ -14,10 +14,10 @@ the rest (exporter watch) running; ``resume`` runs the held ones at once. ``wake
 runs a job now instead of at its next tick (a health transition wakes the evaluator).
 
 Ticks fall on one grid: each job's are whole multiples of its interval from the scheduler's
-origin (a job that ran off the grid, after ``run_now``, ``wake``, ``resume`` or a late run,
-is moved to the nearest grid point). Jobs whose intervals divide one another then fall due
-together, and the scheduler wakes once for all of them: the exporter watch every other
-collection instead of in a wake-up of its own between two.
+origin (a job that ran off the grid, after ``run_now``, ``wake`` or ``resume``, next runs
+at the nearest grid point at least 3/4 of an interval later). Jobs whose intervals divide
+one another then fall due together, and the scheduler wakes once for all of them: the
+exporter watch every other collection instead of in a wake-up of its own between two.
 """
 
 from __future__ import annotations
@@ -346,10 +346,11 @@ class Scheduler:
         if missed:
             stats.skipped_ticks += missed
         slot.due += (int(late // interval) + 1) * interval
-        # Onto the grid (a no-op for a job already on it), never at or before now.
-        slot.due = self._origin + round((slot.due - self._origin) / interval) * interval
-        if slot.due <= now:
-            slot.due += interval
+        # Off the grid (after run_now, wake, resume): onto its nearest point, or the one
+        # after where that would come sooner than 3/4 of an interval from now.
+        on_grid = self._origin + round((slot.due - self._origin) / interval) * interval
+        if abs(on_grid - slot.due) > 1e-6 * interval:
+            slot.due = on_grid if on_grid - now >= 0.75 * interval else on_grid + interval
         if slot.running:
             return
         slot.running = True
