@@ -229,14 +229,12 @@ class PrometheusExporter:
         snapshot's body is rendered now, in that scrape's format (see the module docstring);
         a render that fails here is left to the scrape, which reports it."""
         openmetrics, self._scraped_as = self._scraped_as, None
-        if openmetrics is None or (openmetrics and snapshot.exemplars is not None):
-            return ExportResult.SUCCESS  # not scraped lately; exemplars are live: never ahead
+        if openmetrics is None or _live(snapshot, openmetrics):
+            return ExportResult.SUCCESS  # not scraped lately, or never kept
         try:
-            body = self._renderer.render(snapshot, openmetrics=openmetrics)
+            self._render_kept(snapshot, openmetrics)
         except Exception:
             _log.debug("rendering ahead failed; the scrape renders", exc_info=True)
-            return ExportResult.SUCCESS
-        self._rendered = (snapshot, openmetrics, body)
         return ExportResult.SUCCESS
 
     def status(self) -> ExportStatus:
@@ -308,8 +306,12 @@ class PrometheusExporter:
         snap = self._source()
         done = self._rendered
         if done is not None and done[0] is snap and done[1] is openmetrics and \
-                not (openmetrics and snap.exemplars is not None):
+                not _live(snap, openmetrics):
             return done[2]
+        return self._render_kept(snap, openmetrics)
+
+    def _render_kept(self, snap: Snapshot, openmetrics: bool) -> bytes:
+        """Render ``snap`` and keep the body for the scrapes of the same snapshot."""
         body = self._renderer.render(snap, openmetrics=openmetrics)
         self._rendered = (snap, openmetrics, body)
         return body
@@ -341,6 +343,12 @@ class PrometheusExporter:
             self._scrapes += 1
         self._tracker.success()
         return Response(200, body, content_type, tuple(headers))
+
+
+def _live(snap: Snapshot, openmetrics: bool) -> bool:
+    """OpenMetrics with exemplars: the exemplar store is live, so such a body is never
+    reused (nor rendered ahead)."""
+    return openmetrics and snap.exemplars is not None
 
 
 def _param(content_type: str, key: str) -> str:

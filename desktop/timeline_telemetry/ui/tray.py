@@ -145,8 +145,7 @@ class TrayController(QObject):
     def _refresh_tooltip(self, *, changed: bool) -> None:
         """At once when the state, a check or the rules changed, or a figure was still
         being measured (the CPU's first window); else every :data:`TOOLTIP_EVERY_S`."""
-        if changed or MEASURING in self._tip or \
-                time.monotonic() - self._tip_at >= TOOLTIP_EVERY_S:
+        if changed or self.measuring or time.monotonic() - self._tip_at >= TOOLTIP_EVERY_S:
             self._set_tooltip()
 
     def _set_tooltip(self) -> None:
